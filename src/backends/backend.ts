@@ -1,0 +1,99 @@
+// The backend interface: the few hot kernels every backend implements (tinygrad's idea of a
+// small primitive set, TensorFlow.js's idea of kernels behind one dispatch). Ops in src/ops
+// compose these; model and diffusion code never see a backend.
+//
+// A tensor's data lives in a Storage owned by its backend (a Float32Array for `cpu`, a GPU
+// texture for `gpu`). Tensors are strided views of a storage: (shape, strides, offset), like an
+// ndarray. Kernels read views and return fresh contiguous storages, so a backend can keep data
+// where it is between kernels; `read` is the one explicit way back to JavaScript numbers.
+
+import { CpuBackend } from './cpu/index.js';
+
+export interface Storage {
+  readonly backend: Backend;
+  /** Number of float32 elements. */
+  readonly size: number;
+}
+
+/** A strided window onto a storage: element [i0, i1, ...] is at offset + sum(ik * strides[k]). */
+export interface View {
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'sigmoid';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type ReduceOp = 'sum' | 'max';
+
+export interface Conv2dGeometry {
+  stride: number;
+  padding: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  /** A zero-filled contiguous storage of `size` elements. */
+  zeros(size: number): Storage;
+  /** Uploads JavaScript data (copied). */
+  fromArray(data: Float32Array): Storage;
+  /** Downloads a view as a contiguous Float32Array (a copy). */
+  read(x: View): Float32Array;
+  /** Copies `src` into the region `dst` of an existing storage (shapes equal). */
+  assign(dst: View, src: View): void;
+
+  /** out = op(x), elementwise, into a fresh contiguous storage of x's shape. */
+  unary(op: UnaryOp, x: View): Storage;
+  /** out = op(a, b); a and b are views of the output's shape (broadcast axes have stride 0). */
+  binary(op: BinaryOp, a: View, b: View): Storage;
+  /** out = op(a, scalar). */
+  binaryScalar(op: BinaryOp, a: View, s: number): Storage;
+  /** Reduces over `axes`; the result is contiguous with those axes removed. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
+
+  /** Batched matrix product: a [B,M,K] times b [B,K,N] -> [B,M,N]. Views may be transposed. */
+  matmul(a: View, b: View): Storage;
+
+  /** x [N,Cin,H,W], w [Cout,Cin,kh,kw] -> y [N,Cout,Ho,Wo] (cross-correlation, as PyTorch). */
+  conv2d(x: View, w: View, g: Conv2dGeometry): Storage;
+  /** Gradient of conv2d with respect to x, given dy and the input's shape. */
+  conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage;
+  /** Gradient of conv2d with respect to w, given x, dy and the weight's shape. */
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage;
+}
+
+const registry = new Map<string, Backend>();
+let current: Backend | null = null;
+
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+  if (current === null) current = backend;
+}
+
+/** Selects the backend new tensors are created on, by name or instance. */
+export function setBackend(backend: string | Backend): Backend {
+  if (typeof backend !== 'string') {
+    registerBackend(backend);
+    current = backend;
+    return backend;
+  }
+  const found = registry.get(backend);
+  if (!found) {
+    throw new Error(`setBackend: unknown backend '${backend}' (registered: ${[...registry.keys()].join(', ')})`);
+  }
+  current = found;
+  return found;
+}
+
+/** The backend new tensors are created on; the pure-TypeScript `cpu` one unless another was set. */
+export function getBackend(): Backend {
+  if (current === null) registerBackend(new CpuBackend());
+  return current!;
+}
+
+export function listBackends(): string[] {
+  getBackend();
+  return [...registry.keys()];
+}

@@ -1,0 +1,185 @@
+// The `cpu` backend: pure TypeScript. Storage is a Float32Array; every view handed to a kernel
+// is wrapped as an ndarray (same shape, strides and offset), so strided and broadcast views
+// (stride 0) work without copies, and elementwise loops come from ndarray-ops.
+
+import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
+import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { isContiguous, sizeOf } from '../../tensor/shape.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvDims } from './conv.js';
+import { gemm, type Mat } from './gemm.js';
+
+type Nd = ndarray.NdArray<Float32Array>;
+
+export class CpuStorage implements Storage {
+  constructor(readonly backend: CpuBackend, readonly data: Float32Array) {}
+  get size(): number {
+    return this.data.length;
+  }
+}
+
+function dataOf(s: Storage): Float32Array {
+  if (!(s instanceof CpuStorage)) throw new Error(`cpu backend: got a storage of backend '${s.backend.name}'`);
+  return s.data;
+}
+
+/** The ndarray view of a tensor view; a 0-d view becomes a 1-element 1-d one (cwise needs an axis). */
+function nd(x: View): Nd {
+  if (x.shape.length === 0) return ndarray(dataOf(x.storage), [1], [1], x.offset);
+  return ndarray(dataOf(x.storage), x.shape.slice(), x.strides.slice(), x.offset);
+}
+
+function freshNd(shape: readonly number[]): Nd {
+  const s = shape.length === 0 ? [1] : shape.slice();
+  return ndarray(new Float32Array(sizeOf(s)), s);
+}
+
+/** The view's elements as a contiguous array starting at index 0 (no copy when already so). */
+function contiguousData(x: View): Float32Array {
+  const data = dataOf(x.storage);
+  const n = sizeOf(x.shape);
+  if (x.offset === 0 && data.length === n && isContiguous(x.shape, x.strides)) return data;
+  const out = freshNd(x.shape);
+  ops.assign(out, nd(x));
+  return out.data;
+}
+
+const unaryKernels: Record<UnaryOp, (out: Nd, x: Nd) => void> = {
+  neg: (out, x) => ops.neg(out, x),
+  exp: (out, x) => ops.exp(out, x),
+  log: (out, x) => ops.log(out, x),
+  sqrt: (out, x) => ops.sqrt(out, x),
+  // sigmoid(x) = 1 / (1 + exp(-x))
+  sigmoid: (out, x) => {
+    ops.neg(out, x);
+    ops.expeq(out);
+    ops.addseq(out, 1);
+    ops.recipeq(out);
+  },
+};
+
+const binaryKernels: Record<BinaryOp, (out: Nd, a: Nd, b: Nd) => void> = {
+  add: (out, a, b) => ops.add(out, a, b),
+  sub: (out, a, b) => ops.sub(out, a, b),
+  mul: (out, a, b) => ops.mul(out, a, b),
+  div: (out, a, b) => ops.div(out, a, b),
+};
+
+const scalarKernels: Record<BinaryOp, (out: Nd, a: Nd, s: number) => void> = {
+  add: (out, a, s) => ops.adds(out, a, s),
+  sub: (out, a, s) => ops.subs(out, a, s),
+  mul: (out, a, s) => ops.muls(out, a, s),
+  div: (out, a, s) => ops.divs(out, a, s),
+};
+
+function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2dGeometry): ConvDims {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [F, , kh, kw] = wShape as [number, number, number, number];
+  return {
+    N, C, H, W, F, kh, kw,
+    Ho: outputSize(H, kh, g.stride, g.padding),
+    Wo: outputSize(W, kw, g.stride, g.padding),
+    stride: g.stride, padding: g.padding,
+  };
+}
+
+/** A 2-D matrix view (the last two axes of a batched view) at batch index `b`. */
+function matAt(x: View, b: number): Mat {
+  return {
+    data: dataOf(x.storage),
+    offset: x.offset + b * x.strides[0]!,
+    rowStride: x.strides[1]!,
+    colStride: x.strides[2]!,
+  };
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+
+  zeros(size: number): Storage {
+    return new CpuStorage(this, new Float32Array(size));
+  }
+
+  fromArray(data: Float32Array): Storage {
+    return new CpuStorage(this, Float32Array.from(data));
+  }
+
+  read(x: View): Float32Array {
+    const data = contiguousData(x);
+    return data === dataOf(x.storage) ? data.slice() : data;
+  }
+
+  assign(dst: View, src: View): void {
+    ops.assign(nd(dst), nd(src));
+  }
+
+  unary(op: UnaryOp, x: View): Storage {
+    const out = freshNd(x.shape);
+    unaryKernels[op](out, nd(x));
+    return new CpuStorage(this, out.data);
+  }
+
+  binary(op: BinaryOp, a: View, b: View): Storage {
+    const out = freshNd(a.shape);
+    binaryKernels[op](out, nd(a), nd(b));
+    return new CpuStorage(this, out.data);
+  }
+
+  binaryScalar(op: BinaryOp, a: View, s: number): Storage {
+    const out = freshNd(a.shape);
+    scalarKernels[op](out, nd(a), s);
+    return new CpuStorage(this, out.data);
+  }
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    // Move the reduced axes last, lay the view out contiguously, then reduce each row.
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const order = [...kept, ...axes];
+    const permuted: View = {
+      storage: x.storage,
+      shape: order.map((i) => x.shape[i]!),
+      strides: order.map((i) => x.strides[i]!),
+      offset: x.offset,
+    };
+    const data = contiguousData(permuted);
+    const rows = sizeOf(kept.map((i) => x.shape[i]!));
+    const len = sizeOf(axes.map((i) => x.shape[i]!));
+    const out = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const start = r * len;
+      if (op === 'sum') {
+        let acc = 0; // float64 accumulation
+        for (let k = 0; k < len; k++) acc += data[start + k]!;
+        out[r] = acc;
+      } else {
+        let m = -Infinity;
+        for (let k = 0; k < len; k++) m = Math.max(m, data[start + k]!);
+        out[r] = m;
+      }
+    }
+    return new CpuStorage(this, out);
+  }
+
+  matmul(a: View, b: View): Storage {
+    const [B, M, K] = a.shape as [number, number, number];
+    const N = b.shape[2]!;
+    const out = new Float32Array(B * M * N);
+    for (let i = 0; i < B; i++) gemm(M, N, K, matAt(a, i), matAt(b, i), out, i * M * N, false);
+    return new CpuStorage(this, out);
+  }
+
+  conv2d(x: View, w: View, g: Conv2dGeometry): Storage {
+    const d = convDims(x.shape, w.shape, g);
+    return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), d));
+  }
+
+  conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
+    const d = convDims(xShape, w.shape, g);
+    return new CpuStorage(this, conv2dBackwardInput(contiguousData(dy), contiguousData(w), d));
+  }
+
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+    const d = convDims(x.shape, wShape, g);
+    return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d));
+  }
+}

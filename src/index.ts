@@ -1,0 +1,12 @@
+// ddpm-ts: the public API.
+
+export { Tensor, type GradNode } from './tensor/tensor.js';
+export { noGrad, isGradEnabled } from './tensor/autograd.js';
+export { tensor, scalar, zeros, ones, full, randn, rand, type TensorOptions } from './ops/creation.js';
+export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
+export {
+  getBackend, setBackend, registerBackend, listBackends,
+  type Backend, type Storage, type View, type UnaryOp, type BinaryOp, type ReduceOp, type Conv2dGeometry,
+} from './backends/backend.js';
+export { CpuBackend } from './backends/cpu/index.js';
+export * as F from './ops/index.js';

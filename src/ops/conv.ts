@@ -1,0 +1,49 @@
+// 2-D convolution (PyTorch's conv2d: cross-correlation, NCHW, weight [Cout, Cin, kh, kw]).
+
+import type { Conv2dGeometry } from '../backends/backend.js';
+import { record } from '../tensor/autograd.js';
+import { shapeStr } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { add } from './elementwise.js';
+import { reshape } from './view.js';
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+}
+
+function outSize(n: number, k: number, g: Conv2dGeometry): number {
+  return Math.floor((n + 2 * g.padding - k) / g.stride) + 1;
+}
+
+/**
+ * y[n,f,oy,ox] = Σ_{c,i,j} x[n,c,oy·s−p+i, ox·s−p+j] · w[f,c,i,j] (+ bias[f]).
+ *   dL/dx: every output position sends dy·w back to the inputs it read (a transposed convolution);
+ *   dL/dw: Σ over images and positions of dy[n,f,oy,ox] · the input patch it read.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const g: Conv2dGeometry = { stride: options.stride ?? 1, padding: options.padding ?? 0 };
+  const where = `conv2d(x ${shapeStr(x.shape)}, weight ${shapeStr(weight.shape)}, stride ${g.stride}, padding ${g.padding})`;
+  if (x.rank !== 4) throw new Error(`${where}: input must be [N, C, H, W]`);
+  if (weight.rank !== 4) throw new Error(`${where}: weight must be [Cout, Cin, kh, kw]`);
+  if (!Number.isInteger(g.stride) || g.stride < 1 || !Number.isInteger(g.padding) || g.padding < 0) {
+    throw new Error(`${where}: stride must be a positive integer and padding a non-negative integer`);
+  }
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [F, Cin, kh, kw] = weight.shape as [number, number, number, number];
+  if (C !== Cin) throw new Error(`${where}: input has ${C} channels but the weight expects ${Cin}`);
+  const Ho = outSize(H, kh, g), Wo = outSize(W, kw, g);
+  if (Ho < 1 || Wo < 1) throw new Error(`${where}: the kernel does not fit in the padded input`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== F)) {
+    throw new Error(`${where}: bias ${shapeStr(bias.shape)} should be [${F}]`);
+  }
+  if (x.backend !== weight.backend) throw new Error(`${where}: input and weight live on different backends`);
+
+  const be = x.backend;
+  const y = new Tensor(be.conv2d(x, weight, g), [N, F, Ho, Wo]);
+  record(y, 'conv2d', [x, weight], (dy) => [
+    x.requiresGrad ? new Tensor(be.conv2dBackwardInput(dy, weight, x.shape, g), x.shape) : null,
+    weight.requiresGrad ? new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g), weight.shape) : null,
+  ]);
+  return bias ? add(y, reshape(bias, [1, F, 1, 1])) : y;
+}

@@ -1,0 +1,12 @@
+// The functional namespace `F`: every op, with PyTorch's argument order and shapes.
+
+export { add, sub, mul, div, neg, exp, log, sqrt, sigmoid, square, type Operand } from './elementwise.js';
+export { sum, mean, max } from './reduce.js';
+export { reshape, permute, transpose, expand, contiguous, slice, concat, concatChannels, unbroadcast } from './view.js';
+export { bmm, matmul, linear } from './matmul.js';
+export { conv2d, type Conv2dOptions } from './conv.js';
+export { silu, softmax } from './activation.js';
+export { groupNorm } from './norm.js';
+export { upsampleNearest2x } from './upsample.js';
+export { mseLoss } from './loss.js';
+export { timestepEmbedding } from './embedding.js';

@@ -1,0 +1,57 @@
+// Matrix products.
+
+import { record } from '../tensor/autograd.js';
+import { broadcastShapes, shapeStr, sizeOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { add } from './elementwise.js';
+import { expand, reshape, transpose } from './view.js';
+
+/**
+ * Batched product of 3-D tensors, a [B,M,K] · b [B,K,N] -> [B,M,N].
+ * C = A·B:  dA = dC·Bᵀ,  dB = Aᵀ·dC  (transposes are free views; the backend reads them strided).
+ */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new Error(`bmm: cannot multiply ${shapeStr(a.shape)} by ${shapeStr(b.shape)} (need [B,M,K] and [B,K,N])`);
+  }
+  if (a.backend !== b.backend) throw new Error('bmm: operands live on different backends');
+  const out = new Tensor(a.backend.matmul(a, b), [a.shape[0]!, a.shape[1]!, b.shape[2]!]);
+  return record(out, 'bmm', [a, b], (g) => [
+    a.requiresGrad ? bmm(g, transpose(b)) : null,
+    b.requiresGrad ? bmm(transpose(a), g) : null,
+  ]);
+}
+
+/**
+ * Matrix product with PyTorch's rules: 2-D · 2-D, or batched over leading axes, which broadcast.
+ * Composed from expand, reshape and bmm, so broadcast batches get summed gradients.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.rank < 2 || b.rank < 2) {
+    throw new Error(`matmul: operands need at least 2 axes, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  }
+  const [M, K] = a.shape.slice(-2) as [number, number];
+  const [K2, N] = b.shape.slice(-2) as [number, number];
+  if (K !== K2) {
+    throw new Error(`matmul: inner sizes differ: ${shapeStr(a.shape)} · ${shapeStr(b.shape)} (${K} vs ${K2})`);
+  }
+  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const B = sizeOf(batch);
+  const a3 = reshape(expand(a, [...batch, M, K]), [B, M, K]);
+  const b3 = reshape(expand(b, [...batch, K, N]), [B, K, N]);
+  return reshape(bmm(a3, b3), [...batch, M, N]);
+}
+
+/** y = x·Wᵀ + b, with W [out, in] as in PyTorch; x [..., in]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input ${shapeStr(x.shape)} does not fit weight ${shapeStr(weight.shape)} (need [..., in] and [out, in])`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0])) {
+    throw new Error(`linear: bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)} (need [${weight.shape[0]}])`);
+  }
+  const x2 = x.rank === 1 ? reshape(x, [1, -1]) : x;
+  let y = matmul(x2, transpose(weight));
+  if (bias) y = add(y, bias);
+  return x.rank === 1 ? reshape(y, [weight.shape[0]!]) : y;
+}

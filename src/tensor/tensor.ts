@@ -1,0 +1,83 @@
+// The Tensor: a strided view (shape, strides, offset) of float32 storage owned by a backend,
+// plus what reverse-mode autodiff needs: whether it requires a gradient, its accumulated
+// gradient, and the graph node recording which op made it.
+
+import type { Storage, View } from '../backends/backend.js';
+import { contiguousStrides, shapeStr, sizeOf, type Shape } from './shape.js';
+import { backward as runBackward } from './autograd.js';
+
+/** How a non-leaf tensor was made: its inputs and the vector-Jacobian product of its op. */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** Given dL/d(output), returns dL/d(input) for each input (null where none is needed). */
+  readonly backward: (gradOutput: Tensor) => readonly (Tensor | null)[];
+}
+
+export class Tensor implements View {
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  requiresGrad: boolean;
+  /** dL/d(this), accumulated over backward calls for leaf tensors (as in PyTorch). */
+  grad: Tensor | null = null;
+  /** The op that made this tensor, or null for a leaf; released (set to 'released') after backward. */
+  gradNode: GradNode | 'released' | null = null;
+
+  constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0, requiresGrad = false) {
+    this.storage = storage;
+    this.shape = Object.freeze(shape.slice());
+    this.strides = Object.freeze((strides ?? contiguousStrides(shape)).slice());
+    this.offset = offset;
+    this.requiresGrad = requiresGrad;
+    if (!strides && sizeOf(shape) !== storage.size) {
+      throw new Error(`Tensor: shape ${shapeStr(shape)} needs ${sizeOf(shape)} elements, storage has ${storage.size}`);
+    }
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get backend() {
+    return this.storage.backend;
+  }
+
+  /** True when made by an op from tensors that require gradients (PyTorch's non-leaf). */
+  get isLeaf(): boolean {
+    return this.gradNode === null;
+  }
+
+  /** A contiguous copy of the values, read back from the backend. */
+  toFloat32Array(): Float32Array {
+    return this.backend.read(this);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor of shape ${shapeStr(this.shape)} has ${this.size} elements, not 1`);
+    return this.toFloat32Array()[0]!;
+  }
+
+  /** The same data, cut off from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset, false);
+  }
+
+  /**
+   * Backpropagates from this tensor: every leaf that requires a gradient gets dL/dleaf added to
+   * its `.grad`. A scalar needs no argument (dL/dthis = 1); otherwise pass dL/dthis.
+   */
+  backward(gradOutput?: Tensor): void {
+    runBackward(this, gradOutput);
+  }
+
+  toString(): string {
+    return `Tensor(shape=${shapeStr(this.shape)}, backend=${this.backend.name}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}

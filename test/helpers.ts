@@ -1,0 +1,98 @@
+// Shared test utilities: fixture loading, error measures, finite-difference gradient checks.
+
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { Rng, Tensor, tensor, F, noGrad } from 'ddpm-ts';
+
+export const fixturesDir = new URL('../../test/fixtures/', import.meta.url);
+
+export function readFixture<T = unknown>(name: string): T {
+  return JSON.parse(readFileSync(new URL(name, fixturesDir), 'utf8')) as T;
+}
+
+export interface FixtureArray {
+  shape: number[];
+  data: number[];
+}
+
+export interface OpCase {
+  name: string;
+  attrs: Record<string, number>;
+  inputs: Record<string, FixtureArray>;
+  output: FixtureArray;
+  gradOutput?: FixtureArray;
+  grads?: Record<string, FixtureArray>;
+}
+
+export function fromFixture(a: FixtureArray, requiresGrad = false): Tensor {
+  return tensor(a.data, a.shape, { requiresGrad });
+}
+
+/** max |actual − expected| / max |expected|: the error scaled by the reference's magnitude. */
+export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length, 'length').to.equal(expected.length);
+  let maxDiff = 0, maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    maxDiff = Number.isNaN(d) ? Infinity : Math.max(maxDiff, d);
+    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
+  }
+  return maxDiff / Math.max(maxRef, 1e-12);
+}
+
+export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  const values = actual instanceof Tensor ? actual.toFloat32Array() : actual;
+  const err = relError(values, expected);
+  expect(err, `${what}: relative error ${err.toExponential(2)}`).to.be.at.most(tol);
+}
+
+/**
+ * Checks the gradients autodiff gives for loss = Σ f(inputs) · r (r fixed random) against central
+ * differences (L(x + h) − L(x − h)) / 2h, for every element of every input. The loss is summed in
+ * float64 from the float32 outputs; h = 1e-2 balances truncation (O(h²)) against float32
+ * rounding (O(ε/h)), and the tolerance is relative to the largest gradient.
+ */
+export function gradCheck(
+  f: (...inputs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  { h = 1e-2, tol = 5e-3, seed = 99 }: { h?: number; tol?: number; seed?: number } = {},
+): void {
+  const leaves = inputs.map((x) => tensor(x.toFloat32Array(), x.shape, { requiresGrad: true }));
+  const out = f(...leaves);
+  const rng = new Rng(seed);
+  const r = new Float64Array(out.size).map(() => rng.normal());
+  out.backward(tensor(Float32Array.from(r), out.shape));
+
+  const lossAt = (values: Float32Array[]): number =>
+    noGrad(() => {
+      const y = f(...values.map((v, i) => tensor(v, inputs[i]!.shape))).toFloat32Array();
+      let acc = 0;
+      for (let i = 0; i < y.length; i++) acc += y[i]! * r[i]!;
+      return acc;
+    });
+
+  const base = leaves.map((x) => x.toFloat32Array());
+  leaves.forEach((leaf, k) => {
+    const analytic = leaf.grad!.toFloat32Array();
+    const numeric = new Float64Array(analytic.length);
+    for (let i = 0; i < analytic.length; i++) {
+      const plus = base.map((v) => v.slice());
+      const minus = base.map((v) => v.slice());
+      plus[k]![i] += h;
+      minus[k]![i] -= h;
+      // The perturbation actually applied, after float32 rounding.
+      const step = plus[k]![i]! - minus[k]![i]!;
+      numeric[i] = (lossAt(plus) - lossAt(minus)) / step;
+    }
+    expectClose(analytic, numeric, tol, `gradient of input ${k}`);
+  });
+}
+
+/** Deterministic random input tensor. */
+export function randomInput(shape: number[], seed: number, scale = 1, shift = 0): Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Float32Array.from({ length: n }, () => shift + scale * rng.normal()), shape);
+}
+
+export { F };
