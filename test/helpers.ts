@@ -55,7 +55,7 @@ export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayL
 export function gradCheck(
   f: (...inputs: Tensor[]) => Tensor,
   inputs: Tensor[],
-  { h = 1e-2, tol = 5e-3, seed = 99 }: { h?: number; tol?: number; seed?: number } = {},
+  { h = 1e-2, tol = 1e-3, seed = 99 }: { h?: number; tol?: number; seed?: number } = {},
 ): void {
   const leaves = inputs.map((x) => tensor(x.toFloat32Array(), x.shape, { requiresGrad: true }));
   const out = f(...leaves);

@@ -64,6 +64,19 @@ export class Tensor implements View {
     return this.toFloat32Array()[0]!;
   }
 
+  /**
+   * Overwrites this tensor's elements with `src`'s (PyTorch's copy_), outside autodiff: for
+   * optimizer updates and loading weights. Shapes must match.
+   */
+  assign(src: Tensor): this {
+    if (src.shape.length !== this.shape.length || src.shape.some((d, i) => d !== this.shape[i])) {
+      throw new Error(`assign: source shape ${shapeStr(src.shape)} differs from target ${shapeStr(this.shape)}`);
+    }
+    if (src.backend !== this.backend) throw new Error('assign: source and target live on different backends');
+    this.backend.assign(this, src);
+    return this;
+  }
+
   /** The same data, cut off from the graph. */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset, false);
