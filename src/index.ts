@@ -10,3 +10,7 @@ export {
 } from './backends/backend.js';
 export { CpuBackend } from './backends/cpu/index.js';
 export * as F from './ops/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';
+export { UNet, type UNetConfig } from './nn/unet.js';

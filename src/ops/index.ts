@@ -10,3 +10,4 @@ export { groupNorm } from './norm.js';
 export { upsampleNearest2x } from './upsample.js';
 export { mseLoss } from './loss.js';
 export { timestepEmbedding } from './embedding.js';
+export { dropout } from './dropout.js';

@@ -1,0 +1,1 @@
+export { parseSafetensors, serializeSafetensors, loadSafetensors, saveSafetensors, type Safetensors } from './safetensors.js';

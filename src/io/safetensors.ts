@@ -1,0 +1,138 @@
+// The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of
+// JSON header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
+// then the raw little-endian tensor bytes, offsets relative to the end of the header.
+// Parsing works on bytes (browser or Node); loading and saving files is Node-only and atomic.
+
+import { tensor } from '../ops/creation.js';
+import { shapeStr, sizeOf } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface Safetensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<string, number> = { F32: 4, I32: 4, I64: 8 };
+/** Integers above this lose precision as float32; such a file is refused rather than silently altered. */
+const FLOAT32_EXACT_INT = 2 ** 24;
+
+/** Reads a safetensors file's bytes. I32 and I64 tensors become float32 tensors (exact up to 2^24). */
+export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safetensors data'): Safetensors {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  const fail = (why: string): never => {
+    throw new Error(`${source}: ${why}`);
+  };
+  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > bytes.length - 8) fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
+  } catch (e) {
+    return fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+
+  const metadata: Record<string, string> = {};
+  const entries: Array<{ name: string; dtype: string; shape: number[]; begin: number; end: number }> = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = String(e?.dtype);
+    if (!(dtype in BYTES)) fail(`tensor '${name}' has dtype ${dtype}; supported: ${Object.keys(BYTES).join(', ')}`);
+    const shape = e.shape as number[];
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has an invalid shape`);
+    const offsets = e.data_offsets as number[];
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      fail(`tensor '${name}' has invalid data_offsets`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLen) fail(`tensor '${name}' bytes [${begin}, ${end}) lie outside the data (${dataLen} bytes): truncated or corrupt`);
+    if (end - begin !== sizeOf(shape) * BYTES[dtype]!) {
+      fail(`tensor '${name}' of shape ${shapeStr(shape)} and dtype ${dtype} needs ${sizeOf(shape) * BYTES[dtype]!} bytes, has ${end - begin}`);
+    }
+    entries.push({ name, dtype, shape, begin, end });
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.begin < sorted[i - 1]!.end) fail(`tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap`);
+  }
+
+  const tensors = new Map<string, Tensor>();
+  for (const { name, dtype, shape, begin } of entries) {
+    const n = sizeOf(shape);
+    const values = new Float32Array(n);
+    const at = dataStart + begin;
+    if (dtype === 'F32') {
+      for (let i = 0; i < n; i++) values[i] = view.getFloat32(at + 4 * i, true);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = dtype === 'I32' ? view.getInt32(at + 4 * i, true) : Number(view.getBigInt64(at + 8 * i, true));
+        if (Math.abs(v) > FLOAT32_EXACT_INT) fail(`tensor '${name}' holds ${v}, not exactly representable as float32`);
+        values[i] = v;
+      }
+    }
+    tensors.set(name, tensor(values, shape));
+  }
+  return { tensors, metadata };
+}
+
+/** Encodes float32 tensors (in the given order) and string metadata as safetensors bytes. */
+export function serializeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  const blobs: Float32Array[] = [];
+  for (const [name, t] of list) {
+    if (name === '__metadata__') throw new Error("serializeSafetensors: '__metadata__' is reserved");
+    const data = t.toFloat32Array();
+    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * data.length] };
+    blobs.push(data);
+    offset += 4 * data.length;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8; // keeps the data 8-byte aligned, as the reference writer does
+  if (pad) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(pad));
+  const out = new Uint8Array(8 + json.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const data of blobs) {
+    for (let i = 0; i < data.length; i++) view.setFloat32(at + 4 * i, data[i]!, true);
+    at += 4 * data.length;
+  }
+  return out;
+}
+
+/** Loads a .safetensors file (Node) or parses bytes (anywhere). */
+export async function loadSafetensors(pathOrBytes: string | ArrayBuffer | Uint8Array): Promise<Safetensors> {
+  if (typeof pathOrBytes !== 'string') return parseSafetensors(pathOrBytes);
+  const { readFile } = await import('node:fs/promises');
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(pathOrBytes);
+  } catch (e) {
+    throw new Error(`loadSafetensors: cannot read ${pathOrBytes}: ${(e as Error).message}`);
+  }
+  return parseSafetensors(bytes, pathOrBytes);
+}
+
+/**
+ * Writes a .safetensors file atomically: to a temporary file beside it, flushed to disk, then
+ * renamed over the target, so a crash never leaves a half-written checkpoint in its place.
+ */
+export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
+  const { writeAtomic } = await import('./atomic.js');
+  await writeAtomic(path, serializeSafetensors(tensors, metadata));
+}

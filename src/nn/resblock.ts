@@ -1,0 +1,48 @@
+// The residual block of the DDPM UNet.
+
+import * as F from '../ops/index.js';
+import type { Rng } from '../random/rng.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Conv2d, GroupNorm, Linear } from './layers.js';
+import { Module } from './module.js';
+
+export interface ResBlockOptions {
+  groups: number;
+  dropout?: number;
+  rng?: Rng;
+}
+
+/**
+ * h = conv1(SiLU(norm1(x))) + tembProj(SiLU(temb)) (broadcast over H×W)
+ * h = conv2(dropout(SiLU(norm2(h))))
+ * out = skip(x) + h, where skip is a 1×1 convolution when the channel count changes.
+ */
+export class ResBlock extends Module {
+  readonly norm1: GroupNorm;
+  readonly conv1: Conv2d;
+  readonly tembProj: Linear;
+  readonly norm2: GroupNorm;
+  readonly conv2: Conv2d;
+  readonly skip: Conv2d | null;
+  readonly dropout: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, tembDim: number, { groups, dropout = 0, rng }: ResBlockOptions) {
+    super();
+    this.dropout = dropout;
+    this.norm1 = this.addModule('norm1', new GroupNorm(groups, inChannels));
+    this.conv1 = this.addModule('conv1', new Conv2d(inChannels, outChannels, 3, { padding: 1, rng }));
+    this.tembProj = this.addModule('tembProj', new Linear(tembDim, outChannels, { rng }));
+    this.norm2 = this.addModule('norm2', new GroupNorm(groups, outChannels));
+    this.conv2 = this.addModule('conv2', new Conv2d(outChannels, outChannels, 3, { padding: 1, rng }));
+    this.skip = inChannels !== outChannels ? this.addModule('skip', new Conv2d(inChannels, outChannels, 1, { rng })) : null;
+  }
+
+  forward(x: Tensor, temb: Tensor): Tensor {
+    let h = this.conv1.forward(F.silu(this.norm1.forward(x)));
+    const t = this.tembProj.forward(F.silu(temb));
+    h = F.add(h, F.reshape(t, [t.shape[0]!, this.outChannels, 1, 1]));
+    h = F.dropout(F.silu(this.norm2.forward(h)), this.dropout, this.training);
+    h = this.conv2.forward(h);
+    return F.add(this.skip ? this.skip.forward(x) : x, h);
+  }
+}

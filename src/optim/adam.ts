@@ -1,0 +1,111 @@
+// Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), with PyTorch's semantics.
+
+import * as F from '../ops/index.js';
+import { zeros } from '../ops/creation.js';
+import { noGrad } from '../tensor/autograd.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface AdamState {
+  step: number;
+  m: Tensor[];
+  v: Tensor[];
+}
+
+/**
+ * For each parameter p with gradient g, at step t:
+ *   m ← β1·m + (1−β1)·g              running mean of the gradient
+ *   v ← β2·v + (1−β2)·g²             running mean of its square
+ *   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps)     (bias-corrected)
+ * Adam's weight decay is L2: g ← g + λ·p before the update.
+ */
+export class Adam {
+  readonly params: Tensor[];
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  stepCount = 0;
+  protected m: Tensor[];
+  protected v: Tensor[];
+  /** AdamW decays the weights directly instead of adding λ·p to the gradient. */
+  protected readonly decoupledDecay: boolean = false;
+
+  constructor(params: Iterable<Tensor>, { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 }: AdamOptions = {}) {
+    this.params = [...params];
+    const name = this.constructor.name;
+    if (!(lr >= 0)) throw new Error(`${name}: lr must be >= 0, got ${lr}`);
+    if (!(betas[0] >= 0 && betas[0] < 1 && betas[1] >= 0 && betas[1] < 1)) throw new Error(`${name}: betas must be in [0, 1), got ${betas}`);
+    if (!(eps >= 0)) throw new Error(`${name}: eps must be >= 0, got ${eps}`);
+    if (!(weightDecay >= 0)) throw new Error(`${name}: weightDecay must be >= 0, got ${weightDecay}`);
+    this.lr = lr;
+    this.betas = betas;
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+    this.m = this.params.map((p) => zeros(p.shape));
+    this.v = this.params.map((p) => zeros(p.shape));
+  }
+
+  step(): void {
+    this.stepCount++;
+    const t = this.stepCount;
+    const [b1, b2] = this.betas;
+    const stepSize = this.lr / (1 - b1 ** t);
+    const bias2Sqrt = Math.sqrt(1 - b2 ** t);
+    noGrad(() => {
+      this.params.forEach((p, i) => {
+        let g = p.grad;
+        if (!g) return;
+        if (this.weightDecay !== 0) {
+          if (this.decoupledDecay) p.assign(F.mul(p, 1 - this.lr * this.weightDecay));
+          else g = F.add(g, F.mul(p, this.weightDecay));
+        }
+        this.m[i] = F.add(F.mul(this.m[i]!, b1), F.mul(g, 1 - b1));
+        this.v[i] = F.add(F.mul(this.v[i]!, b2), F.mul(F.mul(g, g), 1 - b2));
+        const denom = F.add(F.div(F.sqrt(this.v[i]!), bias2Sqrt), this.eps);
+        p.assign(F.sub(p, F.mul(F.div(this.m[i]!, denom), stepSize)));
+      });
+    });
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+
+  /** The moment estimates and step count, for checkpoints. */
+  state(): AdamState {
+    return { step: this.stepCount, m: this.m.slice(), v: this.v.slice() };
+  }
+
+  loadState(state: AdamState): void {
+    const n = this.params.length;
+    if (state.m.length !== n || state.v.length !== n) {
+      throw new Error(`${this.constructor.name}.loadState: state holds ${state.m.length} moments for ${n} parameters`);
+    }
+    this.params.forEach((p, i) => {
+      for (const [name, s] of [['m', state.m[i]!], ['v', state.v[i]!]] as const) {
+        if (s.shape.join() !== p.shape.join()) {
+          throw new Error(`${this.constructor.name}.loadState: ${name}[${i}] has shape [${s.shape}], parameter has [${p.shape}]`);
+        }
+      }
+    });
+    this.stepCount = state.step;
+    this.m = state.m.slice();
+    this.v = state.v.slice();
+  }
+}
+
+/** Adam with decoupled weight decay: p ← p·(1 − lr·λ) before the Adam update (default λ = 0.01). */
+export class AdamW extends Adam {
+  protected override readonly decoupledDecay: boolean = true;
+
+  constructor(params: Iterable<Tensor>, options: AdamOptions = {}) {
+    super(params, { weightDecay: 0.01, ...options });
+  }
+}

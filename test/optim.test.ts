@@ -1,0 +1,98 @@
+// Optimizers against PyTorch (adam.json), gradient clipping, warm-up, EMA.
+
+import { expect } from 'chai';
+import { F, nn, optim, tensor, Rng } from 'ddpm-ts';
+import { readFixture } from './helpers.js';
+
+interface AdamCase {
+  name: 'adam' | 'adamw';
+  options: { lr: number; betas: [number, number]; eps: number; weight_decay?: number };
+  param0: number[];
+  grads: number[][];
+  paramAfterEachStep: number[][];
+}
+
+describe('optimizers', () => {
+  for (const c of readFixture<{ cases: AdamCase[] }>('adam.json').cases) {
+    it(`${c.name} reproduces PyTorch step by step to 1e-6`, () => {
+      const p = tensor(c.param0, [c.param0.length], { requiresGrad: true });
+      const Opt = c.name === 'adam' ? optim.Adam : optim.AdamW;
+      const opt = new Opt([p], { lr: c.options.lr, betas: c.options.betas, eps: c.options.eps, weightDecay: c.options.weight_decay ?? 0 });
+      c.grads.forEach((g, step) => {
+        p.grad = tensor(g, [g.length]);
+        opt.step();
+        const got = Array.from(p.toFloat32Array());
+        got.forEach((v, i) => expect(Math.abs(v - c.paramAfterEachStep[step]![i]!), `step ${step + 1} element ${i}`).to.be.at.most(1e-6));
+      });
+    });
+  }
+
+  it('Adam and AdamW differ only in how weight decay is applied', () => {
+    const run = (Opt: typeof optim.Adam, weightDecay: number) => {
+      const p = tensor([1, -2], [2], { requiresGrad: true });
+      const opt = new Opt([p], { lr: 0.1, weightDecay });
+      p.grad = tensor([0.5, 0.5], [2]);
+      opt.step();
+      return Array.from(p.toFloat32Array());
+    };
+    expect(run(optim.Adam, 0)).to.deep.equal(run(optim.AdamW, 0));
+    expect(run(optim.Adam, 0.5)).to.not.deep.equal(run(optim.AdamW, 0.5));
+    expect(() => new optim.Adam([], { lr: -1 })).to.throw(/Adam: lr must be >= 0/);
+  });
+
+  it('saves and restores its moments so a resumed run continues identically', () => {
+    const make = () => tensor([0.3, -0.7, 1.1], [3], { requiresGrad: true });
+    const grads = [[1, 2, 3], [-1, 0.5, 0], [0.2, 0.2, -4]];
+    const straight = make();
+    const a = new optim.Adam([straight], { lr: 0.01 });
+    for (const g of grads) {
+      straight.grad = tensor(g, [3]);
+      a.step();
+    }
+    const resumed = make();
+    const b = new optim.Adam([resumed], { lr: 0.01 });
+    resumed.grad = tensor(grads[0]!, [3]);
+    b.step();
+    const c = new optim.Adam([resumed], { lr: 0.01 });
+    c.loadState(b.state());
+    for (const g of grads.slice(1)) {
+      resumed.grad = tensor(g, [3]);
+      c.step();
+    }
+    expect(Array.from(resumed.toFloat32Array())).to.deep.equal(Array.from(straight.toFloat32Array()));
+  });
+
+  it('clipGradNorm scales all gradients by one factor to the max norm and returns the old norm', () => {
+    const a = tensor([1, 1], [2], { requiresGrad: true }), b = tensor([1], [1], { requiresGrad: true });
+    a.grad = tensor([3, 0], [2]);
+    b.grad = tensor([4], [1]);
+    expect(optim.clipGradNorm([a, b], 1)).to.be.closeTo(5, 1e-6);
+    expect(Array.from(a.grad.toFloat32Array())[0]).to.be.closeTo(0.6, 1e-6);
+    expect(Array.from(b.grad!.toFloat32Array())[0]).to.be.closeTo(0.8, 1e-6);
+    expect(optim.clipGradNorm([a, b], 10)).to.be.closeTo(1, 1e-6);
+    expect(Array.from(b.grad!.toFloat32Array())[0]).to.be.closeTo(0.8, 1e-6);
+  });
+
+  it('warmupLr ramps linearly to the base rate', () => {
+    expect(optim.warmupLr(1e-3, 0, 100)).to.be.closeTo(1e-5, 1e-12);
+    expect(optim.warmupLr(1e-3, 49, 100)).to.be.closeTo(5e-4, 1e-12);
+    expect(optim.warmupLr(1e-3, 500, 100)).to.equal(1e-3);
+    expect(optim.warmupLr(1e-3, 0, 0)).to.equal(1e-3);
+  });
+
+  it('EMA averages parameters with a warmed-up decay and copies them into a model', () => {
+    const model = new nn.Linear(2, 1, { rng: new Rng(0) });
+    const ema = new optim.EMA(model, { decay: 0.9 });
+    const w0 = Array.from(model.weight.toFloat32Array());
+    model.weight.assign(F.add(model.weight, 1));
+    expect(ema.currentDecay()).to.be.closeTo(0.1, 1e-12); // (1 + 0)/(10 + 0)
+    ema.update();
+    const avg = Array.from(ema.stateDict().get('weight')!.toFloat32Array());
+    avg.forEach((v, i) => expect(v).to.be.closeTo(0.1 * w0[i]! + 0.9 * (w0[i]! + 1), 1e-6));
+    for (let i = 0; i < 100; i++) ema.update();
+    expect(ema.currentDecay()).to.equal(0.9);
+    const copy = new nn.Linear(2, 1, { rng: new Rng(5) });
+    ema.copyTo(copy);
+    expect(Array.from(copy.weight.toFloat32Array())).to.deep.equal(Array.from(ema.stateDict().get('weight')!.toFloat32Array()));
+  });
+});
