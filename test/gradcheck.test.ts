@@ -1,7 +1,7 @@
 // Finite-difference gradient checks for every differentiable op, on random shapes: odd sizes,
 // stride 2 over odd inputs, broadcasting, strided (non-contiguous) views.
 
-import { F, type Tensor } from 'ddpm-ts';
+import { F, Rng, type Tensor } from 'ddpm-ts';
 import { gradCheck, randomInput as r } from './helpers.js';
 
 describe('gradient checks (central differences)', () => {
@@ -93,6 +93,8 @@ describe('gradient checks (central differences)', () => {
       gradCheck((x) => F.softmax(x, 1), [r([2, 4, 3], 91, 2)]);
     });
     it('mseLoss', () => gradCheck(F.mseLoss, [r([2, 3, 3], 95), r([2, 3, 3], 96)]));
+    it('dropout (the same seeded mask on every evaluation)', () =>
+      gradCheck((x) => F.dropout(x, 0.3, true, new Rng(5)), [r([4, 6], 94)]));
   });
 
   it('a composite graph where a tensor feeds several ops', () => {

@@ -66,6 +66,16 @@ describe('tensors and views', () => {
     expect(values(cat)).to.deep.equal([1, 2, 3, 4, 5, 6]);
   });
 
+  it('dropout zeroes about p of the elements, scales the rest by 1/(1-p), and is the identity in eval', () => {
+    const x = ones([100, 100]);
+    const y = Array.from(F.dropout(x, 0.25, true, new Rng(3)).toFloat32Array());
+    const zeros = y.filter((v) => v === 0).length;
+    expect(zeros).to.be.within(2300, 2700); // 2500 ± 5.8 standard deviations
+    expect(y.filter((v) => v !== 0).every((v) => Math.abs(v - 1 / 0.75) < 1e-6)).to.equal(true);
+    expect(F.dropout(x, 0.25, false)).to.equal(x);
+    expect(() => F.dropout(x, 1)).to.throw(/dropout: p must be in \[0, 1\)/);
+  });
+
   it('assign overwrites in place, and only with a matching shape', () => {
     const p = zeros([2, 2]);
     p.assign(tensor([1, 2, 3, 4], [2, 2]));
