@@ -24,7 +24,7 @@ export interface View {
 }
 
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'sigmoid';
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
 export type ReduceOp = 'sum' | 'max';
 
 export interface Conv2dGeometry {

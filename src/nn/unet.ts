@@ -43,14 +43,14 @@ export const defaultUNetConfig: UNetConfig = {
 const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 
 /** Fills defaults and checks every field; the error names the field and what is allowed. */
-export function resolveUNetConfig(partial: Partial<UNetConfig>): UNetConfig {
+export function resolveUNetConfig(partial: Partial<UNetConfig>, where = 'UNet config: '): UNetConfig {
   const known = new Set(Object.keys(defaultUNetConfig));
   for (const key of Object.keys(partial)) {
-    if (!known.has(key)) throw new Error(`UNet config: unknown field '${key}' (fields: ${[...known].join(', ')})`);
+    if (!known.has(key)) throw new Error(`${where}unknown field '${key}' (fields: ${[...known].join(', ')})`);
   }
   const c: UNetConfig = { ...defaultUNetConfig, ...partial };
   const fail = (field: string, why: string): never => {
-    throw new Error(`UNet config: ${field} ${why} (got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])})`);
+    throw new Error(`${where}${field} ${why} (got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])})`);
   };
   for (const f of ['imageSize', 'inChannels', 'baseChannels', 'numResBlocks', 'groups', 'timeEmbDim'] as const) {
     if (!isPositiveInt(c[f])) fail(f, 'must be a positive integer');

@@ -83,6 +83,16 @@ export function sigmoid(x: Tensor): Tensor {
   return unary('sigmoid', x, (g, y) => mul(g, mul(y, sub(1, y))));
 }
 
+/**
+ * Limits every element to [lo, hi]. Not differentiable: the result is a constant (used on
+ * predicted images while sampling).
+ */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  if (!(lo <= hi)) throw new Error(`clamp: lower bound ${lo} exceeds upper bound ${hi}`);
+  const low = new Tensor(x.backend.binaryScalar('max', x, lo), x.shape);
+  return new Tensor(x.backend.binaryScalar('min', low, hi), x.shape);
+}
+
 /** x·x, composed (its gradient 2x·g follows from mul's). */
 export function square(x: Tensor): Tensor {
   return mul(x, x);

@@ -1,6 +1,6 @@
 // The functional namespace `F`: every op, with PyTorch's argument order and shapes.
 
-export { add, sub, mul, div, neg, exp, log, sqrt, sigmoid, square, type Operand } from './elementwise.js';
+export { add, sub, mul, div, neg, exp, log, sqrt, sigmoid, square, clamp, type Operand } from './elementwise.js';
 export { sum, mean, max } from './reduce.js';
 export { reshape, permute, transpose, expand, contiguous, slice, concat, concatChannels, unbroadcast } from './view.js';
 export { bmm, matmul, linear } from './matmul.js';

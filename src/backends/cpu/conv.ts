@@ -1,11 +1,13 @@
 // 2-D convolution on the CPU, lowered to matrix products (im2col).
 //
-// For one image, im2col lays every receptive field out as a column: cols[(c,ki,kj), (oy,ox)] =
-// x[c, oy*s - p + ki, ox*s - p + kj] (0 outside the image). Then
-//   forward:          y[n]  = W · cols                      W as [Cout, Cin*kh*kw]
-//   input gradient:   dcols = Wᵀ · dy[n],  dx[n] = col2im(dcols)   (col2im adds overlaps)
-//   weight gradient:  dW   += dy[n] · colsᵀ
-// A 1×1 convolution with stride 1 and no padding needs no im2col: cols is x[n] itself.
+// For a group of images, im2col lays every receptive field out as a column:
+//   cols[(c,ki,kj), (n,oy,ox)] = x[n, c, oy·s − p + ki, ox·s − p + kj]   (0 outside the image)
+// so that, with W viewed as a matrix [Cout, Cin·kh·kw] and Y as [Cout, (n,oy,ox)]:
+//   forward:          Y     = W · cols
+//   input gradient:   dcols = Wᵀ · dY,   dx = col2im(dcols)   (col2im adds overlapping windows)
+//   weight gradient:  dW   += dY · colsᵀ
+// Putting several images side by side makes the matrices wide, which keeps the GEMM efficient
+// even for small feature maps; the group size bounds the memory cols takes.
 
 import { gemm, type Mat } from './gemm.js';
 
@@ -20,17 +22,26 @@ export function outputSize(inSize: number, k: number, stride: number, padding: n
   return Math.floor((inSize + 2 * padding - k) / stride) + 1;
 }
 
-function isPointwise(d: ConvDims): boolean {
-  return d.kh === 1 && d.kw === 1 && d.stride === 1 && d.padding === 0;
+/** At most this many floats (32 MB) in one im2col buffer. */
+const COLS_BUDGET = 8 * 1024 * 1024;
+
+/** Image groups [n0, n1) whose im2col matrix fits the budget. */
+function groups(d: ConvDims): Array<[number, number]> {
+  const perImage = d.C * d.kh * d.kw * d.Ho * d.Wo;
+  const size = Math.max(1, Math.min(d.N, Math.floor(COLS_BUDGET / perImage)));
+  const out: Array<[number, number]> = [];
+  for (let n0 = 0; n0 < d.N; n0 += size) out.push([n0, Math.min(d.N, n0 + size)]);
+  return out;
 }
 
-function im2col(x: Float32Array, xOff: number, d: ConvDims, cols: Float32Array): void {
+/** Fills cols (row length L) for image n of x at column offset col0. */
+function im2col(x: Float32Array, n: number, d: ConvDims, cols: Float32Array, L: number, col0: number): void {
   const { C, H, W, kh, kw, Ho, Wo, stride, padding } = d;
-  const plane = Ho * Wo;
+  const xOff = n * C * H * W;
   for (let c = 0; c < C; c++) {
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
-        const row = ((c * kh + ki) * kw + kj) * plane;
+        const row = ((c * kh + ki) * kw + kj) * L + col0;
         for (let oy = 0; oy < Ho; oy++) {
           const iy = oy * stride - padding + ki;
           const out = row + oy * Wo;
@@ -49,13 +60,14 @@ function im2col(x: Float32Array, xOff: number, d: ConvDims, cols: Float32Array):
   }
 }
 
-function col2imAdd(cols: Float32Array, d: ConvDims, dx: Float32Array, dxOff: number): void {
+/** The adjoint of im2col: adds each column entry back onto the input pixel it was read from. */
+function col2imAdd(cols: Float32Array, L: number, col0: number, d: ConvDims, dx: Float32Array, n: number): void {
   const { C, H, W, kh, kw, Ho, Wo, stride, padding } = d;
-  const plane = Ho * Wo;
+  const dxOff = n * C * H * W;
   for (let c = 0; c < C; c++) {
     for (let ki = 0; ki < kh; ki++) {
       for (let kj = 0; kj < kw; kj++) {
-        const row = ((c * kh + ki) * kw + kj) * plane;
+        const row = ((c * kh + ki) * kw + kj) * L + col0;
         for (let oy = 0; oy < Ho; oy++) {
           const iy = oy * stride - padding + ki;
           if (iy < 0 || iy >= H) continue;
@@ -71,63 +83,62 @@ function col2imAdd(cols: Float32Array, d: ConvDims, dx: Float32Array, dxOff: num
   }
 }
 
-function rowMajor(data: Float32Array, offset: number, cols: number): Mat {
-  return { data, offset, rowStride: cols, colStride: 1 };
+const rowMajor = (data: Float32Array, cols: number): Mat => ({ data, offset: 0, rowStride: cols, colStride: 1 });
+
+/** Moves between the [n][f][p] layout of y/dy and the [f][(n,p)] layout of the GEMM. */
+function transposeBlocks(src: Float32Array, dst: Float32Array, n0: number, n1: number, F: number, P: number, toGemm: boolean): void {
+  const L = (n1 - n0) * P;
+  for (let n = n0; n < n1; n++) {
+    for (let f = 0; f < F; f++) {
+      const a = (n * F + f) * P, b = f * L + (n - n0) * P;
+      if (toGemm) dst.set(src.subarray(a, a + P), b);
+      else dst.set(src.subarray(b, b + P), a);
+    }
+  }
 }
 
-/** x, w contiguous (starting at offset 0); returns y [N,F,Ho,Wo]. */
+/** x, w contiguous; returns y [N,F,Ho,Wo]. */
 export function conv2dForward(x: Float32Array, w: Float32Array, d: ConvDims): Float32Array {
-  const { N, C, H, W, F, kh, kw, Ho, Wo } = d;
-  const K = C * kh * kw, P = Ho * Wo;
-  const y = new Float32Array(N * F * P);
-  const cols = isPointwise(d) ? null : new Float32Array(K * P);
-  for (let n = 0; n < N; n++) {
-    let B: Mat;
-    if (cols) {
-      im2col(x, n * C * H * W, d, cols);
-      B = rowMajor(cols, 0, P);
-    } else {
-      B = rowMajor(x, n * C * H * W, P);
-    }
-    gemm(F, P, K, rowMajor(w, 0, K), B, y, n * F * P, false);
+  const K = d.C * d.kh * d.kw, P = d.Ho * d.Wo;
+  const y = new Float32Array(d.N * d.F * P);
+  for (const [n0, n1] of groups(d)) {
+    const L = (n1 - n0) * P;
+    const cols = new Float32Array(K * L);
+    for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
+    const yg = new Float32Array(d.F * L);
+    gemm(d.F, L, K, rowMajor(w, K), rowMajor(cols, L), yg, 0, false);
+    transposeBlocks(yg, y, n0, n1, d.F, P, false);
   }
   return y;
 }
 
 /** dy [N,F,Ho,Wo], w [F,C,kh,kw] contiguous; returns dx [N,C,H,W]. */
 export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, d: ConvDims): Float32Array {
-  const { N, C, H, W, F, kh, kw, Ho, Wo } = d;
-  const K = C * kh * kw, P = Ho * Wo;
-  const dx = new Float32Array(N * C * H * W);
+  const K = d.C * d.kh * d.kw, P = d.Ho * d.Wo;
+  const dx = new Float32Array(d.N * d.C * d.H * d.W);
   const wT: Mat = { data: w, offset: 0, rowStride: 1, colStride: K };
-  const dcols = isPointwise(d) ? null : new Float32Array(K * P);
-  for (let n = 0; n < N; n++) {
-    const dyn = rowMajor(dy, n * F * P, P);
-    if (dcols) {
-      gemm(K, P, F, wT, dyn, dcols, 0, false);
-      col2imAdd(dcols, d, dx, n * C * H * W);
-    } else {
-      gemm(K, P, F, wT, dyn, dx, n * C * H * W, false);
-    }
+  for (const [n0, n1] of groups(d)) {
+    const L = (n1 - n0) * P;
+    const dyg = new Float32Array(d.F * L);
+    transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
+    const dcols = new Float32Array(K * L);
+    gemm(K, L, d.F, wT, rowMajor(dyg, L), dcols, 0, false);
+    for (let n = n0; n < n1; n++) col2imAdd(dcols, L, (n - n0) * P, d, dx, n);
   }
   return dx;
 }
 
 /** x [N,C,H,W], dy [N,F,Ho,Wo] contiguous; returns dw [F,C,kh,kw]. */
 export function conv2dBackwardWeight(x: Float32Array, dy: Float32Array, d: ConvDims): Float32Array {
-  const { N, C, H, W, F, kh, kw, Ho, Wo } = d;
-  const K = C * kh * kw, P = Ho * Wo;
-  const dw = new Float32Array(F * K);
-  const cols = isPointwise(d) ? null : new Float32Array(K * P);
-  for (let n = 0; n < N; n++) {
-    let colsT: Mat;
-    if (cols) {
-      im2col(x, n * C * H * W, d, cols);
-      colsT = { data: cols, offset: 0, rowStride: 1, colStride: P };
-    } else {
-      colsT = { data: x, offset: n * C * H * W, rowStride: 1, colStride: P };
-    }
-    gemm(F, K, P, rowMajor(dy, n * F * P, P), colsT, dw, 0, true);
+  const K = d.C * d.kh * d.kw, P = d.Ho * d.Wo;
+  const dw = new Float32Array(d.F * K);
+  for (const [n0, n1] of groups(d)) {
+    const L = (n1 - n0) * P;
+    const cols = new Float32Array(K * L);
+    for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
+    const dyg = new Float32Array(d.F * L);
+    transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
+    gemm(d.F, K, L, rowMajor(dyg, L), { data: cols, offset: 0, rowStride: 1, colStride: L }, dw, 0, true);
   }
   return dw;
 }

@@ -1,8 +1,14 @@
-// Matrix multiply for the CPU backend: C[M,N] (+)= A[M,K] · B[K,N].
+// Matrix multiply for the CPU backend: C[M,N] (+)= A[M,K] · B[K,N], the kernel nearly all of
+// the UNet's time goes through (convolutions are lowered to it).
 //
-// Loop order i-k-j: for a block of four rows of C, each element of A is loaded once into a
-// register and multiplied along a whole contiguous row of B, so the innermost loop walks memory
-// sequentially (B row, four C rows) and the JIT keeps the four A values in registers.
+// The GotoBLAS recipe, in plain TypeScript:
+//  - blocks of KC×NC of B and MC×KC of A are copied ("packed") into small contiguous buffers,
+//    arranged so the innermost loop reads both strictly sequentially (and strided or
+//    transposed inputs cost nothing extra: packing reads any strides);
+//  - a 4×4 micro-kernel keeps 16 partial sums of C in local variables (CPU registers) while it
+//    walks the K dimension: per step 8 loads feed 16 multiply-adds;
+//  - the blocks are sized to stay in the L1/L2 caches while they are reused.
+// Partial sums are JavaScript doubles, so each block's dot products are accumulated in float64.
 
 /** A strided 2-D matrix inside a Float32Array: element (r, c) is data[offset + r*rowStride + c*colStride]. */
 export interface Mat {
@@ -12,63 +18,85 @@ export interface Mat {
   colStride: number;
 }
 
-/** Copies a strided matrix into contiguous row-major storage (dst offset 0). */
-export function packRowMajor(m: Mat, rows: number, cols: number, dst: Float32Array): Mat {
-  const { data, offset, rowStride, colStride } = m;
-  for (let r = 0; r < rows; r++) {
-    const src = offset + r * rowStride;
-    const out = r * cols;
-    for (let c = 0; c < cols; c++) dst[out + c] = data[src + c * colStride]!;
+const MR = 4, NR = 4;
+const KC = 256, MC = 64, NC = 1024;
+
+let packedA = new Float32Array(MC * KC);
+let packedB = new Float32Array(NC * KC);
+
+/**
+ * Copies `panels` lines × `kc` steps of m into 4-line panels, dst[(panel·kc + k)·4 + i] (zero
+ * padded). For A the lines are its rows; for B (`linesAreColumns`) its columns; k runs along the
+ * other axis. Any strides work, so transposed views are packed as cheaply as plain ones.
+ */
+function packPanels(m: Mat, lineStart: number, lines: number, kStart: number, kc: number, dst: Float32Array, linesAreColumns: boolean): void {
+  const { data } = m;
+  const ls = linesAreColumns ? m.colStride : m.rowStride;
+  const ks = linesAreColumns ? m.rowStride : m.colStride;
+  const base = m.offset + lineStart * ls + kStart * ks;
+  let p = 0;
+  for (let i0 = 0; i0 < lines; i0 += 4) {
+    const n = Math.min(4, lines - i0);
+    for (let k = 0; k < kc; k++) {
+      const src = base + i0 * ls + k * ks;
+      for (let i = 0; i < 4; i++) dst[p++] = i < n ? data[src + i * ls]! : 0;
+    }
   }
-  return { data: dst, offset: 0, rowStride: cols, colStride: 1 };
 }
 
-let scratch = new Float32Array(0);
-function scratchOf(size: number): Float32Array {
-  if (scratch.length < size) scratch = new Float32Array(size);
-  return scratch;
+/** C block (rows × cols, at most 4×4) += the product of an A panel and a B panel over kc. */
+function microKernel(kc: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, ldc: number, rows: number, cols: number): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let pa = aOff, pb = bOff;
+  for (let k = 0; k < kc; k++, pa += 4, pb += 4) {
+    const a0 = a[pa]!, a1 = a[pa + 1]!, a2 = a[pa + 2]!, a3 = a[pa + 3]!;
+    const b0 = b[pb]!, b1 = b[pb + 1]!, b2 = b[pb + 2]!, b3 = b[pb + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  if (rows === 4 && cols === 4) {
+    let p = cOff;
+    c[p] += c00; c[p + 1] += c01; c[p + 2] += c02; c[p + 3] += c03; p += ldc;
+    c[p] += c10; c[p + 1] += c11; c[p + 2] += c12; c[p + 3] += c13; p += ldc;
+    c[p] += c20; c[p + 1] += c21; c[p + 2] += c22; c[p + 3] += c23; p += ldc;
+    c[p] += c30; c[p + 1] += c31; c[p + 2] += c32; c[p + 3] += c33;
+    return;
+  }
+  const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) c[cOff + i * ldc + j] += tile[i * 4 + j]!;
 }
 
 /**
  * C = A·B (or C += A·B when `accumulate`), C contiguous with row length N starting at cOffset.
- * A may have any strides; B is repacked to contiguous rows when its columns are not adjacent.
+ * A and B may have any strides (a transposed view is just swapped strides).
  */
-export function gemm(
-  M: number, N: number, K: number,
-  A: Mat, B: Mat,
-  c: Float32Array, cOffset: number,
-  accumulate: boolean,
-): void {
+export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, c: Float32Array, cOffset: number, accumulate: boolean): void {
   if (!accumulate) c.fill(0, cOffset, cOffset + M * N);
   if (M === 0 || N === 0 || K === 0) return;
-  const b = B.colStride === 1 ? B : packRowMajor(B, K, N, scratchOf(K * N));
-  const bd = b.data, bOff = b.offset, ldb = b.rowStride;
-  const ad = A.data, aOff = A.offset, ars = A.rowStride, acs = A.colStride;
-
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
-    const c0 = cOffset + i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
-    const a0p = aOff + i * ars;
-    for (let k = 0; k < K; k++) {
-      const ak = a0p + k * acs;
-      const a0 = ad[ak]!, a1 = ad[ak + ars]!, a2 = ad[ak + 2 * ars]!, a3 = ad[ak + 3 * ars]!;
-      const bk = bOff + k * ldb;
-      for (let j = 0; j < N; j++) {
-        const bv = bd[bk + j]!;
-        c[c0 + j] += a0 * bv;
-        c[c1 + j] += a1 * bv;
-        c[c2 + j] += a2 * bv;
-        c[c3 + j] += a3 * bv;
+  const paneledMC = Math.ceil(MC / MR) * MR;
+  if (packedA.length < paneledMC * KC) packedA = new Float32Array(paneledMC * KC);
+  if (packedB.length < Math.ceil(NC / NR) * NR * KC) packedB = new Float32Array(Math.ceil(NC / NR) * NR * KC);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      packPanels(B, jc, nc, pc, kc, packedB, true);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = Math.min(MC, M - ic);
+        packPanels(A, ic, mc, pc, kc, packedA, false);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = Math.min(NR, nc - jr);
+          const bOff = (jr / NR) * kc * NR;
+          for (let ir = 0; ir < mc; ir += MR) {
+            microKernel(kc, packedA, (ir / MR) * kc * MR, packedB, bOff, c, cOffset + (ic + ir) * N + jc + jr, N, Math.min(MR, mc - ir), cols);
+          }
+        }
       }
-    }
-  }
-  for (; i < M; i++) {
-    const c0 = cOffset + i * N;
-    const a0p = aOff + i * ars;
-    for (let k = 0; k < K; k++) {
-      const a0 = ad[a0p + k * acs]!;
-      const bk = bOff + k * ldb;
-      for (let j = 0; j < N; j++) c[c0 + j] += a0 * bd[bk + j]!;
     }
   }
 }

@@ -63,6 +63,8 @@ const binaryKernels: Record<BinaryOp, (out: Nd, a: Nd, b: Nd) => void> = {
   sub: (out, a, b) => ops.sub(out, a, b),
   mul: (out, a, b) => ops.mul(out, a, b),
   div: (out, a, b) => ops.div(out, a, b),
+  max: (out, a, b) => ops.max(out, a, b),
+  min: (out, a, b) => ops.min(out, a, b),
 };
 
 const scalarKernels: Record<BinaryOp, (out: Nd, a: Nd, s: number) => void> = {
@@ -70,6 +72,8 @@ const scalarKernels: Record<BinaryOp, (out: Nd, a: Nd, s: number) => void> = {
   sub: (out, a, s) => ops.subs(out, a, s),
   mul: (out, a, s) => ops.muls(out, a, s),
   div: (out, a, s) => ops.divs(out, a, s),
+  max: (out, a, s) => ops.maxs(out, a, s),
+  min: (out, a, s) => ops.mins(out, a, s),
 };
 
 function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2dGeometry): ConvDims {

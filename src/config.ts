@@ -1,0 +1,281 @@
+// The one config object that drives a run: model, diffusion, data, training and sampling.
+// Every field has a default; `resolveConfig` merges a partial config over them and checks every
+// field, reporting each bad one by its full path ("train.batchSize") with what is allowed.
+
+import { listBackends } from './backends/backend.js';
+import { defaultUNetConfig, resolveUNetConfig, type UNetConfig } from './nn/unet.js';
+
+export interface DiffusionConfig {
+  timesteps: number;
+  schedule: 'linear' | 'cosine';
+  betaStart: number;
+  betaEnd: number;
+  /** What the network predicts: the noise ε, the clean image x0, or the velocity v. */
+  prediction: 'eps' | 'x0' | 'v';
+  /** σ_t² of ancestral sampling: β_t or the posterior variance. */
+  variance: 'beta' | 'posterior';
+}
+
+export interface DataConfig {
+  source: 'faces' | 'folder' | 'mnist';
+  /** The image folder, for source 'folder'. */
+  path: string | null;
+  imageSize: number;
+  channels: number;
+  /** Random horizontal flips. */
+  flip: boolean;
+  /** Skip unreadable files in a folder with a warning instead of stopping. */
+  skipBad: boolean;
+}
+
+export interface TrainConfig {
+  batchSize: number;
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  /** Global gradient-norm clip; 0 turns clipping off. */
+  gradClip: number;
+  emaDecay: number;
+  logEvery: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  outDir: string;
+}
+
+export interface SampleConfig {
+  sampler: 'ddpm' | 'ddim';
+  /** DDIM steps (DDPM walks all timesteps). */
+  steps: number;
+  eta: number;
+  count: number;
+  /** Clip predicted x0 to [-1, 1] while sampling. */
+  clip: boolean;
+}
+
+export interface Config {
+  seed: number;
+  backend: string;
+  model: UNetConfig;
+  diffusion: DiffusionConfig;
+  data: DataConfig;
+  train: TrainConfig;
+  sample: SampleConfig;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/**
+ * Defaults: generated faces at 32×32 on a UNet small enough that a 2-core CPU shows faces
+ * within the first hour.
+ */
+export const defaultConfig: Config = {
+  seed: 0,
+  backend: 'cpu',
+  model: {
+    ...defaultUNetConfig,
+    baseChannels: 32,
+    channelMults: [1, 2, 2],
+    numResBlocks: 1,
+    attnResolutions: [8],
+    groups: 8,
+    timeEmbDim: 128,
+  },
+  diffusion: { timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' },
+  data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: true, skipBad: false },
+  train: {
+    batchSize: 16, steps: 4000, lr: 1e-3, warmupSteps: 200, gradClip: 1, emaDecay: 0.999,
+    logEvery: 10, sampleEvery: 250, checkpointEvery: 100, outDir: 'runs/faces',
+  },
+  sample: { sampler: 'ddim', steps: 50, eta: 0, count: 16, clip: true },
+};
+
+type Rule =
+  | { kind: 'int'; min: number; max?: number }
+  | { kind: 'number'; min?: number; max?: number; above?: number; below?: number }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'string'; nullable?: boolean };
+
+const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend'>]: Record<keyof Config[S], Rule> } = {
+  diffusion: {
+    timesteps: { kind: 'int', min: 2 },
+    schedule: { kind: 'enum', values: ['linear', 'cosine'] },
+    betaStart: { kind: 'number', above: 0, below: 1 },
+    betaEnd: { kind: 'number', above: 0, below: 1 },
+    prediction: { kind: 'enum', values: ['eps', 'x0', 'v'] },
+    variance: { kind: 'enum', values: ['beta', 'posterior'] },
+  },
+  data: {
+    source: { kind: 'enum', values: ['faces', 'folder', 'mnist'] },
+    path: { kind: 'string', nullable: true },
+    imageSize: { kind: 'int', min: 4 },
+    channels: { kind: 'int', min: 1, max: 3 },
+    flip: { kind: 'bool' },
+    skipBad: { kind: 'bool' },
+  },
+  train: {
+    batchSize: { kind: 'int', min: 1 },
+    steps: { kind: 'int', min: 0 },
+    lr: { kind: 'number', above: 0 },
+    warmupSteps: { kind: 'int', min: 0 },
+    gradClip: { kind: 'number', min: 0 },
+    emaDecay: { kind: 'number', min: 0, below: 1 },
+    logEvery: { kind: 'int', min: 1 },
+    sampleEvery: { kind: 'int', min: 0 },
+    checkpointEvery: { kind: 'int', min: 0 },
+    outDir: { kind: 'string' },
+  },
+  sample: {
+    sampler: { kind: 'enum', values: ['ddpm', 'ddim'] },
+    steps: { kind: 'int', min: 1 },
+    eta: { kind: 'number', min: 0 },
+    count: { kind: 'int', min: 1 },
+    clip: { kind: 'bool' },
+  },
+};
+
+function describe(rule: Rule): string {
+  switch (rule.kind) {
+    case 'int':
+      return `an integer >= ${rule.min}${rule.max !== undefined ? ` and <= ${rule.max}` : ''}`;
+    case 'number': {
+      const parts = [
+        rule.min !== undefined && `>= ${rule.min}`, rule.above !== undefined && `> ${rule.above}`,
+        rule.max !== undefined && `<= ${rule.max}`, rule.below !== undefined && `< ${rule.below}`,
+      ].filter(Boolean);
+      return `a number${parts.length ? ' ' + parts.join(' and ') : ''}`;
+    }
+    case 'bool':
+      return 'true or false';
+    case 'enum':
+      return `one of ${rule.values.map((v) => `'${v}'`).join(', ')}`;
+    case 'string':
+      return rule.nullable ? 'a string or null' : 'a non-empty string';
+  }
+}
+
+function satisfies(rule: Rule, v: unknown): boolean {
+  switch (rule.kind) {
+    case 'int':
+      return Number.isInteger(v) && (v as number) >= rule.min && (rule.max === undefined || (v as number) <= rule.max);
+    case 'number': {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+      return (rule.min === undefined || v >= rule.min) && (rule.above === undefined || v > rule.above)
+        && (rule.max === undefined || v <= rule.max) && (rule.below === undefined || v < rule.below);
+    }
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'enum':
+      return typeof v === 'string' && rule.values.includes(v);
+    case 'string':
+      return (rule.nullable && v === null) || (typeof v === 'string' && v.length > 0);
+  }
+}
+
+/** A known name within two edits of `name` (case ignored), for "did you mean" hints. */
+function closest(name: string, known: string[]): string | null {
+  const distance = (a: string, b: string) => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length]!;
+  };
+  let best: string | null = null, bestD = 3;
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid config:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Merges `partial` over the defaults and validates the result. Every problem found is listed,
+ * each naming its field; nothing else happens until the config is valid.
+ */
+export function resolveConfig(partial: unknown = {}): Config {
+  const problems: string[] = [];
+  if (!isObject(partial)) throw new ConfigError(['the config must be an object']);
+  const sections = ['seed', 'backend', 'model', 'diffusion', 'data', 'train', 'sample'];
+  for (const key of Object.keys(partial)) {
+    if (!sections.includes(key)) {
+      const hint = closest(key, sections);
+      problems.push(`'${key}' is not a config section (sections: ${sections.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
+    }
+  }
+
+  const merged: Record<string, unknown> = {};
+  for (const section of Object.keys(rules) as Array<keyof typeof rules>) {
+    const given = partial[section] ?? {};
+    if (!isObject(given)) {
+      problems.push(`${section} must be an object`);
+      merged[section] = { ...defaultConfig[section] };
+      continue;
+    }
+    const sectionRules = rules[section] as Record<string, Rule>;
+    for (const key of Object.keys(given)) {
+      if (!(key in sectionRules)) {
+        const hint = closest(key, Object.keys(sectionRules));
+        problems.push(`${section}.${key} is not a known field${hint ? `; did you mean ${section}.${hint}?` : ` (fields: ${Object.keys(sectionRules).join(', ')})`}`);
+      }
+    }
+    const values = { ...defaultConfig[section], ...given } as Record<string, unknown>;
+    for (const [key, rule] of Object.entries(sectionRules)) {
+      if (!satisfies(rule, values[key])) problems.push(`${section}.${key} must be ${describe(rule)} (got ${JSON.stringify(values[key])})`);
+    }
+    merged[section] = values;
+  }
+
+  const seed = partial.seed ?? defaultConfig.seed;
+  if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff) {
+    problems.push(`seed must be an integer from 0 to 4294967295 (got ${JSON.stringify(seed)})`);
+  }
+  const backend = partial.backend ?? defaultConfig.backend;
+  if (typeof backend !== 'string' || !listBackends().includes(backend)) {
+    problems.push(`backend must be one of ${listBackends().map((b) => `'${b}'`).join(', ')} (got ${JSON.stringify(backend)})`);
+  }
+
+  const diffusion = merged.diffusion as DiffusionConfig;
+  if (diffusion.schedule === 'linear' && diffusion.betaStart > diffusion.betaEnd) {
+    problems.push(`diffusion.betaStart (${diffusion.betaStart}) must not exceed diffusion.betaEnd (${diffusion.betaEnd})`);
+  }
+  const data = merged.data as DataConfig;
+  if (data.source === 'folder' && !data.path) problems.push(`data.path must name an image folder when data.source is 'folder'`);
+  const sampleCfg = merged.sample as SampleConfig;
+  if (sampleCfg.sampler === 'ddim' && Number.isInteger(diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
+    problems.push(`sample.steps (${sampleCfg.steps}) must not exceed diffusion.timesteps (${diffusion.timesteps})`);
+  }
+
+  // The model's image size and channel count follow the data; stating different ones is an error.
+  let model: UNetConfig | null = null;
+  const givenModel = partial.model ?? {};
+  if (!isObject(givenModel)) {
+    problems.push('model must be an object');
+  } else {
+    for (const [field, dataField] of [['imageSize', 'imageSize'], ['inChannels', 'channels']] as const) {
+      if (givenModel[field] !== undefined && givenModel[field] !== data[dataField]) {
+        problems.push(`model.${field} (${JSON.stringify(givenModel[field])}) must equal data.${dataField} (${data[dataField]}), or be left out`);
+      }
+    }
+    const dataShapeValid = satisfies(rules.data.imageSize, data.imageSize) && satisfies(rules.data.channels, data.channels);
+    if (dataShapeValid) try {
+      model = resolveUNetConfig({ ...defaultConfig.model, ...givenModel, imageSize: data.imageSize, inChannels: data.channels } as Partial<UNetConfig>, 'model.');
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+  return { seed: seed as number, backend: backend as string, model: model!, ...(merged as Omit<Config, 'seed' | 'backend' | 'model'>) };
+}

@@ -1,0 +1,67 @@
+// Training data: a source of image batches, channel-first in [−1, 1]. Every random choice
+// (which image, which flip, which generated face) comes from the generator passed in, so the
+// trainer's saved RNG state is all a resumed run needs.
+
+import { tensor } from '../ops/creation.js';
+import type { Rng } from '../random/rng.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { renderFace } from './faces.js';
+
+export interface Dataset {
+  readonly imageSize: number;
+  readonly channels: number;
+  /** Number of distinct images, or Infinity for a generator. */
+  readonly size: number;
+  /** A human-readable description for logs. */
+  readonly description: string;
+  /** The image at `index` (generators: the image of that seed), [channels·size·size]. */
+  image(index: number): Float32Array;
+}
+
+/** Mirrors a channel-first image left to right. */
+function flipHorizontal(img: Float32Array, channels: number, size: number): Float32Array {
+  const out = new Float32Array(img.length);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < size; y++) {
+      const row = (c * size + y) * size;
+      for (let x = 0; x < size; x++) out[row + x] = img[row + size - 1 - x]!;
+    }
+  }
+  return out;
+}
+
+/** A batch [n, C, S, S]: images drawn uniformly (with replacement), each flipped with probability 1/2 if asked. */
+export function sampleBatch(data: Dataset, n: number, rng: Rng, flip: boolean): Tensor {
+  const { channels: C, imageSize: S } = data;
+  const batch = new Float32Array(n * C * S * S);
+  for (let i = 0; i < n; i++) {
+    const index = Number.isFinite(data.size) ? rng.int(data.size) : rng.nextUint32();
+    let img = data.image(index);
+    if (flip && rng.uniform() < 0.5) img = flipHorizontal(img, C, S);
+    batch.set(img, i * C * S * S);
+  }
+  return tensor(batch, [n, C, S, S]);
+}
+
+/** Procedurally generated faces: effectively unlimited, image i is the face of seed i. */
+export function facesDataset(imageSize: number, channels: number): Dataset {
+  return {
+    imageSize, channels, size: Infinity,
+    description: `generated faces, ${imageSize}×${imageSize}, ${channels === 1 ? 'grey' : 'RGB'}`,
+    image: (index) => renderFace(index, imageSize, channels),
+  };
+}
+
+/** Images held in memory as 8-bit values (a quarter of the float size), converted on use. */
+export function inMemoryDataset(images: Uint8Array[], imageSize: number, channels: number, description: string): Dataset {
+  if (images.length === 0) throw new Error(`${description}: no images`);
+  return {
+    imageSize, channels, size: images.length, description,
+    image: (index) => Float32Array.from(images[index]!, (v) => (v / 255) * 2 - 1),
+  };
+}
+
+/** Quantises a [−1, 1] image to 8 bits for compact storage. */
+export function toBytes(img: Float32Array): Uint8Array {
+  return Uint8Array.from(img, (v) => Math.round(Math.max(0, Math.min(1, (v + 1) / 2)) * 255));
+}

@@ -1,0 +1,97 @@
+// Drawing images: start from pure noise x_T and apply the reverse step down to x_0.
+
+import { concat } from '../ops/view.js';
+import { randn } from '../ops/creation.js';
+import type { Rng } from '../random/rng.js';
+import { noGrad } from '../tensor/autograd.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { predictedEps, type Prediction } from './process.js';
+import type { Schedule } from './schedule.js';
+import { ddimStep, ddimTimesteps, ddpmStep, type Variance } from './steps.js';
+
+/** Anything that predicts from (x_t, t): the UNet, or a stand-in in tests. */
+export interface Denoiser {
+  forward(x: Tensor, t: ArrayLike<number>): Tensor;
+}
+
+export type SamplerKind = 'ddpm' | 'ddim';
+
+export interface SamplerOptions {
+  sampler: SamplerKind;
+  /** DDIM steps (DDPM always walks all T). */
+  steps: number;
+  /** DDIM noise: 0 deterministic, 1 DDPM-like. */
+  eta: number;
+  clip: boolean;
+  prediction: Prediction;
+  variance: Variance;
+}
+
+export interface SampleRequest {
+  count: number;
+  channels: number;
+  imageSize: number;
+  rng: Rng;
+  /** Images denoised together (memory); default all at once. */
+  batchSize?: number;
+  /** Keep this many frames of the chain, evenly spaced from x_T to x_0 (0: none). */
+  trajectoryFrames?: number;
+  onStep?: (done: number, total: number) => void;
+}
+
+export interface SampleResult {
+  /** x_0, [count, C, S, S], in the model's data range (about [−1, 1]). */
+  images: Tensor;
+  /** Frames of the chain, each [count, C, S, S], from x_T to x_0; with their timesteps. */
+  trajectory: Tensor[];
+  trajectoryTimesteps: number[];
+}
+
+/** The timestep visited at each step and the one it steps to (−1: the end). */
+export function samplingPlan(schedule: Schedule, opts: Pick<SamplerOptions, 'sampler' | 'steps'>): Array<[number, number]> {
+  const ts = opts.sampler === 'ddim' ? ddimTimesteps(schedule.T, opts.steps) : Array.from({ length: schedule.T }, (_, i) => schedule.T - 1 - i);
+  return ts.map((t, i) => [t, ts[i + 1] ?? -1]);
+}
+
+export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions, req: SampleRequest): SampleResult {
+  const { count, channels, imageSize, rng } = req;
+  const batchSize = req.batchSize ?? count;
+  const plan = samplingPlan(schedule, opts);
+  const frames = req.trajectoryFrames ?? 0;
+  // Steps after which a frame is kept (step index k means after k steps; 0 is x_T).
+  const keep = frames > 0 ? [...new Set(Array.from({ length: frames }, (_, i) => Math.round((i * plan.length) / Math.max(1, frames - 1))))] : [];
+  const chunks: Tensor[] = [];
+  const chunkFrames: Tensor[][] = keep.map(() => []);
+  const total = Math.ceil(count / batchSize) * plan.length;
+  let done = 0;
+  noGrad(() => {
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start);
+      const shape = [n, channels, imageSize, imageSize];
+      let x = randn(shape, rng);
+      const record = (k: number) => {
+        const f = keep.indexOf(k);
+        if (f >= 0) chunkFrames[f]!.push(x);
+      };
+      record(0);
+      plan.forEach(([t, tPrev], k) => {
+        const out = model.forward(x, new Array(n).fill(t));
+        const eps = predictedEps(opts.prediction, schedule, x, out, t);
+        // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
+        const z = randn(shape, rng);
+        x = opts.sampler === 'ddim'
+          ? ddimStep(schedule, x, eps, t, tPrev, opts.eta, z, { clip: opts.clip })
+          : ddpmStep(schedule, x, eps, t, z, { variance: opts.variance, clip: opts.clip });
+        record(k + 1);
+        req.onStep?.(++done, total);
+      });
+      chunks.push(x);
+    }
+  });
+  const join = (parts: Tensor[]) => (parts.length === 1 ? parts[0]! : concat(parts, 0));
+  return {
+    images: join(chunks),
+    trajectory: chunkFrames.map(join),
+    trajectoryTimesteps: keep.map((k) => (k === 0 ? schedule.T : plan[k - 1]![1] + 1)),
+  };
+}

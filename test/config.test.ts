@@ -1,0 +1,67 @@
+// The run config: defaults, merging, and one clear message per wrong field.
+
+import { expect } from 'chai';
+import { ConfigError, defaultConfig, resolveConfig } from 'ddpm-ts';
+
+function problems(partial: unknown): string[] {
+  try {
+    resolveConfig(partial);
+  } catch (e) {
+    expect(e).to.be.instanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has a default for every field, and merges a partial config section by section', () => {
+    const c = resolveConfig({ train: { steps: 10 }, sample: { sampler: 'ddpm' } });
+    expect(c.train.steps).to.equal(10);
+    expect(c.train.batchSize).to.equal(defaultConfig.train.batchSize);
+    expect(c.sample.sampler).to.equal('ddpm');
+    expect(c.diffusion).to.deep.equal({ timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' });
+    expect(c.model.imageSize).to.equal(c.data.imageSize);
+    expect(c.model.inChannels).to.equal(c.data.channels);
+  });
+
+  it('the model follows the data shape', () => {
+    const c = resolveConfig({ data: { imageSize: 16, channels: 1 }, model: { channelMults: [1, 2], attnResolutions: [8] } });
+    expect(c.model.imageSize).to.equal(16);
+    expect(c.model.inChannels).to.equal(1);
+    expect(problems({ data: { imageSize: 16 }, model: { imageSize: 32 } })).to.deep.equal(['model.imageSize (32) must equal data.imageSize (16), or be left out']);
+  });
+
+  it('names each wrong field once, with what is allowed', () => {
+    const list = problems({
+      seed: -1,
+      train: { batchSize: 0, lr: 'fast', batchsize: 4 },
+      diffusion: { schedule: 'quadratic', betaStart: 0.5, betaEnd: 0.1 },
+      data: { source: 'folder', flip: 'yes' },
+      sample: { steps: 2000 },
+      modle: {},
+    });
+    expect(list).to.have.members([
+      "'modle' is not a config section (sections: seed, backend, model, diffusion, data, train, sample); did you mean 'model'?",
+      "diffusion.schedule must be one of 'linear', 'cosine' (got \"quadratic\")",
+      'data.flip must be true or false (got "yes")',
+      'train.batchsize is not a known field; did you mean train.batchSize?',
+      'train.batchSize must be an integer >= 1 (got 0)',
+      'train.lr must be a number > 0 (got "fast")',
+      'seed must be an integer from 0 to 4294967295 (got -1)',
+      "data.path must name an image folder when data.source is 'folder'",
+      'sample.steps (2000) must not exceed diffusion.timesteps (1000)',
+    ]);
+    expect(problems({ diffusion: { betaStart: 0.5, betaEnd: 0.1 } })).to.deep.equal(['diffusion.betaStart (0.5) must not exceed diffusion.betaEnd (0.1)']);
+    expect(problems({ model: { groups: 7 } })[0]).to.match(/^model\.groups must divide every normalised width/);
+    expect(problems({ backend: 'tpu' })[0]).to.match(/^backend must be one of 'cpu'/);
+  });
+
+  it('the error message lists every problem on its own line', () => {
+    try {
+      resolveConfig({ train: { steps: -1, logEvery: 0 } });
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as Error).message).to.equal('invalid config:\n  - train.steps must be an integer >= 0 (got -1)\n  - train.logEvery must be an integer >= 1 (got 0)');
+    }
+  });
+});

@@ -1,0 +1,115 @@
+// Schedules and sampler steps against PyTorch (schedule.json), the forward process, sampling.
+
+import { expect } from 'chai';
+import { diffusion, tensor, Rng, randn, F, type Tensor } from 'ddpm-ts';
+import { expectClose, readFixture, relError } from './helpers.js';
+
+interface Fixture {
+  schedules: Record<'linear' | 'cosine', { T: number; betas: number[]; alphasCumprod: number[]; posteriorVariance: number[]; posteriorMeanCoef1: number[]; posteriorMeanCoef2: number[] }>;
+  steps: Array<{ kind: 'ddpm' | 'ddim'; t: number; tPrev?: number; shape: number[]; xt: number[]; eps: number[]; z: number[]; xPrevVarianceBeta?: number[]; xPrevVariancePosterior?: number[]; xPrevEta0?: number[]; xPrevEta1?: number[] }>;
+}
+const fx = readFixture<Fixture>('schedule.json');
+const linear = diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+
+describe('diffusion', () => {
+  describe('schedules equal PyTorch in float64 (1e-10)', () => {
+    for (const kind of ['linear', 'cosine'] as const) {
+      it(kind, () => {
+        const s = diffusion.makeSchedule({ schedule: kind, timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+        const ref = fx.schedules[kind];
+        for (const field of ['betas', 'alphasCumprod', 'posteriorVariance', 'posteriorMeanCoef1', 'posteriorMeanCoef2'] as const) {
+          // Element by element, relative to each reference value (the late ᾱ are tiny).
+          const worst = ref[field].reduce((w, r, i) => Math.max(w, Math.abs(s[field][i]! - r) / Math.max(Math.abs(r), 1e-300)), 0);
+          expect(worst, `${kind}.${field}`).to.be.at.most(1e-10);
+        }
+      });
+    }
+  });
+
+  describe('sampler steps equal PyTorch (1e-5, float32)', () => {
+    for (const step of fx.steps) {
+      const t = (a: number[]) => tensor(a, step.shape);
+      if (step.kind === 'ddpm') {
+        for (const variance of ['beta', 'posterior'] as const) {
+          it(`DDPM t=${step.t}, variance ${variance}`, () => {
+            const out = diffusion.ddpmStep(linear, t(step.xt), t(step.eps), step.t, t(step.z), { variance });
+            expectClose(out, variance === 'beta' ? step.xPrevVarianceBeta! : step.xPrevVariancePosterior!, 1e-5, 'x_{t-1}');
+          });
+        }
+      } else {
+        for (const eta of [0, 1]) {
+          it(`DDIM ${step.t} → ${step.tPrev}, eta ${eta}`, () => {
+            const out = diffusion.ddimStep(linear, t(step.xt), t(step.eps), step.t, step.tPrev!, eta, t(step.z));
+            expectClose(out, eta === 0 ? step.xPrevEta0! : step.xPrevEta1!, 1e-5, 'x_prev');
+          });
+        }
+      }
+    }
+  });
+
+  it('clipping x0 changes nothing when x0 is in range, and keeps it in [-1, 1] otherwise', () => {
+    const rng = new Rng(1);
+    const t = 500;
+    const x0 = F.mul(randn([2, 3, 4, 4], rng), 0.3);
+    const eps = randn([2, 3, 4, 4], rng);
+    const z = randn([2, 3, 4, 4], rng);
+    const xt = diffusion.qSample(linear, x0, [t, t], eps);
+    const plain = diffusion.ddpmStep(linear, xt, eps, t, z).toFloat32Array();
+    const clipped = diffusion.ddpmStep(linear, xt, eps, t, z, { clip: true }).toFloat32Array();
+    expect(relError(clipped, plain)).to.be.below(1e-5);
+    // An x0 far outside [-1, 1]: a deterministic DDIM jump to the end lands exactly on clip(x0).
+    const xtFar = diffusion.qSample(linear, F.mul(x0, 10), [t, t], eps);
+    const end = diffusion.ddimStep(linear, xtFar, eps, t, -1, 0, z, { clip: true }).toFloat32Array();
+    expect(Math.max(...end.map(Math.abs))).to.be.at.most(1 + 1e-6);
+    expect(end.filter((v) => Math.abs(v) > 0.999).length).to.be.above(10);
+  });
+
+  it('qSample is the closed form √ᾱ x0 + √(1−ᾱ) ε, per batch item', () => {
+    const x0 = tensor([1, 2], [2, 1, 1, 1]);
+    const eps = tensor([3, -1], [2, 1, 1, 1]);
+    const out = diffusion.qSample(linear, x0, [0, 999], eps).toFloat32Array();
+    const a0 = linear.alphasCumprod[0]!, a1 = linear.alphasCumprod[999]!;
+    expect(out[0]).to.be.closeTo(Math.sqrt(a0) * 1 + Math.sqrt(1 - a0) * 3, 1e-6);
+    expect(out[1]).to.be.closeTo(Math.sqrt(a1) * 2 - Math.sqrt(1 - a1), 1e-6);
+    expect(() => diffusion.qSample(linear, x0, [0, 1000], eps)).to.throw(/timestep 1000 is outside 0…999/);
+  });
+
+  it('eps, x0 and v predictions all recover the same noise', () => {
+    const rng = new Rng(2);
+    const x0 = randn([2, 1, 3, 3], rng), eps = randn([2, 1, 3, 3], rng);
+    const t = 321;
+    const xt = diffusion.qSample(linear, x0, [t, t], eps);
+    for (const p of ['eps', 'x0', 'v'] as const) {
+      const target = diffusion.trainingTarget(p, linear, x0, eps, [t, t]);
+      const recovered = diffusion.predictedEps(p, linear, xt, target, t);
+      expect(relError(recovered.toFloat32Array(), eps.toFloat32Array()), p).to.be.below(1e-4);
+    }
+  });
+
+  it('DDIM timesteps: trailing spacing from T-1, and every timestep for steps = T', () => {
+    expect(diffusion.ddimTimesteps(1000, 50).slice(0, 3)).to.deep.equal([999, 979, 959]);
+    expect(diffusion.ddimTimesteps(1000, 50).at(-1)).to.equal(19);
+    expect(diffusion.ddimTimesteps(10, 10)).to.deep.equal([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(() => diffusion.ddimTimesteps(10, 11)).to.throw(/steps must be an integer in 1…10/);
+  });
+
+  it('with the true noise as prediction, both samplers walk a known image back exactly (deterministic DDIM)', () => {
+    // A "perfect" denoiser for a single training image x*: ε̂ = (x_t − √ᾱ x*)/√(1−ᾱ).
+    const target = tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 0.8), [1, 3, 2, 2]);
+    const perfect = {
+      forward: (x: Tensor, t: ArrayLike<number>) => {
+        const a = linear.alphasCumprod[t[0]!]!;
+        return F.div(F.sub(x, F.mul(F.expand(target, x.shape), Math.sqrt(a))), Math.sqrt(1 - a));
+      },
+    };
+    const opts = { steps: 20, eta: 0, clip: false, prediction: 'eps' as const, variance: 'beta' as const };
+    const ddim = diffusion.sample(perfect, linear, { ...opts, sampler: 'ddim' }, { count: 2, channels: 3, imageSize: 2, rng: new Rng(4), trajectoryFrames: 5 });
+    expect(ddim.images.shape).to.deep.equal([2, 3, 2, 2]);
+    expect(relError(ddim.images.toFloat32Array(), [...target.toFloat32Array(), ...target.toFloat32Array()])).to.be.below(1e-3);
+    expect(ddim.trajectory).to.have.length(5);
+    expect(ddim.trajectoryTimesteps[0]).to.equal(1000);
+    expect(ddim.trajectoryTimesteps.at(-1)).to.equal(0);
+    const ddpm = diffusion.sample(perfect, linear, { ...opts, sampler: 'ddpm' }, { count: 1, channels: 3, imageSize: 2, rng: new Rng(5) });
+    expect(relError(ddpm.images.toFloat32Array(), target.toFloat32Array())).to.be.below(1e-3);
+  });
+});

@@ -1,0 +1,170 @@
+// The trainer end to end: overfitting a handful of images, exact resume, divergence, and the
+// command line (config errors, Ctrl-C).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { data, diffusion, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-train-'));
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
+/** A tiny 8×8 setup that trains in milliseconds a step. */
+function tinyConfig(outDir: string, overrides: DeepPartial<Config> = {}): Config {
+  return resolveConfig({
+    seed: 5,
+    ...overrides,
+    data: { imageSize: 8, channels: 3, ...overrides.data },
+    model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16, ...overrides.model },
+    diffusion: { timesteps: 100, ...overrides.diffusion },
+    train: { batchSize: 4, steps: 6, lr: 2e-3, warmupSteps: 2, logEvery: 2, sampleEvery: 0, checkpointEvery: 0, outDir, ...overrides.train },
+    sample: { steps: 4, count: 4, ...overrides.sample },
+  });
+}
+
+/** Four distinct 8×8 grey patterns (halves, stripes, a checkerboard, a centred square). */
+function patterns(): Uint8Array[] {
+  const on = [
+    (x: number) => x < 4,
+    (_: number, y: number) => y < 4,
+    (x: number, y: number) => (x + y) % 2 === 0,
+    (x: number, y: number) => x >= 2 && x < 6 && y >= 2 && y < 6,
+  ];
+  return on.map((f) => Uint8Array.from({ length: 64 }, (_, i) => (f(i % 8, Math.floor(i / 8)) ? 255 : 0)));
+}
+
+describe('trainer', function () {
+  this.timeout(120000);
+
+  it('overfits a handful of 8×8 images: the loss falls far below the start and samples land on the training images', async () => {
+    const images = patterns();
+    const dataset = data.inMemoryDataset(images, 8, 1, 'four patterns');
+    const config = tinyConfig(tmp(), {
+      seed: 3,
+      data: { channels: 1, flip: false },
+      model: { baseChannels: 16, attnResolutions: [], groups: 4, timeEmbDim: 32 },
+      diffusion: { timesteps: 200, schedule: 'cosine' },
+      train: { batchSize: 8, steps: 300, lr: 5e-3, warmupSteps: 20, emaDecay: 0.99 },
+      sample: { sampler: 'ddim', steps: 20, count: 8, clip: true },
+    });
+    const trainer = await diffusion.Trainer.create(config, { dataset });
+    const nearest = (samples: Float32Array) => Array.from({ length: 8 }, (_, i) => {
+      const x = samples.subarray(i * 64, (i + 1) * 64);
+      return Math.min(...images.map((img) => img.reduce((s, v, j) => s + ((v / 255) * 2 - 1 - x[j]!) ** 2, 0) / 64));
+    });
+    const before = nearest(trainer.sampleEma(8).images.toFloat32Array());
+    for (let i = 0; i < config.train.steps; i++) trainer.trainStep();
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(trainer.losses.slice(-20))).to.be.below(0.15 * mean(trainer.losses.slice(0, 10)));
+    const after = nearest(trainer.sampleEma(8).images.toFloat32Array());
+    // Mean squared distance to the nearest training image, pixels in [-1, 1]: the untrained
+    // model's samples are far from all four; the trained model's sit on them.
+    expect(mean(before)).to.be.above(0.9);
+    expect(mean(after)).to.be.below(0.3);
+    expect(after.filter((d) => d < 0.1).length).to.be.at.least(4);
+  });
+
+  it('resumes exactly: N steps straight equal N/2, a checkpoint, and N/2 more', async () => {
+    const straightDir = tmp(), splitDir = tmp();
+    const straight = await diffusion.Trainer.create(tinyConfig(straightDir));
+    expect(await straight.train()).to.equal('finished');
+
+    const first = await diffusion.Trainer.create(tinyConfig(splitDir, { train: { steps: 3 } }));
+    await first.train();
+    const second = await diffusion.Trainer.create(tinyConfig(splitDir), { resume: true });
+    expect(second.step).to.equal(3);
+    await second.train();
+
+    expect([...first.losses, ...second.losses]).to.deep.equal(straight.losses);
+    const a = straight.model.stateDict(), b = second.model.stateDict();
+    for (const [name, p] of a) expect(Array.from(b.get(name)!.toFloat32Array()), name).to.deep.equal(Array.from(p.toFloat32Array()));
+    // The resumed run's log continues the first one's.
+    const { readFileSync } = await import('node:fs');
+    const log = readFileSync(join(splitDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(log).to.deep.equal([2, 3, 4, 6]);
+    for (const f of ['checkpoint.safetensors', 'loss.png', 'denoising.png', 'config.json', 'samples/step-000006.png']) {
+      expect(existsSync(join(splitDir, f)), f).to.equal(true);
+    }
+  });
+
+  it('refuses to resume with a different model, naming the differences', async () => {
+    const dir = tmp();
+    await (await diffusion.Trainer.create(tinyConfig(dir, { train: { steps: 1 } }))).saveCheckpoint();
+    try {
+      await diffusion.Trainer.create(tinyConfig(dir, { model: { baseChannels: 16, groups: 4 } }), { resume: true });
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect((e as Error).message).to.match(/cannot resume from .*checkpoint\.safetensors: the config differs.*model\.baseChannels: checkpoint 8, now 16/);
+    }
+  });
+
+  it('stops on a NaN loss with a clear message, keeping the last good checkpoint', async () => {
+    const dir = tmp();
+    const faces = data.facesDataset(8, 3);
+    let poisoned = false;
+    const dataset: data.Dataset = { ...faces, image: (i) => (poisoned ? new Float32Array(3 * 64).fill(NaN) : faces.image(i)) };
+    const trainer = await diffusion.Trainer.create(tinyConfig(dir, { train: { checkpointEvery: 2 } }), { dataset });
+    trainer.trainStep();
+    trainer.trainStep();
+    await trainer.saveCheckpoint();
+    const weights = Array.from(trainer.model.convIn.weight.toFloat32Array());
+    poisoned = true;
+    expect(() => trainer.trainStep()).to.throw(diffusion.TrainingDivergedError, /training diverged at step 3: the loss is NaN\. Nothing was saved for this step; the last good checkpoint \(step 2\) is kept at .*checkpoint\.safetensors/);
+    expect(Array.from(trainer.model.convIn.weight.toFloat32Array())).to.deep.equal(weights);
+    const saved = await diffusion.loadCheckpoint(join(dir, 'checkpoint.safetensors'));
+    expect(saved.step).to.equal(2);
+  });
+
+  describe('command line', () => {
+    const cli = join(repoRoot, 'examples/train-faces.js');
+    const tinyFile = (dir: string) => {
+      const file = join(dir, 'tiny.json');
+      writeFileSync(file, JSON.stringify({
+        data: { imageSize: 8 }, model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        train: { batchSize: 2, steps: 100000, logEvery: 1, sampleEvery: 0, checkpointEvery: 0 }, sample: { steps: 2, count: 2 },
+      }));
+      return file;
+    };
+
+    it('reports every config error and writes nothing to the output folder', () => {
+      const dir = tmp();
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ train: { batchSize: 0 }, sample: { sampler: 'euler' } }));
+      const out = join(dir, 'run');
+      const r = spawnSync(process.execPath, [cli, '--config', bad, '--out', out], { cwd: repoRoot, encoding: 'utf8' });
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.contain('train.batchSize must be an integer >= 1 (got 0)');
+      expect(r.stderr).to.contain("sample.sampler must be one of 'ddpm', 'ddim' (got \"euler\")");
+      expect(existsSync(out)).to.equal(false);
+      const unknown = spawnSync(process.execPath, [cli, '--stpes', '5'], { cwd: repoRoot, encoding: 'utf8' });
+      expect(unknown.status).to.equal(2);
+      expect(unknown.stderr).to.contain('unknown option --stpes');
+    });
+
+    it('Ctrl-C stops after the current step and leaves a loadable checkpoint', async () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      const child = spawn(process.execPath, [cli, '--config', tinyFile(dir), '--out', out], { cwd: repoRoot });
+      let stdout = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (!child.killed && /step +3\/100000/.test(stdout)) {
+            child.kill('SIGINT'); // once: a second Ctrl-C means "quit now"
+            resolve();
+          }
+        });
+        child.on('close', () => reject(new Error(`exited early: ${stdout}`)));
+      });
+      // 'close' comes after the last output has been read ('exit' may come before it).
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).to.equal(130);
+      expect(stdout).to.match(/stopped at step \d+; continue with: node examples\/train-faces\.js --out .* --resume/);
+      const saved = await diffusion.loadCheckpoint(join(out, 'checkpoint.safetensors'));
+      expect(saved.step).to.be.at.least(3);
+      expect(saved.model.size).to.equal(saved.ema.size);
+    });
+  });
+});
