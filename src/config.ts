@@ -55,6 +55,8 @@ export interface SampleConfig {
 export interface Config {
   seed: number;
   backend: string;
+  /** Threads for the CPU backend's matrix products; null: one per core. */
+  threads: number | null;
   model: UNetConfig;
   diffusion: DiffusionConfig;
   data: DataConfig;
@@ -71,6 +73,7 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] exte
 export const defaultConfig: Config = {
   seed: 0,
   backend: 'cpu',
+  threads: null,
   model: {
     ...defaultUNetConfig,
     baseChannels: 32,
@@ -96,7 +99,7 @@ type Rule =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'string'; nullable?: boolean };
 
-const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend'>]: Record<keyof Config[S], Rule> } = {
+const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threads'>]: Record<keyof Config[S], Rule> } = {
   diffusion: {
     timesteps: { kind: 'int', min: 2 },
     schedule: { kind: 'enum', values: ['linear', 'cosine'] },
@@ -207,7 +210,7 @@ export class ConfigError extends Error {
 export function resolveConfig(partial: unknown = {}): Config {
   const problems: string[] = [];
   if (!isObject(partial)) throw new ConfigError(['the config must be an object']);
-  const sections = ['seed', 'backend', 'model', 'diffusion', 'data', 'train', 'sample'];
+  const sections = ['seed', 'backend', 'threads', 'model', 'diffusion', 'data', 'train', 'sample'];
   for (const key of Object.keys(partial)) {
     if (!sections.includes(key)) {
       const hint = closest(key, sections);
@@ -246,6 +249,11 @@ export function resolveConfig(partial: unknown = {}): Config {
     problems.push(`backend must be one of ${listBackends().map((b) => `'${b}'`).join(', ')} (got ${JSON.stringify(backend)})`);
   }
 
+  const threads = partial.threads ?? defaultConfig.threads;
+  if (threads !== null && (!Number.isInteger(threads) || (threads as number) < 1 || (threads as number) > 64)) {
+    problems.push(`threads must be an integer from 1 to 64, or null for one per core (got ${JSON.stringify(threads)})`);
+  }
+
   const diffusion = merged.diffusion as DiffusionConfig;
   if (diffusion.schedule === 'linear' && diffusion.betaStart > diffusion.betaEnd) {
     problems.push(`diffusion.betaStart (${diffusion.betaStart}) must not exceed diffusion.betaEnd (${diffusion.betaEnd})`);
@@ -277,5 +285,5 @@ export function resolveConfig(partial: unknown = {}): Config {
   }
 
   if (problems.length) throw new ConfigError(problems);
-  return { seed: seed as number, backend: backend as string, model: model!, ...(merged as Omit<Config, 'seed' | 'backend' | 'model'>) };
+  return { seed: seed as number, backend: backend as string, threads: threads as number | null, model: model!, ...(merged as Omit<Config, 'seed' | 'backend' | 'threads' | 'model'>) };
 }

@@ -18,3 +18,4 @@ export * as diffusion from './diffusion/index.js';
 export * as data from './data/index.js';
 export { resolveConfig, defaultConfig, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
 export { formatProgress, formatDuration } from './util/progress.js';
+export { setThreads, getThreads, availableCores } from './backends/cpu/threads.js';

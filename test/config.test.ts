@@ -41,7 +41,7 @@ describe('config', () => {
       modle: {},
     });
     expect(list).to.have.members([
-      "'modle' is not a config section (sections: seed, backend, model, diffusion, data, train, sample); did you mean 'model'?",
+      "'modle' is not a config section (sections: seed, backend, threads, model, diffusion, data, train, sample); did you mean 'model'?",
       "diffusion.schedule must be one of 'linear', 'cosine' (got \"quadratic\")",
       'data.flip must be true or false (got "yes")',
       'train.batchsize is not a known field; did you mean train.batchSize?',

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { data, diffusion, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
+import { data, diffusion, io, formatProgress, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-train-'));
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -87,6 +87,15 @@ describe('trainer', function () {
     for (const f of ['checkpoint.safetensors', 'loss.png', 'denoising.png', 'config.json', 'samples/step-000006.png']) {
       expect(existsSync(join(splitDir, f)), f).to.equal(true);
     }
+
+    // examples/sample.js draws from that checkpoint.
+    const grid = join(splitDir, 'grid.png');
+    const r = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--count', '3', '--steps', '2', '--out', grid, '--strip', join(splitDir, 'strip.png')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/sampling 3 images with DDIM \(2 steps\) from step 6/);
+    const img = await io.readImage(grid);
+    expect([img.width, img.height]).to.deep.equal([2 * (8 * 8 + 2) + 2, 2 * (8 * 8 + 2) + 2]);
+    expect(existsSync(join(splitDir, 'strip.png'))).to.equal(true);
   });
 
   it('refuses to resume with a different model, naming the differences', async () => {
@@ -115,6 +124,13 @@ describe('trainer', function () {
     expect(Array.from(trainer.model.convIn.weight.toFloat32Array())).to.deep.equal(weights);
     const saved = await diffusion.loadCheckpoint(join(dir, 'checkpoint.safetensors'));
     expect(saved.step).to.equal(2);
+  });
+
+  it('formats a progress line with step, loss, speed and time left', () => {
+    expect(formatProgress({ step: 50, totalSteps: 200, loss: 0.12345, lr: 1e-3, stepsPerSecond: 0.5, etaSeconds: 300 }, 8))
+      .to.equal('step  50/200 ██░░░░░░  25% | loss 0.1235 | 2.00 s/it | ETA 5m00s');
+    expect(formatProgress({ step: 200, totalSteps: 200, loss: 0.1, lr: 1e-3, stepsPerSecond: 12.5, etaSeconds: 7300 }, 4))
+      .to.contain('12.50 it/s | ETA 2h01m');
   });
 
   describe('command line', () => {

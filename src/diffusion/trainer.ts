@@ -8,6 +8,7 @@
 import { mkdir, readFile, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setBackend } from '../backends/backend.js';
+import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
 import { imageGrid, trajectoryStrip, writePng } from '../io/image.js';
@@ -90,6 +91,7 @@ export class Trainer {
    */
   static async create(config: Config, { resume = false, dataset, events = {} }: { resume?: boolean; dataset?: Dataset; events?: TrainerEvents } = {}): Promise<Trainer> {
     setBackend(config.backend);
+    await setThreads(config.threads ?? (await availableCores()));
     const checkpoint = resume ? await loadCheckpoint(join(config.train.outDir, 'checkpoint.safetensors')) : null;
     if (checkpoint) assertCompatible(checkpoint.config, config, checkpoint.path);
     const data = dataset ?? (await loadDataset(config.data, { warn: events.log }));
@@ -156,7 +158,7 @@ export class Trainer {
   async train(): Promise<'finished' | 'interrupted'> {
     const { train } = this.config;
     const total = train.steps;
-    this.events.log?.(`training on ${this.data.description}: ${this.model.numParameters().toLocaleString('en-US')} parameters, batch ${train.batchSize}, steps ${this.step} → ${total}; outputs in ${this.outDir}`);
+    this.events.log?.(`training on ${this.data.description}: ${this.model.numParameters().toLocaleString('en-US')} parameters, batch ${train.batchSize}, steps ${this.step} → ${total}, ${getThreads()} thread(s); outputs in ${this.outDir}`);
     const durations: number[] = [];
     while (this.step < total) {
       if (this.stopRequested) {

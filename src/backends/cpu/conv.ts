@@ -9,7 +9,8 @@
 // Putting several images side by side makes the matrices wide, which keeps the GEMM efficient
 // even for small feature maps; the group size bounds the memory cols takes.
 
-import { gemm, type Mat } from './gemm.js';
+import type { Mat } from './gemm.js';
+import { parallelGemm as gemm } from './threads.js';
 
 export interface ConvDims {
   N: number; C: number; H: number; W: number;
@@ -50,10 +51,14 @@ function im2col(x: Float32Array, n: number, d: ConvDims, cols: Float32Array, L: 
             continue;
           }
           const src = xOff + (c * H + iy) * W;
-          for (let ox = 0; ox < Wo; ox++) {
-            const ix = ox * stride - padding + kj;
-            cols[out + ox] = ix >= 0 && ix < W ? x[src + ix]! : 0;
-          }
+          // Output columns whose input column ox·s − p + kj lies inside the row: [lo, hi).
+          const lo = Math.min(Wo, Math.max(0, Math.ceil((padding - kj) / stride)));
+          const hi = Math.max(lo, Math.min(Wo, Math.floor((W - 1 + padding - kj) / stride) + 1));
+          cols.fill(0, out, out + lo);
+          cols.fill(0, out + hi, out + Wo);
+          const from = src - padding + kj;
+          if (stride === 1) for (let ox = lo; ox < hi; ox++) cols[out + ox] = x[from + ox]!;
+          else for (let ox = lo; ox < hi; ox++) cols[out + ox] = x[from + ox * stride]!;
         }
       }
     }
@@ -83,6 +88,13 @@ function col2imAdd(cols: Float32Array, L: number, col0: number, d: ConvDims, dx:
   }
 }
 
+// Scratch matrices reused between calls (a training step makes hundreds of convolutions).
+const scratch: Record<'cols' | 'gemmOut' | 'gemmIn', Float32Array> = { cols: new Float32Array(0), gemmOut: new Float32Array(0), gemmIn: new Float32Array(0) };
+function scratchOf(name: keyof typeof scratch, size: number): Float32Array {
+  if (scratch[name].length < size) scratch[name] = new Float32Array(size);
+  return scratch[name].subarray(0, size);
+}
+
 const rowMajor = (data: Float32Array, cols: number): Mat => ({ data, offset: 0, rowStride: cols, colStride: 1 });
 
 /** Moves between the [n][f][p] layout of y/dy and the [f][(n,p)] layout of the GEMM. */
@@ -103,10 +115,10 @@ export function conv2dForward(x: Float32Array, w: Float32Array, d: ConvDims): Fl
   const y = new Float32Array(d.N * d.F * P);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const cols = new Float32Array(K * L);
+    const cols = scratchOf('cols', K * L);
     for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
-    const yg = new Float32Array(d.F * L);
-    gemm(d.F, L, K, rowMajor(w, K), rowMajor(cols, L), yg, 0, false);
+    const yg = scratchOf('gemmOut', d.F * L);
+    gemm(d.F, L, K, rowMajor(w, K), rowMajor(cols, L), { data: yg, offset: 0, rowStride: L }, false);
     transposeBlocks(yg, y, n0, n1, d.F, P, false);
   }
   return y;
@@ -119,10 +131,10 @@ export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, d: ConvDi
   const wT: Mat = { data: w, offset: 0, rowStride: 1, colStride: K };
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const dyg = new Float32Array(d.F * L);
+    const dyg = scratchOf('gemmIn', d.F * L);
     transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
-    const dcols = new Float32Array(K * L);
-    gemm(K, L, d.F, wT, rowMajor(dyg, L), dcols, 0, false);
+    const dcols = scratchOf('cols', K * L);
+    gemm(K, L, d.F, wT, rowMajor(dyg, L), { data: dcols, offset: 0, rowStride: L }, false);
     for (let n = n0; n < n1; n++) col2imAdd(dcols, L, (n - n0) * P, d, dx, n);
   }
   return dx;
@@ -134,11 +146,11 @@ export function conv2dBackwardWeight(x: Float32Array, dy: Float32Array, d: ConvD
   const dw = new Float32Array(d.F * K);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const cols = new Float32Array(K * L);
+    const cols = scratchOf('cols', K * L);
     for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
-    const dyg = new Float32Array(d.F * L);
+    const dyg = scratchOf('gemmIn', d.F * L);
     transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
-    gemm(d.F, K, L, rowMajor(dyg, L), { data: cols, offset: 0, rowStride: 1, colStride: L }, dw, 0, true);
+    gemm(d.F, K, L, rowMajor(dyg, L), { data: cols, offset: 0, rowStride: 1, colStride: L }, { data: dw, offset: 0, rowStride: K }, true);
   }
   return dw;
 }

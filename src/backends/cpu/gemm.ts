@@ -8,7 +8,8 @@
 //  - a 4×4 micro-kernel keeps 16 partial sums of C in local variables (CPU registers) while it
 //    walks the K dimension: per step 8 loads feed 16 multiply-adds;
 //  - the blocks are sized to stay in the L1/L2 caches while they are reused.
-// Partial sums are JavaScript doubles, so each block's dot products are accumulated in float64.
+// Packed values are stored as float64, so the inner loop does no float32 → float64 conversions,
+// and partial sums are JavaScript doubles: each block's dot products accumulate in float64.
 
 /** A strided 2-D matrix inside a Float32Array: element (r, c) is data[offset + r*rowStride + c*colStride]. */
 export interface Mat {
@@ -21,15 +22,15 @@ export interface Mat {
 const MR = 4, NR = 4;
 const KC = 256, MC = 64, NC = 1024;
 
-let packedA = new Float32Array(MC * KC);
-let packedB = new Float32Array(NC * KC);
+let packedA = new Float64Array(MC * KC);
+let packedB = new Float64Array(NC * KC);
 
 /**
  * Copies `panels` lines × `kc` steps of m into 4-line panels, dst[(panel·kc + k)·4 + i] (zero
  * padded). For A the lines are its rows; for B (`linesAreColumns`) its columns; k runs along the
  * other axis. Any strides work, so transposed views are packed as cheaply as plain ones.
  */
-function packPanels(m: Mat, lineStart: number, lines: number, kStart: number, kc: number, dst: Float32Array, linesAreColumns: boolean): void {
+function packPanels(m: Mat, lineStart: number, lines: number, kStart: number, kc: number, dst: Float64Array, linesAreColumns: boolean): void {
   const { data } = m;
   const ls = linesAreColumns ? m.colStride : m.rowStride;
   const ks = linesAreColumns ? m.rowStride : m.colStride;
@@ -45,7 +46,7 @@ function packPanels(m: Mat, lineStart: number, lines: number, kStart: number, kc
 }
 
 /** C block (rows × cols, at most 4×4) += the product of an A panel and a B panel over kc. */
-function microKernel(kc: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, ldc: number, rows: number, cols: number): void {
+function microKernel(kc: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number, c: Float32Array, cOff: number, ldc: number, rows: number, cols: number): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
   let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
@@ -71,16 +72,26 @@ function microKernel(kc: number, a: Float32Array, aOff: number, b: Float32Array,
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) c[cOff + i * ldc + j] += tile[i * 4 + j]!;
 }
 
+/** The output matrix: C[i, j] is data[offset + i*rowStride + j]. */
+export interface OutMat {
+  data: Float32Array;
+  offset: number;
+  rowStride: number;
+}
+
 /**
- * C = A·B (or C += A·B when `accumulate`), C contiguous with row length N starting at cOffset.
- * A and B may have any strides (a transposed view is just swapped strides).
+ * C = A·B (or C += A·B when `accumulate`). A and B may have any strides (a transposed view is
+ * just swapped strides); C's rows may be longer than N (a column block of a wider matrix).
+ * Each element of C is computed by the same sequence of operations whatever the blocking, so
+ * splitting C's columns between threads gives bit-identical results.
  */
-export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, c: Float32Array, cOffset: number, accumulate: boolean): void {
-  if (!accumulate) c.fill(0, cOffset, cOffset + M * N);
+export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, C: OutMat, accumulate: boolean): void {
+  const { data: c, rowStride: ldc } = C;
+  if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, C.offset + i * ldc, C.offset + i * ldc + N);
   if (M === 0 || N === 0 || K === 0) return;
   const paneledMC = Math.ceil(MC / MR) * MR;
-  if (packedA.length < paneledMC * KC) packedA = new Float32Array(paneledMC * KC);
-  if (packedB.length < Math.ceil(NC / NR) * NR * KC) packedB = new Float32Array(Math.ceil(NC / NR) * NR * KC);
+  if (packedA.length < paneledMC * KC) packedA = new Float64Array(paneledMC * KC);
+  if (packedB.length < Math.ceil(NC / NR) * NR * KC) packedB = new Float64Array(Math.ceil(NC / NR) * NR * KC);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
@@ -93,7 +104,7 @@ export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, c: Float32
           const cols = Math.min(NR, nc - jr);
           const bOff = (jr / NR) * kc * NR;
           for (let ir = 0; ir < mc; ir += MR) {
-            microKernel(kc, packedA, (ir / MR) * kc * MR, packedB, bOff, c, cOffset + (ic + ir) * N + jc + jr, N, Math.min(MR, mc - ir), cols);
+            microKernel(kc, packedA, (ir / MR) * kc * MR, packedB, bOff, c, C.offset + (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), cols);
           }
         }
       }

@@ -1,0 +1,188 @@
+// npm run bench: ddpm-ts's CPU core against TensorFlow.js (`wasm` with SIMD, and pure-JS `cpu`)
+// on the same work, interleaved in one run (this machine's cores are shared and noisy): medians
+// and ratios, a readable table, and a final JSON line.
+//
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --soak STEPS]
+//
+// --soak runs STEPS training steps of UNet-S in a fresh process and reports its RSS every 100.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { F, Rng, diffusion, io, nn, noGrad, optim, randn, setThreads, getThreads } from 'ddpm-ts';
+import { makeConv, tfUNet } from './tfjs-unet.mjs';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i < 0 ? fallback : args[i + 1] === undefined || args[i + 1].startsWith('--') ? true : args[i + 1];
+};
+const REPS = Number(flag('reps', 3));
+const threads = Number(flag('threads', getThreads()));
+setThreads(threads);
+const BATCH = 16;
+const fixture = fileURLToPath(new URL('../test/fixtures/unet-s.safetensors', import.meta.url));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const time = (fn) => {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+};
+let peakRss = 0;
+const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+
+// ---------------------------------------------------------------- the shared problem
+const { tensors: weights, metadata } = await io.loadSafetensors(fixture);
+const config = JSON.parse(metadata.config);
+const rng = new Rng(1);
+const x0 = randn([BATCH, 3, 32, 32], rng), noise = randn([BATCH, 3, 32, 32], rng);
+const t = Array.from({ length: BATCH }, () => rng.int(1000));
+const schedule = diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 });
+const xt = diffusion.qSample(schedule, x0, t, noise);
+const temb = F.timestepEmbedding(t, config.baseChannels);
+
+// ---------------------------------------------------------------- ddpm-ts
+const ours = new nn.UNet({ ...config, zeroInitOut: false });
+ours.loadStateDict(weights);
+const ourOpt = new optim.Adam(ours.parameters(), { lr: 1e-4 });
+const oursTrainStep = () => {
+  const loss = F.mseLoss(ours.forward(xt, t), noise);
+  ourOpt.zeroGrad();
+  loss.backward();
+  ourOpt.step();
+  sampleRss();
+  return loss.item();
+};
+const oursForward = () => noGrad(() => ours.forward(xt, t).toFloat32Array());
+
+function oursGemm(n) {
+  const a = randn([n, n], new Rng(2)), b = randn([n, n], new Rng(3));
+  return () => F.matmul(a, b).toFloat32Array();
+}
+function oursConv(backward) {
+  const r = new Rng(4);
+  const x = randn([16, 64, 16, 16], r, { requiresGrad: backward }), w = randn([64, 64, 3, 3], r, { requiresGrad: backward });
+  return () => {
+    const y = F.conv2d(x, w, null, { padding: 1 });
+    if (backward) y.backward(y.detach());
+    return y.toFloat32Array();
+  };
+}
+
+// ---------------------------------------------------------------- TensorFlow.js
+const tf = await import('@tensorflow/tfjs');
+await import('@tensorflow/tfjs-backend-wasm');
+const engines = ['wasm'].concat(flag('no-tfjs-cpu', false) ? [] : ['cpu']);
+const weightList = new Map([...weights].map(([n, w]) => [n, { data: w.toFloat32Array(), shape: [...w.shape] }]));
+const xtNhwc = (() => {
+  const v = xt.toFloat32Array();
+  return { data: v, shape: [BATCH, 3, 32, 32] };
+})();
+
+async function tfSetup(backend) {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const model = tfUNet(tf, config, weightList, `${backend}:`);
+  const x = tf.transpose(tf.tensor(xtNhwc.data, xtNhwc.shape), [0, 2, 3, 1]);
+  const e = tf.tensor(temb.toFloat32Array(), temb.shape);
+  const target = tf.transpose(tf.tensor(noise.toFloat32Array(), noise.shape), [0, 2, 3, 1]);
+  const opt = tf.train.adam(1e-4, 0.9, 0.999, 1e-8);
+  const conv = makeConv(tf);
+  const a = tf.randomNormal([512, 512], 0, 1, 'float32', 2), b = tf.randomNormal([512, 512], 0, 1, 'float32', 3);
+  const cx = tf.randomNormal([16, 16, 16, 64], 0, 1, 'float32', 4), cw = tf.variable(tf.randomNormal([3, 3, 64, 64], 0, 1, "float32", 5), true, `${backend}:convw`);
+  // Results are read outside tf.tidy: reading inside it measured 10× slower on wasm.
+  const read = (make) => {
+    const out = tf.tidy(make);
+    const values = out.dataSync();
+    out.dispose();
+    return values;
+  };
+  return {
+    forward: () => read(() => model.forward(x, e)),
+    train: () => read(() => opt.minimize(() => tf.losses.meanSquaredError(target, model.forward(x, e)), true)),
+    gemm: () => read(() => tf.matMul(a, b)),
+    convF: () => read(() => tf.conv2d(cx, cw, 1, 'same')),
+    convFB: () => read(() => tf.variableGrads(() => tf.sum(tf.square(conv(cx, cw, 1, 1))).mul(0.5), [cw]).grads[cw.name]),
+    outputNchw: () => read(() => tf.transpose(model.forward(x, e), [0, 3, 1, 2])),
+  };
+}
+
+function maxRelError(a, b) {
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
+
+// ---------------------------------------------------------------- run, interleaved
+const rows = {
+  gemm: { label: 'GEMM 512³ (GFLOP/s)', flops: 2 * 512 ** 3 },
+  convF: { label: 'conv3×3 [16,64,16,16]→64 forward' },
+  convFB: { label: 'conv3×3 forward + backward' },
+  forward: { label: 'UNet-S forward, batch 16' },
+  train: { label: 'UNet-S train step, batch 16 (fwd+bwd+Adam)' },
+};
+const results = {}; // results[row][engine] = [seconds]
+const record = (row, engine, s) => ((results[row] ??= {})[engine] ??= []).push(s);
+const oursFns = { gemm: oursGemm(512), convF: oursConv(false), convFB: oursConv(true), forward: oursForward, train: oursTrainStep };
+
+console.log(`ddpm-ts bench: ${threads} thread(s), ${REPS} reps, TensorFlow.js ${tf.version.tfjs} (${engines.join(', ')}), node ${process.version}`);
+const tfEngines = {};
+for (const engine of engines) tfEngines[engine] = await tfSetup(engine);
+
+// Same model, same answer: check before timing anything.
+await tf.setBackend('wasm');
+const matchWasm = maxRelError(tfEngines.wasm.outputNchw(), ours.forward(xt, t).toFloat32Array());
+console.log(`check: TF.js wasm UNet-S output vs ddpm-ts, max relative error ${matchWasm.toExponential(2)}`);
+if (!(matchWasm < 1e-4)) throw new Error('the TF.js model does not compute the same function; timings would mean nothing');
+
+for (const row of Object.keys(rows)) {
+  for (const fn of Object.values(oursFns)) void fn; // (keeps the table order explicit)
+  for (let rep = 0; rep < REPS + 1; rep++) {
+    const warm = rep === 0;
+    const s = time(oursFns[row]);
+    if (!warm) record(row, 'ddpm-ts', s);
+    for (const engine of engines) {
+      // TF.js cpu is ~100× slower on the big rows: one timed rep there.
+      if (engine === 'cpu' && (row === 'train' || row === 'forward') && rep > 1) continue;
+      await tf.setBackend(engine);
+      const te = time(tfEngines[engine][row]);
+      if (!warm || (engine === 'cpu' && (row === 'train' || row === 'forward') && rep === 1)) record(row, `tfjs-${engine}`, te);
+    }
+  }
+  process.stdout.write(`  ${rows[row].label}: done\n`);
+}
+
+// ---------------------------------------------------------------- table
+const fmt = (row, s) => (row === 'gemm' ? `${(rows.gemm.flops / s / 1e9).toFixed(2)} GFLOP/s` : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
+const cols = ['ddpm-ts', ...engines.map((e) => `tfjs-${e}`)];
+const header = ['', ...cols, ...engines.map((e) => `ours / tfjs-${e}`)];
+const table = [header];
+const summary = { threads, reps: REPS };
+for (const [row, { label }] of Object.entries(rows)) {
+  const med = Object.fromEntries(cols.map((c) => [c, results[row]?.[c] ? median(results[row][c]) : null]));
+  const ratios = engines.map((e) => (med[`tfjs-${e}`] ? med['ddpm-ts'] / med[`tfjs-${e}`] : null));
+  table.push([label, ...cols.map((c) => (med[c] === null ? '-' : fmt(row, med[c]))), ...ratios.map((r) => (r === null ? '-' : `${r.toFixed(2)}×`))]);
+  summary[row] = { seconds: med, oursOverTfjs: Object.fromEntries(engines.map((e, i) => [e, ratios[i]])) };
+}
+summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
+summary.peakRssMB = Math.round(peakRss / 2 ** 20);
+summary.matchVsTfjsWasm = matchWasm;
+const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+console.log('');
+for (const [i, r] of table.entries()) {
+  console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
+  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+}
+console.log(`\nratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (both engines loaded): ${summary.peakRssMB} MB`);
+
+const soak = Number(flag('soak', 0));
+if (soak > 0) {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const lines = child.stdout.trim().split('\n');
+  lines.slice(0, -1).forEach((l) => console.log(l));
+  summary.soak = JSON.parse(lines.at(-1));
+}
+console.log(JSON.stringify(summary));
