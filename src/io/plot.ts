@@ -73,7 +73,8 @@ export function lossCurve(points: ReadonlyArray<readonly [number, number]>, widt
   for (let i = 0; i <= 4; i++) {
     const s = Math.round((maxStep * i) / 4);
     cv.line(X(s), bottom, X(s), bottom + 4, axis);
-    cv.text(X(s) - 8, bottom + 8, label(s), axis);
+    const text = label(s);
+    cv.text(Math.min(X(s) - 8, width - 2 - text.length * 8), bottom + 8, text, axis);
   }
   for (const [s, l] of good) cv.set(X(s), Y(l), [150, 180, 230]);
   let smooth = good[0]![1];
