@@ -7,7 +7,7 @@
 //
 //   node examples/fit-face.js [--steps 400]
 
-import { F, Rng, noGrad, randn, tensor, zeros } from 'ddpm-ts';
+import { F, Rng, noGrad, optim, tensor } from 'ddpm-ts';
 
 const args = process.argv.slice(2);
 const stepsFlag = args.indexOf('--steps');
@@ -70,20 +70,7 @@ function forward(x) {
   return h;
 }
 
-// Adam (Kingma & Ba), written out: m and v are running means of the gradient and its square.
-const lr = 5e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-const m = params.map((p) => zeros(p.shape)), v = params.map((p) => zeros(p.shape));
-function adamStep(t) {
-  noGrad(() => {
-    params.forEach((p, i) => {
-      m[i] = F.add(F.mul(m[i], beta1), F.mul(p.grad, 1 - beta1));
-      v[i] = F.add(F.mul(v[i], beta2), F.mul(F.mul(p.grad, p.grad), 1 - beta2));
-      const mHat = F.div(m[i], 1 - beta1 ** t), vHat = F.div(v[i], 1 - beta2 ** t);
-      p.assign(F.sub(p, F.mul(F.div(mHat, F.add(F.sqrt(vHat), eps)), lr)));
-      p.grad = null;
-    });
-  });
-}
+const optimizer = new optim.Adam(params, { lr: 5e-3 });
 
 const SHADES = ' .:-=+*#%@';
 function render(values) {
@@ -105,8 +92,9 @@ const target = render(y.toFloat32Array());
 const started = Date.now();
 for (let step = 1; step <= steps; step++) {
   const loss = F.mseLoss(forward(x), y);
+  optimizer.zeroGrad();
   loss.backward();
-  adamStep(step);
+  optimizer.step();
   if (step === 1 || step % 100 === 0 || step === steps) {
     const drawing = render(noGrad(() => forward(x)).toFloat32Array());
     console.log(`step ${step}/${steps}  loss ${loss.item().toFixed(4)}  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
