@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { data, diffusion, io, formatProgress, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
+import { Rng, data, diffusion, io, formatProgress, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-train-'));
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -96,6 +96,18 @@ describe('trainer', function () {
     const img = await io.readImage(grid);
     expect([img.width, img.height]).to.deep.equal([2 * (8 * 8 + 2) + 2, 2 * (8 * 8 + 2) + 2]);
     expect(existsSync(join(splitDir, 'strip.png'))).to.equal(true);
+  });
+
+  it('a file that is not a training checkpoint is refused by name', async () => {
+    const dir = tmp();
+    const file = join(dir, 'weights.safetensors');
+    await io.saveSafetensors(file, { w: data.sampleBatch(data.facesDataset(4, 1), 1, new Rng(1), false) });
+    try {
+      await diffusion.loadCheckpoint(file);
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect((e as Error).message).to.match(/weights\.safetensors: not a ddpm-ts training checkpoint \(its metadata format is null, expected 'ddpm-ts-checkpoint\/1'\)/);
+    }
   });
 
   it('refuses to resume with a different model, naming the differences', async () => {

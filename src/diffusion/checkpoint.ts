@@ -23,7 +23,7 @@ export interface LoadedCheckpoint extends CheckpointState {
   model: Map<string, Tensor>;
   ema: Map<string, Tensor>;
   emaUpdates: number;
-  optimizer: { step: number; m: Map<string, Tensor>; v: Map<string, Tensor> } | null;
+  optimizer: { step: number; m: Map<string, Tensor>; v: Map<string, Tensor> };
 }
 
 export async function saveCheckpoint(path: string, parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Promise<void> {
@@ -50,11 +50,7 @@ export async function saveCheckpoint(path: string, parts: { model: Module; ema: 
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await loadSafetensors(path);
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    // A bare state dict (e.g. exported weights) still samples: treat its tensors as the EMA weights.
-    if (metadata.config && !metadata.format) {
-      return { path, step: 0, config: JSON.parse(metadata.config) as Config, rng: { s: [1, 2, 3, 4], spareNormal: null }, model: tensors, ema: tensors, emaUpdates: 0, optimizer: null };
-    }
-    throw new Error(`${path}: not a ddpm-ts checkpoint (metadata format is ${JSON.stringify(metadata.format)})`);
+    throw new Error(`${path}: not a ddpm-ts training checkpoint (its metadata format is ${JSON.stringify(metadata.format ?? null)}, expected '${CHECKPOINT_FORMAT}')`);
   }
   const group = (prefix: string) => new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
   let config: Config, rng: RngState;

@@ -104,7 +104,7 @@ export class Trainer {
       model.loadStateDict(checkpoint.model);
       trainer.ema.loadStateDict(checkpoint.ema, checkpoint.emaUpdates);
       const names = model.namedParameters().map(([n]) => n);
-      const opt = checkpoint.optimizer!;
+      const opt = checkpoint.optimizer;
       trainer.optimizer.loadState({ step: opt.step, m: names.map((n) => opt.m.get(n)!), v: names.map((n) => opt.v.get(n)!) });
       trainer.rng.setState(checkpoint.rng);
       trainer.step = checkpoint.step;
