@@ -6,8 +6,12 @@
 //   forward:          Y     = W · cols
 //   input gradient:   dcols = Wᵀ · dY,   dx = col2im(dcols)   (col2im adds overlapping windows)
 //   weight gradient:  dW   += dY · colsᵀ
-// Putting several images side by side makes the matrices wide, which keeps the GEMM efficient
-// even for small feature maps; the group size bounds the memory cols takes.
+// cols is never stored for the forward pass and the weight gradient: the GEMM packs its blocks
+// straight from x ("implicit GEMM", see Im2col in gemm.ts), which saves a pass over memory and
+// lets each thread gather the columns it owns. The input gradient does store dcols, since col2im
+// adds overlapping windows together. Putting several images side by side makes the matrices
+// wide, which keeps the GEMM efficient even for small feature maps; the group size bounds the
+// memory the matrices take.
 
 import type { Mat } from './gemm.js';
 import { parallelGemm as gemm } from './threads.js';
@@ -33,36 +37,6 @@ function groups(d: ConvDims): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let n0 = 0; n0 < d.N; n0 += size) out.push([n0, Math.min(d.N, n0 + size)]);
   return out;
-}
-
-/** Fills cols (row length L) for image n of x at column offset col0. */
-function im2col(x: Float32Array, n: number, d: ConvDims, cols: Float32Array, L: number, col0: number): void {
-  const { C, H, W, kh, kw, Ho, Wo, stride, padding } = d;
-  const xOff = n * C * H * W;
-  for (let c = 0; c < C; c++) {
-    for (let ki = 0; ki < kh; ki++) {
-      for (let kj = 0; kj < kw; kj++) {
-        const row = ((c * kh + ki) * kw + kj) * L + col0;
-        for (let oy = 0; oy < Ho; oy++) {
-          const iy = oy * stride - padding + ki;
-          const out = row + oy * Wo;
-          if (iy < 0 || iy >= H) {
-            cols.fill(0, out, out + Wo);
-            continue;
-          }
-          const src = xOff + (c * H + iy) * W;
-          // Output columns whose input column ox·s − p + kj lies inside the row: [lo, hi).
-          const lo = Math.min(Wo, Math.max(0, Math.ceil((padding - kj) / stride)));
-          const hi = Math.max(lo, Math.min(Wo, Math.floor((W - 1 + padding - kj) / stride) + 1));
-          cols.fill(0, out, out + lo);
-          cols.fill(0, out + hi, out + Wo);
-          const from = src - padding + kj;
-          if (stride === 1) for (let ox = lo; ox < hi; ox++) cols[out + ox] = x[from + ox]!;
-          else for (let ox = lo; ox < hi; ox++) cols[out + ox] = x[from + ox * stride]!;
-        }
-      }
-    }
-  }
 }
 
 /** The adjoint of im2col: adds each column entry back onto the input pixel it was read from. */
@@ -115,10 +89,9 @@ export function conv2dForward(x: Float32Array, w: Float32Array, d: ConvDims): Fl
   const y = new Float32Array(d.N * d.F * P);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const cols = scratchOf('cols', K * L);
-    for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
     const yg = scratchOf('gemmOut', d.F * L);
-    gemm(d.F, L, K, rowMajor(w, K), rowMajor(cols, L), { data: yg, offset: 0, rowStride: L }, false);
+    // Implicit GEMM: the im2col matrix is packed straight from x, block by block, never stored.
+    gemm(d.F, L, K, rowMajor(w, K), { x, ...d, n0 }, { data: yg, offset: 0, rowStride: L }, false);
     transposeBlocks(yg, y, n0, n1, d.F, P, false);
   }
   return y;
@@ -146,11 +119,9 @@ export function conv2dBackwardWeight(x: Float32Array, dy: Float32Array, d: ConvD
   const dw = new Float32Array(d.F * K);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const cols = scratchOf('cols', K * L);
-    for (let n = n0; n < n1; n++) im2col(x, n, d, cols, L, (n - n0) * P);
     const dyg = scratchOf('gemmIn', d.F * L);
     transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
-    gemm(d.F, K, L, rowMajor(dyg, L), { data: cols, offset: 0, rowStride: 1, colStride: L }, { data: dw, offset: 0, rowStride: K }, true);
+    gemm(d.F, K, L, rowMajor(dyg, L), { x, ...d, n0, transposed: true }, { data: dw, offset: 0, rowStride: K }, true);
   }
   return dw;
 }

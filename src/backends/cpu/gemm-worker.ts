@@ -1,7 +1,8 @@
 // A worker thread of the CPU backend: waits for a product, computes its column range, reports.
 
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { CTRL, runRange, type SharedBuffers } from './threads.js';
+import { CONV_FIELDS, CTRL, runRange, type SharedBuffers } from './threads.js';
+import type { Im2col } from './gemm.js';
 
 const { ctrl: ctrlBuffer, index } = workerData as { ctrl: SharedArrayBuffer; buffers: SharedBuffers; index: number };
 const ctrl = new Int32Array(ctrlBuffer);
@@ -21,7 +22,16 @@ for (;;) {
   }
   const M = Atomics.load(ctrl, CTRL.M), N = Atomics.load(ctrl, CTRL.N), K = Atomics.load(ctrl, CTRL.K);
   const range: [number, number] = [Atomics.load(ctrl, CTRL.ranges + 2 * index), Atomics.load(ctrl, CTRL.ranges + 2 * index + 1)];
-  runRange(new Float32Array(buffers.a, 0, M * K), new Float32Array(buffers.b, 0, K * N), new Float32Array(buffers.c, 0, M * N), M, N, K, range, Atomics.load(ctrl, CTRL.accumulate) === 1);
+  let b: Float32Array | Im2col;
+  if (Atomics.load(ctrl, CTRL.implicit) === 1) {
+    const geometry = Object.fromEntries(CONV_FIELDS.map((f, i) => [f, Atomics.load(ctrl, CTRL.conv + i)])) as Record<(typeof CONV_FIELDS)[number], number>;
+    const transposed = Atomics.load(ctrl, CTRL.conv + CONV_FIELDS.length) === 1;
+    const images = (transposed ? K : N) / (geometry.Ho * geometry.Wo);
+    b = { ...geometry, x: new Float32Array(buffers.b, 0, images * geometry.C * geometry.H * geometry.W), n0: 0, transposed };
+  } else {
+    b = new Float32Array(buffers.b, 0, K * N);
+  }
+  runRange(new Float32Array(buffers.a, 0, M * K), b, new Float32Array(buffers.c, 0, M * N), M, N, K, range, Atomics.load(ctrl, CTRL.accumulate) === 1);
   Atomics.add(ctrl, CTRL.done, 1);
   Atomics.notify(ctrl, CTRL.done);
 }

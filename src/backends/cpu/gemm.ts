@@ -72,6 +72,85 @@ function microKernel(kc: number, a: Float64Array, aOff: number, b: Float64Array,
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) c[cOff + i * ldc + j] += tile[i * 4 + j]!;
 }
 
+/**
+ * The im2col matrix of a convolution, never written out ("implicit GEMM"): row k = (c, ki, kj),
+ * column j = (image n0 + n, oy, ox) holds x[n, c, oy·s − p + ki, ox·s − p + kj], or 0 outside.
+ */
+export interface Im2col {
+  x: Float32Array;
+  C: number; H: number; W: number;
+  kh: number; kw: number;
+  Ho: number; Wo: number;
+  stride: number; padding: number;
+  /** The first image of the group the columns cover. */
+  n0: number;
+  /** Use the transpose (rows (n, oy, ox), columns (c, ki, kj)), as the weight gradient does. */
+  transposed?: boolean;
+}
+
+/** Packs columns [j0, j0+lines) × rows [k0, k0+kc) of an implicit im2col matrix, like packPanels. */
+function packIm2col(m: Im2col, j0: number, lines: number, k0: number, kc: number, dst: Float64Array): void {
+  const { x, C, H, W, kh, kw, Ho, Wo, stride, padding } = m;
+  const P = Ho * Wo, khw = kh * kw;
+  const base = [0, 0, 0, 0], iy0 = [0, 0, 0, 0], ix0 = [0, 0, 0, 0];
+  let p = 0;
+  for (let i0 = 0; i0 < lines; i0 += 4) {
+    const n = Math.min(4, lines - i0);
+    for (let i = 0; i < n; i++) {
+      const j = j0 + i0 + i, img = m.n0 + Math.floor(j / P), q = j % P;
+      base[i] = img * C * H * W;
+      iy0[i] = Math.floor(q / Wo) * stride - padding;
+      ix0[i] = (q % Wo) * stride - padding;
+    }
+    for (let k = k0; k < k0 + kc; k++) {
+      const c = Math.floor(k / khw), r = k - c * khw, ki = Math.floor(r / kw), kj = r - ki * kw;
+      const plane = c * H * W;
+      for (let i = 0; i < 4; i++) {
+        if (i >= n) {
+          dst[p++] = 0;
+          continue;
+        }
+        const iy = iy0[i]! + ki, ix = ix0[i]! + kj;
+        dst[p++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[base[i]! + plane + iy * W + ix]! : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Packs rows [k0, k0+lines) × columns [j0, j0+lc) of an implicit im2col matrix as panels of 4
+ * rows: the layout the transposed matrix's column panels need, dst[(panel·lc + j)·4 + i].
+ */
+function packIm2colTransposed(m: Im2col, k0: number, lines: number, j0: number, lc: number, dst: Float64Array): void {
+  const { x, C, H, W, kh, kw, Ho, Wo, stride, padding } = m;
+  const P = Ho * Wo, khw = kh * kw;
+  const plane = [0, 0, 0, 0], dy = [0, 0, 0, 0], dx = [0, 0, 0, 0];
+  let p = 0;
+  for (let i0 = 0; i0 < lines; i0 += 4) {
+    const n = Math.min(4, lines - i0);
+    for (let i = 0; i < n; i++) {
+      const k = k0 + i0 + i, c = Math.floor(k / khw), r = k - c * khw, ki = Math.floor(r / kw);
+      plane[i] = c * H * W;
+      dy[i] = ki - padding;
+      dx[i] = r - ki * kw - padding;
+    }
+    for (let j = j0; j < j0 + lc; j++) {
+      const img = m.n0 + Math.floor(j / P), q = j % P;
+      const base = img * C * H * W, oy = Math.floor(q / Wo) * stride, ox = (q % Wo) * stride;
+      for (let i = 0; i < 4; i++) {
+        if (i >= n) {
+          dst[p++] = 0;
+          continue;
+        }
+        const iy = oy + dy[i]!, ix = ox + dx[i]!;
+        dst[p++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[base + plane[i]! + iy * W + ix]! : 0;
+      }
+    }
+  }
+}
+
+const isIm2col = (b: Mat | Im2col): b is Im2col => (b as Im2col).kh !== undefined;
+
 /** The output matrix: C[i, j] is data[offset + i*rowStride + j]. */
 export interface OutMat {
   data: Float32Array;
@@ -85,7 +164,7 @@ export interface OutMat {
  * Each element of C is computed by the same sequence of operations whatever the blocking, so
  * splitting C's columns between threads gives bit-identical results.
  */
-export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, C: OutMat, accumulate: boolean): void {
+export function gemm(M: number, N: number, K: number, A: Mat, B: Mat | Im2col, C: OutMat, accumulate: boolean, bColumnOffset = 0): void {
   const { data: c, rowStride: ldc } = C;
   if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, C.offset + i * ldc, C.offset + i * ldc + N);
   if (M === 0 || N === 0 || K === 0) return;
@@ -96,7 +175,11 @@ export function gemm(M: number, N: number, K: number, A: Mat, B: Mat, C: OutMat,
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      packPanels(B, jc, nc, pc, kc, packedB, true);
+      if (isIm2col(B)) {
+        if (B.transposed) packIm2colTransposed(B, bColumnOffset + jc, nc, pc, kc, packedB);
+        else packIm2col(B, bColumnOffset + jc, nc, pc, kc, packedB);
+      }
+      else packPanels(B, jc, nc, pc, kc, packedB, true);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
         packPanels(A, ic, mc, pc, kc, packedA, false);

@@ -6,14 +6,16 @@
 // buffers (cheap next to the O(M·N·K) product); the caller blocks with Atomics.wait until all
 // ranges are done, which keeps the backend's kernels synchronous.
 
-import { gemm, type Mat, type OutMat } from './gemm.js';
+import { gemm, type Im2col, type Mat, type OutMat } from './gemm.js';
 
 /** Below this many multiply-adds a product stays on the calling thread (waking workers costs more). */
 const PARALLEL_MIN_WORK = 1 << 21;
 
 /** Control block layout (Int32 slots). */
-export const CTRL = { seq: 0, done: 1, M: 2, N: 3, K: 4, accumulate: 5, generation: 6, ranges: 8 } as const;
-export const CTRL_SLOTS = 8 + 2 * 64;
+export const CTRL = { seq: 0, done: 1, M: 2, N: 3, K: 4, accumulate: 5, generation: 6, implicit: 7, conv: 8, ranges: 20 } as const;
+export const CTRL_SLOTS = 20 + 2 * 64;
+/** The convolution geometry fields, in their control-block order (for implicit im2col products). */
+export const CONV_FIELDS = ['C', 'H', 'W', 'kh', 'kw', 'Ho', 'Wo', 'stride', 'padding'] as const;
 
 export interface SharedBuffers {
   a: SharedArrayBuffer;
@@ -104,26 +106,38 @@ export function columnRanges(N: number, threads: number): Array<[number, number]
   return out;
 }
 
-/** C (+)= A·B on all threads (see gemm for the arguments). */
-export function parallelGemm(M: number, N: number, K: number, A: Mat, B: Mat, C: OutMat, accumulate: boolean): void {
+/** C (+)= A·B on all threads (see gemm for the arguments). An implicit im2col B stays implicit: the threads get x, not the matrix. */
+export function parallelGemm(M: number, N: number, K: number, A: Mat, B: Mat | Im2col, C: OutMat, accumulate: boolean): void {
   if (!pool || M * N * K < PARALLEL_MIN_WORK || N < 8 * threadCount) {
     gemm(M, N, K, A, B, C, accumulate);
     return;
   }
   const p = pool;
-  if (p.buffers.a.byteLength < M * K * 4 || p.buffers.b.byteLength < K * N * 4 || p.buffers.c.byteLength < M * N * 4) {
+  const implicit = 'kh' in B;
+  // An implicit B needs the images its columns cover; a plain B is copied whole.
+  const images = implicit ? (B.transposed ? K : N) / (B.Ho * B.Wo) : 0;
+  const bSize = implicit ? images * B.C * B.H * B.W : K * N;
+  if (p.buffers.a.byteLength < M * K * 4 || p.buffers.b.byteLength < bSize * 4 || p.buffers.c.byteLength < M * N * 4) {
     const grow = (have: SharedArrayBuffer, need: number) => Math.max(have.byteLength / 4, need * 1.5);
-    p.buffers = allocate(grow(p.buffers.a, M * K), grow(p.buffers.b, K * N), grow(p.buffers.c, M * N));
+    p.buffers = allocate(grow(p.buffers.a, M * K), grow(p.buffers.b, bSize), grow(p.buffers.c, M * N));
     p.generation++;
     for (const w of p.workers) w.postMessage({ buffers: p.buffers, generation: p.generation });
   }
-  const a = new Float32Array(p.buffers.a, 0, M * K), b = new Float32Array(p.buffers.b, 0, K * N), c = new Float32Array(p.buffers.c, 0, M * N);
+  const a = new Float32Array(p.buffers.a, 0, M * K), b = new Float32Array(p.buffers.b, 0, bSize), c = new Float32Array(p.buffers.c, 0, M * N);
   copyIn(A, M, K, a);
-  copyIn(B, K, N, b);
+  const ctrl = p.ctrl;
+  if (implicit) {
+    const start = B.n0 * B.C * B.H * B.W;
+    b.set(B.x.subarray(start, start + bSize));
+    CONV_FIELDS.forEach((f, i) => Atomics.store(ctrl, CTRL.conv + i, B[f]));
+    Atomics.store(ctrl, CTRL.conv + CONV_FIELDS.length, B.transposed ? 1 : 0);
+  } else {
+    copyIn(B, K, N, b);
+  }
+  Atomics.store(ctrl, CTRL.implicit, implicit ? 1 : 0);
   if (accumulate) for (let i = 0; i < M; i++) c.set(C.data.subarray(C.offset + i * C.rowStride, C.offset + i * C.rowStride + N), i * N);
 
   const ranges = columnRanges(N, p.workers.length + 1);
-  const ctrl = p.ctrl;
   Atomics.store(ctrl, CTRL.M, M);
   Atomics.store(ctrl, CTRL.N, N);
   Atomics.store(ctrl, CTRL.K, K);
@@ -137,7 +151,7 @@ export function parallelGemm(M: number, N: number, K: number, A: Mat, B: Mat, C:
   Atomics.add(ctrl, CTRL.seq, 1);
   Atomics.notify(ctrl, CTRL.seq);
 
-  runRange(a, b, c, M, N, K, ranges[0]!, accumulate);
+  runRange(a, implicit ? { ...B, x: b, n0: 0 } : b, c, M, N, K, ranges[0]!, accumulate);
   for (;;) {
     const done = Atomics.load(ctrl, CTRL.done);
     if (done === p.workers.length) break;
@@ -146,8 +160,11 @@ export function parallelGemm(M: number, N: number, K: number, A: Mat, B: Mat, C:
   for (let i = 0; i < M; i++) C.data.set(c.subarray(i * N, (i + 1) * N), C.offset + i * C.rowStride);
 }
 
-/** The product restricted to the columns [start, end) of C, on row-major shared buffers. */
-export function runRange(a: Float32Array, b: Float32Array, c: Float32Array, M: number, N: number, K: number, [start, end]: [number, number], accumulate: boolean): void {
+/** The product restricted to the columns [start, end) of C, on row-major shared buffers (or an implicit im2col B). */
+export function runRange(a: Float32Array, b: Float32Array | Im2col, c: Float32Array, M: number, N: number, K: number, [start, end]: [number, number], accumulate: boolean): void {
   if (end <= start) return;
-  gemm(M, end - start, K, { data: a, offset: 0, rowStride: K, colStride: 1 }, { data: b, offset: start, rowStride: N, colStride: 1 }, { data: c, offset: start, rowStride: N }, accumulate);
+  const A: Mat = { data: a, offset: 0, rowStride: K, colStride: 1 };
+  const C: OutMat = { data: c, offset: start, rowStride: N };
+  if (b instanceof Float32Array) gemm(M, end - start, K, A, { data: b, offset: start, rowStride: N, colStride: 1 }, C, accumulate);
+  else gemm(M, end - start, K, A, b, C, accumulate, start);
 }
