@@ -8,7 +8,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { F, Rng, diffusion, io, nn, noGrad, optim, randn, setThreads, getThreads } from 'ddpm-ts';
+import { F, Rng, availableCores, diffusion, io, nn, noGrad, optim, randn, setThreads } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
 
 const args = process.argv.slice(2);
@@ -17,8 +17,8 @@ const flag = (name, fallback) => {
   return i < 0 ? fallback : args[i + 1] === undefined || args[i + 1].startsWith('--') ? true : args[i + 1];
 };
 const REPS = Number(flag('reps', 3));
-const threads = Number(flag('threads', getThreads()));
-setThreads(threads);
+const threads = Number(flag('threads', await availableCores())); // as the trainer: one per core
+await setThreads(threads);
 const BATCH = 16;
 const fixture = fileURLToPath(new URL('../test/fixtures/unet-s.safetensors', import.meta.url));
 
