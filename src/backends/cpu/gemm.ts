@@ -88,62 +88,51 @@ export interface Im2col {
   transposed?: boolean;
 }
 
-/** Packs columns [j0, j0+lines) × rows [k0, k0+kc) of an implicit im2col matrix, like packPanels. */
-function packIm2col(m: Im2col, j0: number, lines: number, k0: number, kc: number, dst: Float64Array): void {
-  const { x, C, H, W, kh, kw, Ho, Wo, stride, padding } = m;
-  const P = Ho * Wo, khw = kh * kw;
-  const base = [0, 0, 0, 0], iy0 = [0, 0, 0, 0], ix0 = [0, 0, 0, 0];
-  let p = 0;
-  for (let i0 = 0; i0 < lines; i0 += 4) {
-    const n = Math.min(4, lines - i0);
-    for (let i = 0; i < n; i++) {
-      const j = j0 + i0 + i, img = m.n0 + Math.floor(j / P), q = j % P;
-      base[i] = img * C * H * W;
-      iy0[i] = Math.floor(q / Wo) * stride - padding;
-      ix0[i] = (q % Wo) * stride - padding;
-    }
-    for (let k = k0; k < k0 + kc; k++) {
-      const c = Math.floor(k / khw), r = k - c * khw, ki = Math.floor(r / kw), kj = r - ki * kw;
-      const plane = c * H * W;
-      for (let i = 0; i < 4; i++) {
-        if (i >= n) {
-          dst[p++] = 0;
-          continue;
-        }
-        const iy = iy0[i]! + ki, ix = ix0[i]! + kj;
-        dst[p++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[base[i]! + plane + iy * W + ix]! : 0;
-      }
-    }
-  }
+/**
+ * An element of the im2col matrix is x at (position + tap): a column j = (n, oy, ox) gives the
+ * window's corner (offset of image n, oy·s − p, ox·s − p), a row k = (c, ki, kj) the step
+ * inside the window (offset of channel c, ki, kj). Each writes its three parts to out[at..at+2].
+ */
+function positionOf(m: Im2col, j: number, out: Int32Array, at: number): void {
+  const P = m.Ho * m.Wo, q = j % P;
+  out[at] = (m.n0 + Math.floor(j / P)) * m.C * m.H * m.W;
+  out[at + 1] = Math.floor(q / m.Wo) * m.stride - m.padding;
+  out[at + 2] = (q % m.Wo) * m.stride - m.padding;
+}
+function tapOf(m: Im2col, k: number, out: Int32Array, at: number): void {
+  const khw = m.kh * m.kw, c = Math.floor(k / khw), r = k - c * khw, ki = Math.floor(r / m.kw);
+  out[at] = c * m.H * m.W;
+  out[at + 1] = ki;
+  out[at + 2] = r - ki * m.kw;
 }
 
+const lineParts = new Int32Array(12);
+let stepParts = new Int32Array(3 * KC);
+
 /**
- * Packs rows [k0, k0+lines) × columns [j0, j0+lc) of an implicit im2col matrix as panels of 4
- * rows: the layout the transposed matrix's column panels need, dst[(panel·lc + j)·4 + i].
+ * Packs an implicit im2col matrix like packPanels: `lines` lines from lineStart, `kc` steps from
+ * kStart, as dst[(panel·kc + k)·4 + i]. The lines are its columns (positions) for the forward
+ * pass, or its rows (taps) when the matrix is used transposed, as in the weight gradient.
  */
-function packIm2colTransposed(m: Im2col, k0: number, lines: number, j0: number, lc: number, dst: Float64Array): void {
-  const { x, C, H, W, kh, kw, Ho, Wo, stride, padding } = m;
-  const P = Ho * Wo, khw = kh * kw;
-  const plane = [0, 0, 0, 0], dy = [0, 0, 0, 0], dx = [0, 0, 0, 0];
+function packIm2col(m: Im2col, lineStart: number, lines: number, kStart: number, kc: number, dst: Float64Array): void {
+  const { x, H, W } = m;
+  const lineOf = m.transposed ? tapOf : positionOf, stepOf = m.transposed ? positionOf : tapOf;
+  // The steps are the same for every panel: decompose them once.
+  if (stepParts.length < 3 * kc) stepParts = new Int32Array(3 * kc);
+  for (let k = 0; k < kc; k++) stepOf(m, kStart + k, stepParts, 3 * k);
   let p = 0;
   for (let i0 = 0; i0 < lines; i0 += 4) {
     const n = Math.min(4, lines - i0);
-    for (let i = 0; i < n; i++) {
-      const k = k0 + i0 + i, c = Math.floor(k / khw), r = k - c * khw, ki = Math.floor(r / kw);
-      plane[i] = c * H * W;
-      dy[i] = ki - padding;
-      dx[i] = r - ki * kw - padding;
-    }
-    for (let j = j0; j < j0 + lc; j++) {
-      const img = m.n0 + Math.floor(j / P), q = j % P;
-      const base = img * C * H * W, oy = Math.floor(q / Wo) * stride, ox = (q % Wo) * stride;
+    for (let i = 0; i < n; i++) lineOf(m, lineStart + i0 + i, lineParts, 3 * i);
+    for (let k = 0; k < kc; k++) {
+      const off = stepParts[3 * k]!, dy = stepParts[3 * k + 1]!, dx = stepParts[3 * k + 2]!;
       for (let i = 0; i < 4; i++) {
         if (i >= n) {
           dst[p++] = 0;
           continue;
         }
-        const iy = oy + dy[i]!, ix = ox + dx[i]!;
-        dst[p++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[base + plane[i]! + iy * W + ix]! : 0;
+        const iy = lineParts[3 * i + 1]! + dy, ix = lineParts[3 * i + 2]! + dx;
+        dst[p++] = iy >= 0 && iy < H && ix >= 0 && ix < W ? x[lineParts[3 * i]! + off + iy * W + ix]! : 0;
       }
     }
   }
@@ -175,10 +164,7 @@ export function gemm(M: number, N: number, K: number, A: Mat, B: Mat | Im2col, C
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      if (isIm2col(B)) {
-        if (B.transposed) packIm2colTransposed(B, bColumnOffset + jc, nc, pc, kc, packedB);
-        else packIm2col(B, bColumnOffset + jc, nc, pc, kc, packedB);
-      }
+      if (isIm2col(B)) packIm2col(B, bColumnOffset + jc, nc, pc, kc, packedB);
       else packPanels(B, jc, nc, pc, kc, packedB, true);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
