@@ -74,16 +74,13 @@ const tf = await import('@tensorflow/tfjs');
 await import('@tensorflow/tfjs-backend-wasm');
 const engines = ['wasm'].concat(flag('no-tfjs-cpu', false) ? [] : ['cpu']);
 const weightList = new Map([...weights].map(([n, w]) => [n, { data: w.toFloat32Array(), shape: [...w.shape] }]));
-const xtNhwc = (() => {
-  const v = xt.toFloat32Array();
-  return { data: v, shape: [BATCH, 3, 32, 32] };
-})();
+const xtValues = xt.toFloat32Array(); // NCHW; each TF.js model transposes it to NHWC
 
 async function tfSetup(backend) {
   await tf.setBackend(backend);
   await tf.ready();
   const model = tfUNet(tf, config, weightList, `${backend}:`);
-  const x = tf.transpose(tf.tensor(xtNhwc.data, xtNhwc.shape), [0, 2, 3, 1]);
+  const x = tf.transpose(tf.tensor(xtValues, [...xt.shape]), [0, 2, 3, 1]);
   const e = tf.tensor(temb.toFloat32Array(), temb.shape);
   const target = tf.transpose(tf.tensor(noise.toFloat32Array(), noise.shape), [0, 2, 3, 1]);
   const opt = tf.train.adam(1e-4, 0.9, 0.999, 1e-8);
@@ -139,7 +136,6 @@ console.log(`check: TF.js wasm UNet-S output vs ddpm-ts, max relative error ${ma
 if (!(matchWasm < 1e-4)) throw new Error('the TF.js model does not compute the same function; timings would mean nothing');
 
 for (const row of Object.keys(rows)) {
-  for (const fn of Object.values(oursFns)) void fn; // (keeps the table order explicit)
   for (let rep = 0; rep < REPS + 1; rep++) {
     const warm = rep === 0;
     const s = time(oursFns[row]);
