@@ -14,7 +14,7 @@
 // memory the matrices take.
 
 import type { Mat } from './gemm.js';
-import { parallelGemm as gemm } from './threads.js';
+import { parallelGemm as gemm } from './parallel-gemm.js';
 
 export interface ConvDims {
   N: number; C: number; H: number; W: number;

@@ -11,6 +11,8 @@
 // Packed values are stored as float64, so the inner loop does no float32 → float64 conversions,
 // and partial sums are JavaScript doubles: each block's dot products accumulate in float64.
 
+import { share, type TaskContext } from './task.js';
+
 /** A strided 2-D matrix inside a Float32Array: element (r, c) is data[offset + r*rowStride + c*colStride]. */
 export interface Mat {
   data: Float32Array;
@@ -46,7 +48,7 @@ function packPanels(m: Mat, lineStart: number, lines: number, kStart: number, kc
 }
 
 /** C block (rows × cols, at most 4×4) += the product of an A panel and a B panel over kc. */
-function microKernel(kc: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number, c: Float32Array, cOff: number, ldc: number, rows: number, cols: number): void {
+export function microKernel(kc: number, a: Float64Array, aOff: number, b: Float64Array, bOff: number, c: Float32Array | Float64Array, cOff: number, ldc: number, rows: number, cols: number): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
   let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
@@ -179,4 +181,31 @@ export function gemm(M: number, N: number, K: number, A: Mat, B: Mat | Im2col, C
       }
     }
   }
+}
+
+/**
+ * The parameters of a product on several threads: flat numbers and arrays (no objects), so they
+ * can be laid out in shared memory. `b` is B itself, or the images x of an implicit im2col B
+ * (`implicit` 1, with the convolution's geometry).
+ */
+export interface GemmParams {
+  [key: string]: number | Float32Array;
+  M: number; N: number; K: number; accumulate: number;
+  a: Float32Array; aOffset: number; aRowStride: number; aColStride: number;
+  b: Float32Array; bOffset: number; bRowStride: number; bColStride: number;
+  c: Float32Array;
+  implicit: number; channels: number; H: number; W: number; kh: number; kw: number; Ho: number; Wo: number;
+  stride: number; padding: number; transposed: number;
+}
+
+/** Each thread computes its own range of C's columns (C row-major, N wide). */
+export function gemmTask(p: GemmParams, ctx: TaskContext): void {
+  const [start, end] = share(p.N, ctx, NR);
+  if (end <= start) return;
+  const A: Mat = { data: p.a, offset: p.aOffset, rowStride: p.aRowStride, colStride: p.aColStride };
+  const C: OutMat = { data: p.c, offset: start, rowStride: p.N };
+  const B: Mat | Im2col = p.implicit
+    ? { x: p.b, C: p.channels, H: p.H, W: p.W, kh: p.kh, kw: p.kw, Ho: p.Ho, Wo: p.Wo, stride: p.stride, padding: p.padding, n0: 0, transposed: p.transposed === 1 }
+    : { data: p.b, offset: p.bOffset + start * p.bColStride, rowStride: p.bRowStride, colStride: p.bColStride };
+  gemm(p.M, end - start, p.K, A, B, C, p.accumulate === 1, p.implicit ? start : 0);
 }

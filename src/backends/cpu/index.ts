@@ -8,7 +8,7 @@ import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, Vie
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
-import { parallelGemm } from './threads.js';
+import { parallelGemm } from './parallel-gemm.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 

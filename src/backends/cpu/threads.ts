@@ -1,45 +1,60 @@
-// Parallel matrix products on worker threads (Node's worker_threads, SharedArrayBuffer).
+// Parallel kernels on worker threads (Node's worker_threads, SharedArrayBuffer).
 //
-// The columns of C are split into one contiguous range per thread (the calling thread takes the
-// first); every element of C is written by exactly one thread and computed exactly as on one
-// thread, so results are bit-identical whatever the thread count. Inputs are copied into shared
-// buffers (cheap next to the O(M·N·K) product); the caller blocks with Atomics.wait until all
-// ranges are done, which keeps the backend's kernels synchronous.
+// A kernel that can run on several threads is a *task* (see tasks.ts): a function of named
+// parameters (numbers and typed arrays) and a context telling it which of `threads` threads it
+// is. Every task splits its work by a fixed rule and computes each output element with the same
+// operations whatever the split, so results are bit-identical on 1 thread or 16.
+//
+// On one thread a task is simply called with the caller's arrays. On several, its arrays are
+// laid out in one shared arena (a SharedArrayBuffer; inputs copied in), every worker is sent the
+// task's name and the layout by message and woken with Atomics.notify, the calling thread runs
+// part 0 and waits with Atomics.wait for the rest, and outputs are copied back. So the backend's
+// kernels stay synchronous, and a worker costs one message and one wake-up per task.
 
-import { gemm, type Im2col, type Mat, type OutMat } from './gemm.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { TaskContext } from './task.js';
+import { tasks, type TaskArray, type TaskName, type TaskParams } from './tasks.js';
 
-/** Below this many multiply-adds a product stays on the calling thread (waking workers costs more). */
-const PARALLEL_MIN_WORK = 1 << 21;
+/**
+ * How a task uses its arrays on several threads: inputs (the default) are copied into the arena;
+ * `out` arrays are written in full by the task and copied back; `inout` both; `scratch` arrays
+ * only give sizes (their contents start undefined and are not copied back).
+ */
+export interface ArrayRoles {
+  out?: readonly string[];
+  inout?: readonly string[];
+  scratch?: readonly string[];
+}
 
-/** Control block layout (Int32 slots). */
-export const CTRL = { seq: 0, done: 1, M: 2, N: 3, K: 4, accumulate: 5, generation: 6, implicit: 7, conv: 8, ranges: 20 } as const;
-export const CTRL_SLOTS = 20 + 2 * 64;
-/** The convolution geometry fields, in their control-block order (for implicit im2col products). */
-export const CONV_FIELDS = ['C', 'H', 'W', 'kh', 'kw', 'Ho', 'Wo', 'stride', 'padding'] as const;
+/** Control block (Int32 slots) shared by all threads. */
+export const CTRL = { seq: 0, done: 1, failed: 2, barrierCount: 3, barrierGeneration: 4 } as const;
+const CTRL_SLOTS = 8;
 
-export interface SharedBuffers {
-  a: SharedArrayBuffer;
-  b: SharedArrayBuffer;
-  c: SharedArrayBuffer;
+/** What a worker is sent for each task: where each parameter lives in the arena. */
+export interface JobMessage {
+  task: TaskName;
+  threads: number;
+  arena: SharedArrayBuffer;
+  params: Array<[name: string, kind: 'number' | 'f32' | 'f64', valueOrOffset: number, length: number]>;
 }
 
 interface WorkerLike {
-  postMessage(message: unknown): void;
   terminate(): Promise<number>;
   unref(): void;
 }
 
 interface Pool {
   workers: WorkerLike[];
+  ports: MessagePort[];
+  receive: (port: MessagePort) => { message: unknown } | undefined;
   ctrl: Int32Array;
-  buffers: SharedBuffers;
-  generation: number;
+  arena: SharedArrayBuffer;
 }
 
 let pool: Pool | null = null;
 let threadCount = 1;
 
-/** The number of threads matrix products use (1: no workers). */
+/** The number of threads parallel kernels use (1: no workers). */
 export function getThreads(): number {
   return threadCount;
 }
@@ -52,7 +67,7 @@ export async function availableCores(): Promise<number> {
 }
 
 /**
- * Uses n threads for matrix products from now on (n = 1 stops the workers). Node only: in a
+ * Uses n threads for parallel kernels from now on (n = 1 stops the workers). Node only: in a
  * browser the CPU backend runs on one thread.
  */
 export async function setThreads(n: number): Promise<void> {
@@ -65,106 +80,115 @@ export async function setThreads(n: number): Promise<void> {
   threadCount = 1;
   if (n === 1) return;
   if (typeof process === 'undefined' || !process.versions?.node) return;
-  const { Worker } = await import('node:worker_threads');
+  const { Worker, MessageChannel, receiveMessageOnPort } = await import('node:worker_threads');
   const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
-  const buffers = allocate(1 << 16, 1 << 16, 1 << 16);
   const workers: WorkerLike[] = [];
+  const ports: MessagePort[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 1; i < n; i++) {
-    const worker = new Worker(new URL('./gemm-worker.js', import.meta.url), { workerData: { ctrl: ctrl.buffer, buffers, index: i } });
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ctrl: ctrl.buffer, port: port2, index: i }, transferList: [port2] });
     ready.push(new Promise((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
     }));
     workers.push(worker);
+    ports.push(port1);
   }
   await Promise.all(ready);
   // Idle workers must not keep the process alive.
   for (const w of workers) w.unref();
-  pool = { workers, ctrl, buffers, generation: 0 };
+  pool = { workers, ports, receive: receiveMessageOnPort, ctrl, arena: new SharedArrayBuffer(1 << 20) };
   threadCount = n;
 }
 
-function allocate(a: number, b: number, c: number): SharedBuffers {
-  return { a: new SharedArrayBuffer(a * 4), b: new SharedArrayBuffer(b * 4), c: new SharedArrayBuffer(c * 4) };
-}
-
-/** Copies a strided matrix into row-major shared memory. */
-function copyIn(m: Mat, rows: number, cols: number, dst: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    const src = m.offset + r * m.rowStride;
-    if (m.colStride === 1) dst.set(m.data.subarray(src, src + cols), r * cols);
-    else for (let k = 0; k < cols; k++) dst[r * cols + k] = m.data[src + k * m.colStride]!;
+/** Waits until all `threads` threads have called it (a reusable barrier on the control block). */
+export function barrierOn(ctrl: Int32Array, threads: number): void {
+  const generation = Atomics.load(ctrl, CTRL.barrierGeneration);
+  if (Atomics.add(ctrl, CTRL.barrierCount, 1) === threads - 1) {
+    Atomics.store(ctrl, CTRL.barrierCount, 0);
+    Atomics.add(ctrl, CTRL.barrierGeneration, 1);
+    Atomics.notify(ctrl, CTRL.barrierGeneration);
+  } else {
+    while (Atomics.load(ctrl, CTRL.barrierGeneration) === generation) Atomics.wait(ctrl, CTRL.barrierGeneration, generation);
   }
 }
 
-/** Column ranges [start, end) for each thread, multiples of 4 wide except the last. */
-export function columnRanges(N: number, threads: number): Array<[number, number]> {
-  const per = Math.ceil(N / threads / 4) * 4;
-  const out: Array<[number, number]> = [];
-  for (let t = 0; t < threads; t++) out.push([Math.min(N, t * per), Math.min(N, (t + 1) * per)]);
+/** The params a task sees, rebuilt from a job message over the arena. */
+export function paramsFromJob(job: JobMessage): Record<string, number | TaskArray> {
+  const out: Record<string, number | TaskArray> = {};
+  for (const [name, kind, at, length] of job.params) {
+    out[name] = kind === 'number' ? at : kind === 'f32' ? new Float32Array(job.arena, at, length) : new Float64Array(job.arena, at, length);
+  }
   return out;
 }
 
-/** C (+)= A·B on all threads (see gemm for the arguments). An implicit im2col B stays implicit: the threads get x, not the matrix. */
-export function parallelGemm(M: number, N: number, K: number, A: Mat, B: Mat | Im2col, C: OutMat, accumulate: boolean): void {
-  if (!pool || M * N * K < PARALLEL_MIN_WORK || N < 8 * threadCount) {
-    gemm(M, N, K, A, B, C, accumulate);
+const single: TaskContext = { thread: 0, threads: 1, barrier: () => {} };
+
+/**
+ * Runs a task on all threads, or on the calling thread alone when there are no workers or
+ * `parallel` is false (small work: waking workers would cost more than it saves).
+ */
+export function runTask<N extends TaskName>(name: N, params: TaskParams<N>, roles: ArrayRoles = {}, parallel = true): void {
+  const task = tasks[name] as (p: TaskParams<N>, ctx: TaskContext) => void;
+  if (!pool || !parallel) {
+    task(params, single);
     return;
   }
   const p = pool;
-  const implicit = 'kh' in B;
-  // An implicit B needs the images its columns cover; a plain B is copied whole.
-  const images = implicit ? (B.transposed ? K : N) / (B.Ho * B.Wo) : 0;
-  const bSize = implicit ? images * B.C * B.H * B.W : K * N;
-  if (p.buffers.a.byteLength < M * K * 4 || p.buffers.b.byteLength < bSize * 4 || p.buffers.c.byteLength < M * N * 4) {
-    const grow = (have: SharedArrayBuffer, need: number) => Math.max(have.byteLength / 4, need * 1.5);
-    p.buffers = allocate(grow(p.buffers.a, M * K), grow(p.buffers.b, bSize), grow(p.buffers.c, M * N));
-    p.generation++;
-    for (const w of p.workers) w.postMessage({ buffers: p.buffers, generation: p.generation });
-  }
-  const a = new Float32Array(p.buffers.a, 0, M * K), b = new Float32Array(p.buffers.b, 0, bSize), c = new Float32Array(p.buffers.c, 0, M * N);
-  copyIn(A, M, K, a);
-  const ctrl = p.ctrl;
-  if (implicit) {
-    const start = B.n0 * B.C * B.H * B.W;
-    b.set(B.x.subarray(start, start + bSize));
-    CONV_FIELDS.forEach((f, i) => Atomics.store(ctrl, CTRL.conv + i, B[f]));
-    Atomics.store(ctrl, CTRL.conv + CONV_FIELDS.length, B.transposed ? 1 : 0);
-  } else {
-    copyIn(B, K, N, b);
-  }
-  Atomics.store(ctrl, CTRL.implicit, implicit ? 1 : 0);
-  if (accumulate) for (let i = 0; i < M; i++) c.set(C.data.subarray(C.offset + i * C.rowStride, C.offset + i * C.rowStride + N), i * N);
+  const threads = p.workers.length + 1;
+  const mode = (key: string) => (roles.out?.includes(key) ? 'out' : roles.inout?.includes(key) ? 'inout' : roles.scratch?.includes(key) ? 'scratch' : 'in');
 
-  const ranges = columnRanges(N, p.workers.length + 1);
-  Atomics.store(ctrl, CTRL.M, M);
-  Atomics.store(ctrl, CTRL.N, N);
-  Atomics.store(ctrl, CTRL.K, K);
-  Atomics.store(ctrl, CTRL.accumulate, accumulate ? 1 : 0);
-  Atomics.store(ctrl, CTRL.generation, p.generation);
-  ranges.forEach(([s, e], t) => {
-    Atomics.store(ctrl, CTRL.ranges + 2 * t, s);
-    Atomics.store(ctrl, CTRL.ranges + 2 * t + 1, e);
+  // Lay the arrays out in the arena (8-byte aligned), growing it when needed.
+  const entries = Object.entries(params) as Array<[string, number | TaskArray]>;
+  let bytes = 0;
+  const offsets = entries.map(([, v]) => {
+    if (typeof v === 'number') return 0;
+    const at = bytes;
+    bytes += Math.ceil(v.byteLength / 8) * 8;
+    return at;
   });
+  if (p.arena.byteLength < bytes) p.arena = new SharedArrayBuffer(Math.ceil((bytes * 1.5) / 8) * 8);
+  const job: JobMessage = { task: name, threads, arena: p.arena, params: [] };
+  const local: Record<string, number | TaskArray> = {};
+  entries.forEach(([key, v], i) => {
+    if (typeof v === 'number') {
+      job.params.push([key, 'number', v, 0]);
+      local[key] = v;
+      return;
+    }
+    const view = v instanceof Float32Array ? new Float32Array(p.arena, offsets[i]!, v.length) : new Float64Array(p.arena, offsets[i]!, v.length);
+    const m = mode(key);
+    if (m === 'in' || m === 'inout') view.set(v);
+    job.params.push([key, v instanceof Float32Array ? 'f32' : 'f64', offsets[i]!, v.length]);
+    local[key] = view;
+  });
+
+  const ctrl = p.ctrl;
   Atomics.store(ctrl, CTRL.done, 0);
+  for (const port of p.ports) port.postMessage(job);
   Atomics.add(ctrl, CTRL.seq, 1);
   Atomics.notify(ctrl, CTRL.seq);
 
-  runRange(a, implicit ? { ...B, x: b, n0: 0 } : b, c, M, N, K, ranges[0]!, accumulate);
+  let error: unknown = null;
+  try {
+    task(local as TaskParams<N>, { thread: 0, threads, barrier: () => barrierOn(ctrl, threads) });
+  } catch (e) {
+    error = e;
+  }
   for (;;) {
     const done = Atomics.load(ctrl, CTRL.done);
     if (done === p.workers.length) break;
     Atomics.wait(ctrl, CTRL.done, done);
   }
-  for (let i = 0; i < M; i++) C.data.set(c.subarray(i * N, (i + 1) * N), C.offset + i * C.rowStride);
-}
-
-/** The product restricted to the columns [start, end) of C, on row-major shared buffers (or an implicit im2col B). */
-export function runRange(a: Float32Array, b: Float32Array | Im2col, c: Float32Array, M: number, N: number, K: number, [start, end]: [number, number], accumulate: boolean): void {
-  if (end <= start) return;
-  const A: Mat = { data: a, offset: 0, rowStride: K, colStride: 1 };
-  const C: OutMat = { data: c, offset: start, rowStride: N };
-  if (b instanceof Float32Array) gemm(M, end - start, K, A, { data: b, offset: start, rowStride: N, colStride: 1 }, C, accumulate);
-  else gemm(M, end - start, K, A, b, C, accumulate, start);
+  if (Atomics.load(ctrl, CTRL.failed) !== 0) {
+    Atomics.store(ctrl, CTRL.failed, 0);
+    const reports = p.ports.map((port) => p.receive(port)?.message).filter((m) => m !== undefined);
+    throw new Error(`cpu backend: task '${name}' failed on a worker thread: ${String(reports[0])}`);
+  }
+  if (error) throw error;
+  entries.forEach(([key, v]) => {
+    const m = mode(key);
+    if (typeof v !== 'number' && (m === 'out' || m === 'inout')) v.set(local[key] as TaskArray);
+  });
 }
