@@ -8,7 +8,8 @@ export {
   getBackend, setBackend, registerBackend, listBackends,
   type Backend, type Storage, type View, type UnaryOp, type BinaryOp, type ReduceOp, type Conv2dGeometry,
 } from './backends/backend.js';
-export { CpuBackend } from './backends/cpu/index.js';
+export { CpuBackend, type CpuBackendOptions } from './backends/cpu/index.js';
+export type { ConvAlgorithm } from './backends/cpu/conv.js';
 export * as F from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { Rng, Tensor, tensor, F, noGrad } from 'ddpm-ts';
+import { CpuBackend, Rng, Tensor, tensor, F, getBackend, noGrad, type ConvAlgorithm } from 'ddpm-ts';
 
 export const fixturesDir = new URL('../../test/fixtures/', import.meta.url);
 
@@ -96,3 +96,16 @@ export function randomInput(shape: number[], seed: number, scale = 1, shift = 0)
 }
 
 export { F };
+
+/** Runs fn with the CPU backend's convolutions computed by `algorithm`. */
+export function withConv<T>(algorithm: ConvAlgorithm, fn: () => T): T {
+  const backend = getBackend();
+  if (!(backend instanceof CpuBackend)) throw new Error('these tests need the cpu backend');
+  const before = backend.conv;
+  backend.conv = algorithm;
+  try {
+    return fn();
+  } finally {
+    backend.conv = before;
+  }
+}

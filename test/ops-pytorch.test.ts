@@ -2,7 +2,7 @@
 
 import { expect } from 'chai';
 import { F, Tensor, tensor } from 'ddpm-ts';
-import { expectClose, fromFixture, readFixture, type OpCase } from './helpers.js';
+import { expectClose, fromFixture, readFixture, withConv, type OpCase } from './helpers.js';
 
 const { cases } = readFixture<{ cases: OpCase[] }>('ops.json');
 const TOL = 1e-4;
@@ -26,7 +26,9 @@ describe('ops match PyTorch (ops.json)', () => {
     if (c.name === 'attentionBlock' || c.name === 'resBlock' || c.name === 'timestepEmbedding') continue;
     const k = (counts.get(c.name) ?? 0) + 1;
     counts.set(c.name, k);
-    it(`${c.name} #${k} ${JSON.stringify(c.attrs)}`, () => {
+    // Convolutions run under both of the CPU backend's algorithms (Winograd applies to 3×3 stride 1).
+    for (const algorithm of c.name === 'conv2d' ? (['auto', 'im2col'] as const) : (['auto'] as const)) {
+    it(`${c.name} #${k} ${JSON.stringify(c.attrs)}${c.name === 'conv2d' ? ` conv=${algorithm}` : ''}`, () => withConv(algorithm, () => {
       const fn = run[c.name];
       expect(fn, `no mapping for fixture op ${c.name}`).to.be.a('function');
       const inputs: Record<string, Tensor> = {};
@@ -40,7 +42,8 @@ describe('ops match PyTorch (ops.json)', () => {
         expect(inputs[name]!.grad!.shape).to.deep.equal(g.shape);
         expectClose(inputs[name]!.grad!, g.data, TOL, `grad of ${name}`);
       }
-    });
+    }));
+    }
   }
 
   it('timestepEmbedding', () => {

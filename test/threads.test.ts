@@ -36,6 +36,18 @@ describe('threads', function () {
     for (const k of [1, 2]) results[k]!.forEach((arr, i) => expect(same(arr, results[0]![i]!), `result ${i} on ${k + 1} threads`).to.equal(true));
   });
 
+  it('Winograd convolutions (forward and both gradients) are bit-identical on 1, 2 and 3 threads', async () => {
+    // 324 tiles of 4×4: several forward blocks per thread and two filter-gradient blocks.
+    const results = await underThreads([1, 2, 3], () => {
+      const r = new Rng(10);
+      const x = randn([4, 16, 36, 36], r, { requiresGrad: true }), w = randn([24, 16, 3, 3], r, { requiresGrad: true });
+      const y = F.conv2d(x, w, null, { padding: 1 });
+      y.backward(randn(y.shape, r));
+      return [y.toFloat32Array(), x.grad!.toFloat32Array(), w.grad!.toFloat32Array()];
+    });
+    for (const k of [1, 2]) results[k]!.forEach((arr, i) => expect(same(arr, results[0]![i]!), `result ${i} on ${k + 1} threads`).to.equal(true));
+  });
+
   it('a few UNet training steps give bit-identical weights on 1 and 2 threads', async () => {
     const results = await underThreads([1, 2], () => {
       const rng = new Rng(4);

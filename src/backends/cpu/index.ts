@@ -6,7 +6,7 @@ import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
 import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvDims } from './conv.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
 import { parallelGemm } from './parallel-gemm.js';
 
@@ -103,8 +103,19 @@ function matAt(x: View, b: number): Mat {
   };
 }
 
+export interface CpuBackendOptions {
+  /** 'auto': 3×3 stride-1 convolutions by Winograd F(4×4, 3×3), others by im2col; 'im2col': all by im2col. */
+  conv?: ConvAlgorithm;
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  /** How convolutions are computed (may be changed at any time; results agree to float32 rounding). */
+  conv: ConvAlgorithm;
+
+  constructor({ conv = 'auto' }: CpuBackendOptions = {}) {
+    this.conv = conv;
+  }
 
   zeros(size: number): Storage {
     return new CpuStorage(this, new Float32Array(size));
@@ -180,16 +191,16 @@ export class CpuBackend implements Backend {
 
   conv2d(x: View, w: View, g: Conv2dGeometry): Storage {
     const d = convDims(x.shape, w.shape, g);
-    return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), d));
+    return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), d, this.conv));
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
     const d = convDims(xShape, w.shape, g);
-    return new CpuStorage(this, conv2dBackwardInput(contiguousData(dy), contiguousData(w), d));
+    return new CpuStorage(this, conv2dBackwardInput(contiguousData(dy), contiguousData(w), d, this.conv));
   }
 
   conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
     const d = convDims(x.shape, wShape, g);
-    return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d));
+    return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d, this.conv));
   }
 }

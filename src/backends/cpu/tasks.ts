@@ -3,9 +3,12 @@
 
 import { gemmTask } from './gemm.js';
 import type { TaskContext } from './task.js';
+import { winogradConvTask, winogradFilterGradTask } from './winograd.js';
 
 export const tasks = {
   gemm: gemmTask,
+  winogradConv: winogradConvTask,
+  winogradFilterGrad: winogradFilterGradTask,
 } satisfies Record<string, (params: never, ctx: TaskContext) => void>;
 
 export type TaskName = keyof typeof tasks;
