@@ -88,6 +88,10 @@ describe('gradient checks (central differences)', () => {
       }
     });
     it('groupNorm on a 3-D input without affine', () => gradCheck((x) => F.groupNorm(x, 2, null, null), [r([3, 4, 5], 86)]));
+    it('groupNormSilu with and without affine', () => {
+      gradCheck((x, w, b) => F.groupNormSilu(x, 2, w, b, 1e-5), [r([2, 4, 3, 5], 87, 2, 1), r([4], 88, 0.3, 1), r([4], 89)]);
+      gradCheck((x) => F.groupNormSilu(x, 3, null, null), [r([2, 6, 7], 93, 2)]);
+    });
     it('softmax over the last and a middle axis', () => {
       gradCheck((x) => F.softmax(x, -1), [r([2, 3, 5], 90, 2)]);
       gradCheck((x) => F.softmax(x, 1), [r([2, 4, 3], 91, 2)]);

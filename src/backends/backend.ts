@@ -56,12 +56,21 @@ export interface Backend {
   /** Batched matrix product: a [B,M,K] times b [B,K,N] -> [B,M,N]. Views may be transposed. */
   matmul(a: View, b: View): Storage;
 
-  /** x [N,Cin,H,W], w [Cout,Cin,kh,kw] -> y [N,Cout,Ho,Wo] (cross-correlation, as PyTorch). */
-  conv2d(x: View, w: View, g: Conv2dGeometry): Storage;
+  /** x [N,Cin,H,W], w [Cout,Cin,kh,kw] (+ bias [Cout]) -> y [N,Cout,Ho,Wo] (cross-correlation, as PyTorch). */
+  conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage;
   /** Gradient of conv2d with respect to x, given dy and the input's shape. */
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage;
   /** Gradient of conv2d with respect to w, given x, dy and the weight's shape. */
   conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage;
+
+  /**
+   * Group normalisation of x [N,C,...] in `groups` groups of channels, with an optional
+   * per-channel affine (gamma, beta), then SiLU when `silu`. Also returns each (image, group)'s
+   * mean and 1/σ ([N, groups]) for the backward pass.
+   */
+  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage };
+  /** Gradients of groupNorm with respect to x, gamma and beta. */
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
 }
 
 const registry = new Map<string, Backend>();

@@ -80,4 +80,9 @@ export class GroupNorm extends Module {
   forward(x: Tensor): Tensor {
     return F.groupNorm(x, this.groups, this.weight, this.bias, this.eps);
   }
+
+  /** SiLU(forward(x)), fused into one kernel (every UNet block normalises, then applies SiLU). */
+  forwardSilu(x: Tensor): Tensor {
+    return F.groupNormSilu(x, this.groups, this.weight, this.bias, this.eps);
+  }
 }

@@ -38,10 +38,10 @@ export class ResBlock extends Module {
   }
 
   forward(x: Tensor, temb: Tensor): Tensor {
-    let h = this.conv1.forward(F.silu(this.norm1.forward(x)));
+    let h = this.conv1.forward(this.norm1.forwardSilu(x));
     const t = this.tembProj.forward(F.silu(temb));
     h = F.add(h, F.reshape(t, [t.shape[0]!, this.outChannels, 1, 1]));
-    h = F.dropout(F.silu(this.norm2.forward(h)), this.dropout, this.training);
+    h = F.dropout(this.norm2.forwardSilu(h), this.dropout, this.training);
     h = this.conv2.forward(h);
     return F.add(this.skip ? this.skip.forward(x) : x, h);
   }

@@ -223,6 +223,6 @@ export class UNet extends Module {
       h = level.run(h, temb, (u) => F.concatChannels([u, skips.pop()!]), () => {});
       if (level.resample) h = level.resample.forward(F.upsampleNearest2x(h));
     }
-    return this.convOut.forward(F.silu(this.normOut.forward(h)));
+    return this.convOut.forward(this.normOut.forwardSilu(h));
   }
 }

@@ -4,8 +4,7 @@ import type { Conv2dGeometry } from '../backends/backend.js';
 import { record } from '../tensor/autograd.js';
 import { shapeStr } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { add } from './elementwise.js';
-import { reshape } from './view.js';
+import { sum } from './reduce.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -19,7 +18,8 @@ function outSize(n: number, k: number, g: Conv2dGeometry): number {
 /**
  * y[n,f,oy,ox] = Σ_{c,i,j} x[n,c,oy·s−p+i, ox·s−p+j] · w[f,c,i,j] (+ bias[f]).
  *   dL/dx: every output position sends dy·w back to the inputs it read (a transposed convolution);
- *   dL/dw: Σ over images and positions of dy[n,f,oy,ox] · the input patch it read.
+ *   dL/dw: Σ over images and positions of dy[n,f,oy,ox] · the input patch it read;
+ *   dL/dbias[f]: Σ over images and positions of dy[n,f,oy,ox].
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const g: Conv2dGeometry = { stride: options.stride ?? 1, padding: options.padding ?? 0 };
@@ -39,11 +39,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   if (x.backend !== weight.backend) throw new Error(`${where}: input and weight live on different backends`);
 
+  if (bias && bias.backend !== x.backend) throw new Error(`${where}: input and bias live on different backends`);
+
   const be = x.backend;
-  const y = new Tensor(be.conv2d(x, weight, g), [N, F, Ho, Wo]);
-  record(y, 'conv2d', [x, weight], (dy) => [
+  const y = new Tensor(be.conv2d(x, weight, bias ?? null, g), [N, F, Ho, Wo]);
+  return record(y, 'conv2d', bias ? [x, weight, bias] : [x, weight], (dy) => [
     x.requiresGrad ? new Tensor(be.conv2dBackwardInput(dy, weight, x.shape, g), x.shape) : null,
     weight.requiresGrad ? new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g), weight.shape) : null,
+    bias?.requiresGrad ? sum(dy, [0, 2, 3]) : null,
   ]);
-  return bias ? add(y, reshape(bias, [1, F, 1, 1])) : y;
 }

@@ -6,7 +6,7 @@ export { reshape, permute, transpose, expand, contiguous, slice, concat, concatC
 export { bmm, matmul, linear } from './matmul.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { silu, softmax } from './activation.js';
-export { groupNorm } from './norm.js';
+export { groupNorm, groupNormSilu } from './norm.js';
 export { upsampleNearest2x } from './upsample.js';
 export { mseLoss } from './loss.js';
 export { timestepEmbedding } from './embedding.js';

@@ -1,32 +1,47 @@
-// Group normalisation (Wu & He 2018), as PyTorch's F.group_norm.
+// Group normalisation (Wu & He 2018), as PyTorch's F.group_norm, and the UNet's GroupNorm → SiLU
+// pair fused into one kernel (the backend's groupNorm; the math is in backends/cpu/norm.ts).
 
+import { record } from '../tensor/autograd.js';
 import { shapeStr } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { add, div, mul, sqrt, sub } from './elementwise.js';
-import { mean } from './reduce.js';
-import { reshape } from './view.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /**
  * Splits the C channels of x [N, C, ...] into `groups`; each (image, group) is normalised by its
- * own mean and biased variance: y = (x − μ)/√(σ² + eps), then scaled and shifted per channel.
- * Composed from mean, sub, mul, sqrt, div: autodiff gives the gradient through μ and σ².
+ * own mean μ and biased variance σ²: x̂ = (x − μ)/√(σ² + eps), then scaled and shifted per
+ * channel: y = γ·x̂ + β.
+ *   dL/dβ = Σ dy,  dL/dγ = Σ dy·x̂  (over images and positions)
+ *   dL/dx = (g − mean(g) − x̂·mean(g·x̂))/√(σ² + eps), g = dy·γ, means over the group
+ *   (μ and σ depend on every x of the group: hence the two subtracted means).
  */
 export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  const where = `groupNorm(x ${shapeStr(x.shape)}, groups ${groups})`;
+  return normalize('groupNorm', x, groups, weight ?? null, bias ?? null, eps, false);
+}
+
+/**
+ * SiLU(groupNorm(x)), the pair every UNet block starts with, in one pass each way. With
+ * a = γ·x̂ + β, y = a·σ(a), so dL/da = dy·σ(a)·(1 + a·(1 − σ(a))), then on as for groupNorm.
+ */
+export function groupNormSilu(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return normalize('groupNormSilu', x, groups, weight ?? null, bias ?? null, eps, true);
+}
+
+function normalize(op: string, x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, silu: boolean): Tensor {
+  const where = `${op}(x ${shapeStr(x.shape)}, groups ${groups})`;
   if (x.rank < 2) throw new Error(`${where}: input must be [N, C, ...]`);
-  const [N, C] = x.shape as [number, number];
+  const C = x.shape[1]!;
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) {
     throw new Error(`${where}: groups must be a positive integer dividing the ${C} channels`);
   }
   for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
     if (p && (p.rank !== 1 || p.shape[0] !== C)) throw new Error(`${where}: ${name} ${shapeStr(p.shape)} should be [${C}]`);
+    if (p && p.backend !== x.backend) throw new Error(`${where}: ${name} lives on a different backend from x`);
   }
-  const xg = reshape(x, [N, groups, -1]);
-  const centred = sub(xg, mean(xg, 2, true));
-  const variance = mean(mul(centred, centred), 2, true);
-  let y = reshape(div(centred, sqrt(add(variance, eps))), x.shape);
-  const perChannel = [1, C, ...x.shape.slice(2).map(() => 1)];
-  if (weight) y = mul(y, reshape(weight, perChannel));
-  if (bias) y = add(y, reshape(bias, perChannel));
-  return y;
+  const be = x.backend;
+  const { y, mean, rstd } = be.groupNorm(x, weight, bias, groups, eps, silu);
+  const out = new Tensor(y, x.shape);
+  const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
+  return record(out, op, inputs, (dy) => {
+    const g = be.groupNormBackward(dy, x, weight, bias, mean, rstd, groups, silu);
+    return [new Tensor(g.dx, x.shape), ...(weight ? [new Tensor(g.dgamma, [C])] : []), ...(bias ? [new Tensor(g.dbeta, [C])] : [])];
+  });
 }

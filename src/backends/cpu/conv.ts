@@ -108,12 +108,12 @@ function winograd(d: ConvDims, algorithm: ConvAlgorithm): boolean {
 
 const winogradDims = (d: ConvDims): WinogradDims => ({ N: d.N, C: d.C, H: d.H, W: d.W, F: d.F, Ho: d.Ho, Wo: d.Wo, padding: d.padding });
 
-/** y = conv(x, g) by Winograd; `flipped` convolves with the input gradient's filters instead. */
-function winogradConv(x: Float32Array, w: Float32Array, d: WinogradDims, flipped: boolean): Float32Array {
+/** y = conv(x, g) + bias by Winograd; `flipped` convolves with the input gradient's filters instead. */
+function winogradConv(x: Float32Array, w: Float32Array, bias: Float32Array | null, d: WinogradDims, flipped: boolean): Float32Array {
   const u = transformFilters(w, flipped ? d.C : d.F, flipped ? d.F : d.C, flipped);
   const y = new Float32Array(d.N * d.F * d.Ho * d.Wo);
   const work = tileCount(d) * 36 * d.F * d.C;
-  runTask('winogradConv', { ...d, x, u, y, block: WINOGRAD_TILES }, { out: ['y'] }, work >= PARALLEL_MIN_WORK);
+  runTask('winogradConv', { ...d, x, u, bias: bias ?? new Float32Array(d.F), y, block: WINOGRAD_TILES }, { out: ['y'] }, work >= PARALLEL_MIN_WORK);
   return y;
 }
 
@@ -129,16 +129,17 @@ function winogradFilterGrad(x: Float32Array, dy: Float32Array, d: WinogradDims):
 
 // ------------------------------------------------------------------ entry points
 
-/** x, w contiguous; returns y [N,F,Ho,Wo]. */
-export function conv2dForward(x: Float32Array, w: Float32Array, d: ConvDims, algorithm: ConvAlgorithm = 'auto'): Float32Array {
-  if (winograd(d, algorithm)) return winogradConv(x, w, winogradDims(d), false);
+/** x, w (and bias) contiguous; returns y [N,F,Ho,Wo]. */
+export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, d: ConvDims, algorithm: ConvAlgorithm = 'auto'): Float32Array {
+  if (winograd(d, algorithm)) return winogradConv(x, w, bias, winogradDims(d), false);
   const K = d.C * d.kh * d.kw, P = d.Ho * d.Wo;
   const y = new Float32Array(d.N * d.F * P);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
     const yg = scratchOf('gemmOut', d.F * L);
+    for (let f = 0; f < d.F; f++) yg.fill(bias ? bias[f]! : 0, f * L, (f + 1) * L);
     // Implicit GEMM: the im2col matrix is packed straight from x, block by block, never stored.
-    gemm(d.F, L, K, rowMajor(w, K), { x, ...d, n0 }, { data: yg, offset: 0, rowStride: L }, false);
+    gemm(d.F, L, K, rowMajor(w, K), { x, ...d, n0 }, { data: yg, offset: 0, rowStride: L }, true);
     transposeBlocks(yg, y, n0, n1, d.F, P, false);
   }
   return y;
@@ -147,7 +148,7 @@ export function conv2dForward(x: Float32Array, w: Float32Array, d: ConvDims, alg
 /** dy [N,F,Ho,Wo], w [F,C,kh,kw] contiguous; returns dx [N,C,H,W]. */
 export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, d: ConvDims, algorithm: ConvAlgorithm = 'auto'): Float32Array {
   // A convolution of dy (F channels, Ho×Wo) with the flipped filters, back to C channels, H×W.
-  if (winograd(d, algorithm)) return winogradConv(dy, w, { N: d.N, C: d.F, H: d.Ho, W: d.Wo, F: d.C, Ho: d.H, Wo: d.W, padding: 2 - d.padding }, true);
+  if (winograd(d, algorithm)) return winogradConv(dy, w, null, { N: d.N, C: d.F, H: d.Ho, W: d.Wo, F: d.C, Ho: d.H, Wo: d.W, padding: 2 - d.padding }, true);
   const K = d.C * d.kh * d.kw, P = d.Ho * d.Wo;
   const dx = new Float32Array(d.N * d.C * d.H * d.W);
   const wT: Mat = { data: w, offset: 0, rowStride: 1, colStride: K };

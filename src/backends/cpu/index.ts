@@ -8,6 +8,7 @@ import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, Vie
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
+import { groupNormBackward, groupNormForward, type GroupNormShape } from './norm.js';
 import { parallelGemm } from './parallel-gemm.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
@@ -91,6 +92,10 @@ function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2
     Wo: outputSize(W, kw, g.stride, g.padding),
     stride: g.stride, padding: g.padding,
   };
+}
+
+function normShape(xShape: readonly number[], groups: number): GroupNormShape {
+  return { N: xShape[0]!, C: xShape[1]!, S: sizeOf(xShape.slice(2)), groups };
 }
 
 /** A 2-D matrix view (the last two axes of a batched view) at batch index `b`. */
@@ -189,9 +194,9 @@ export class CpuBackend implements Backend {
     return new CpuStorage(this, out);
   }
 
-  conv2d(x: View, w: View, g: Conv2dGeometry): Storage {
+  conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
     const d = convDims(x.shape, w.shape, g);
-    return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), d, this.conv));
+    return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), bias && contiguousData(bias), d, this.conv));
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
@@ -202,5 +207,15 @@ export class CpuBackend implements Backend {
   conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
     const d = convDims(x.shape, wShape, g);
     return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d, this.conv));
+  }
+
+  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
+    const { y, mean, rstd } = groupNormForward(contiguousData(x), gamma && contiguousData(gamma), beta && contiguousData(beta), normShape(x.shape, groups), eps, silu);
+    return { y: new CpuStorage(this, y), mean: new CpuStorage(this, mean), rstd: new CpuStorage(this, rstd) };
+  }
+
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+    const g = groupNormBackward(contiguousData(dy), contiguousData(x), gamma && contiguousData(gamma), beta && contiguousData(beta), dataOf(mean), dataOf(rstd), normShape(x.shape, groups), silu);
+    return { dx: new CpuStorage(this, g.dx), dgamma: new CpuStorage(this, g.dgamma), dbeta: new CpuStorage(this, g.dbeta) };
   }
 }

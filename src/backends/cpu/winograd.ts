@@ -188,6 +188,8 @@ export interface WinogradConvParams extends WinogradDims {
   x: Float32Array;
   /** transformFilters' output for F output and C input channels. */
   u: Float64Array;
+  /** Added to every output of a filter ([F]). */
+  bias: Float32Array;
   y: Float32Array;
   /** Tiles per block: bounds the scratch memory and keeps a block's panels in cache. */
   block: number;
@@ -200,7 +202,7 @@ export function winogradConvTask(p: WinogradConvParams, ctx: TaskContext): void 
 }
 
 function convolveTiles(p: WinogradConvParams, t0: number, t1: number): void {
-  const { x, u, y, C, H, W, F, Ho, Wo } = p;
+  const { x, u, bias, y, C, H, W, F, Ho, Wo } = p;
   const n = t1 - t0, cols = roundUp4(n), rows = roundUp4(F);
   const vSlice = C * cols, mSlice = rows * cols, uSlice = rows * C;
   if (vScratch.length < POINTS * vSlice) vScratch = new Float64Array(POINTS * vSlice);
@@ -232,7 +234,7 @@ function convolveTiles(p: WinogradConvParams, t0: number, t1: number): void {
     }
   }
 
-  // 3. y = Aᵀ M A per tile and filter; only the outputs inside the image are written.
+  // 3. y = Aᵀ M A + bias per tile and filter; only the outputs inside the image are written.
   for (let j = 0; j < n; j++) {
     walker.at(t0 + j);
     const rowsLeft = Math.min(TILE, Ho - walker.oy), colsLeft = Math.min(TILE, Wo - walker.ox);
@@ -240,7 +242,8 @@ function convolveTiles(p: WinogradConvParams, t0: number, t1: number): void {
       for (let k = 0; k < ALPHA; k++) outputTransform(m, f * cols + j + k * mSlice, ALPHA * mSlice, partial, k, ALPHA);
       for (let i = 0; i < TILE; i++) outputTransform(partial, i * ALPHA, 1, outTile, i * TILE, 1);
       const out = (walker.n * F + f) * Ho * Wo + walker.oy * Wo + walker.ox;
-      for (let i = 0; i < rowsLeft; i++) for (let k = 0; k < colsLeft; k++) y[out + i * Wo + k] = outTile[i * TILE + k]!;
+      const b = bias[f]!;
+      for (let i = 0; i < rowsLeft; i++) for (let k = 0; k < colsLeft; k++) y[out + i * Wo + k] = outTile[i * TILE + k]! + b;
     }
   }
 }
