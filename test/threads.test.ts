@@ -36,14 +36,16 @@ describe('threads', function () {
     for (const k of [1, 2]) results[k]!.forEach((arr, i) => expect(same(arr, results[0]![i]!), `result ${i} on ${k + 1} threads`).to.equal(true));
   });
 
-  it('Winograd convolutions (forward and both gradients) are bit-identical on 1, 2 and 3 threads', async () => {
-    // 324 tiles of 4×4: several forward blocks per thread and two filter-gradient blocks.
+  it('Winograd convolutions and group normalisation (forward and gradients) are bit-identical on 1, 2 and 3 threads', async () => {
+    // 324 tiles of 4×4: several forward blocks per thread and two filter-gradient blocks; then
+    // GroupNorm + SiLU over 124,416 values, split by groups.
     const results = await underThreads([1, 2, 3], () => {
       const r = new Rng(10);
       const x = randn([4, 16, 36, 36], r, { requiresGrad: true }), w = randn([24, 16, 3, 3], r, { requiresGrad: true });
-      const y = F.conv2d(x, w, null, { padding: 1 });
+      const gamma = randn([24], r, { requiresGrad: true }), beta = randn([24], r, { requiresGrad: true });
+      const y = F.groupNormSilu(F.conv2d(x, w, null, { padding: 1 }), 6, gamma, beta);
       y.backward(randn(y.shape, r));
-      return [y.toFloat32Array(), x.grad!.toFloat32Array(), w.grad!.toFloat32Array()];
+      return [y.toFloat32Array(), x.grad!.toFloat32Array(), w.grad!.toFloat32Array(), gamma.grad!.toFloat32Array(), beta.grad!.toFloat32Array()];
     });
     for (const k of [1, 2]) results[k]!.forEach((arr, i) => expect(same(arr, results[0]![i]!), `result ${i} on ${k + 1} threads`).to.equal(true));
   });

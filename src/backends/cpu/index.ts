@@ -8,8 +8,8 @@ import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, Vie
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
-import { groupNormBackward, groupNormForward, type GroupNormShape } from './norm.js';
 import { parallelGemm } from './parallel-gemm.js';
+import { runTask } from './threads.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
@@ -94,8 +94,16 @@ function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2
   };
 }
 
-function normShape(xShape: readonly number[], groups: number): GroupNormShape {
+/** Below this many elements a normalisation stays on the calling thread. */
+const PARALLEL_MIN_ELEMENTS = 1 << 15;
+
+function normShape(xShape: readonly number[], groups: number): { N: number; C: number; S: number; groups: number } {
   return { N: xShape[0]!, C: xShape[1]!, S: sizeOf(xShape.slice(2)), groups };
+}
+
+/** The affine's gamma and beta as arrays; no affine is gamma 1, beta 0. */
+function affine(gamma: View | null, beta: View | null, C: number): { gamma: Float32Array; beta: Float32Array } {
+  return { gamma: gamma ? contiguousData(gamma) : new Float32Array(C).fill(1), beta: beta ? contiguousData(beta) : new Float32Array(C) };
 }
 
 /** A 2-D matrix view (the last two axes of a batched view) at batch index `b`. */
@@ -210,12 +218,20 @@ export class CpuBackend implements Backend {
   }
 
   groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
-    const { y, mean, rstd } = groupNormForward(contiguousData(x), gamma && contiguousData(gamma), beta && contiguousData(beta), normShape(x.shape, groups), eps, silu);
+    const shape = normShape(x.shape, groups);
+    const xs = contiguousData(x);
+    const y = new Float32Array(xs.length), mean = new Float32Array(shape.N * groups), rstd = new Float32Array(shape.N * groups);
+    runTask('groupNorm', { ...shape, eps, silu: silu ? 1 : 0, x: xs, ...affine(gamma, beta, shape.C), y, mean, rstd },
+      { out: ['y', 'mean', 'rstd'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
     return { y: new CpuStorage(this, y), mean: new CpuStorage(this, mean), rstd: new CpuStorage(this, rstd) };
   }
 
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
-    const g = groupNormBackward(contiguousData(dy), contiguousData(x), gamma && contiguousData(gamma), beta && contiguousData(beta), dataOf(mean), dataOf(rstd), normShape(x.shape, groups), silu);
-    return { dx: new CpuStorage(this, g.dx), dgamma: new CpuStorage(this, g.dgamma), dbeta: new CpuStorage(this, g.dbeta) };
+    const shape = normShape(x.shape, groups);
+    const xs = contiguousData(x);
+    const dx = new Float32Array(xs.length), dgamma = new Float32Array(shape.C), dbeta = new Float32Array(shape.C);
+    runTask('groupNormBackward', { ...shape, silu: silu ? 1 : 0, dy: contiguousData(dy), x: xs, ...affine(gamma, beta, shape.C), mean: dataOf(mean), rstd: dataOf(rstd), dx, dgamma, dbeta },
+      { out: ['dx', 'dgamma', 'dbeta'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
+    return { dx: new CpuStorage(this, dx), dgamma: new CpuStorage(this, dgamma), dbeta: new CpuStorage(this, dbeta) };
   }
 }

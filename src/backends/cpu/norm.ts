@@ -8,24 +8,37 @@
 //   g_a = dy                     or   dy·σ(a)·(1 + a·(1 − σ(a)))      (SiLU's derivative)
 //   dβ_c = Σ g_a,   dγ_c = Σ g_a·x̂                                     (over images and pixels)
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),  g_x̂ = g_a·γ_c       (means over the group)
-// Sums accumulate in float64.
+// Sums accumulate in float64. Both run on all threads, split by groups.
 
-export interface GroupNormShape {
-  N: number;
-  C: number;
-  /** Values per channel (the product of the spatial sizes). */
-  S: number;
-  groups: number;
+import { share, type TaskContext } from './task.js';
+
+/** x [N, C, S] (S: values per channel) in `groups` groups; gamma and beta [C] (ones and zeros for no affine). */
+export interface GroupNormParams {
+  [key: string]: number | Float32Array;
+  N: number; C: number; S: number; groups: number; eps: number;
+  /** 1: apply SiLU after the affine. */
+  silu: number;
+  x: Float32Array; gamma: Float32Array; beta: Float32Array;
+  /** Outputs: y [N, C, S], and each (image, group)'s mean and 1/σ [N, groups]. */
+  y: Float32Array; mean: Float32Array; rstd: Float32Array;
+}
+
+export interface GroupNormBackwardParams {
+  [key: string]: number | Float32Array;
+  N: number; C: number; S: number; groups: number; silu: number;
+  dy: Float32Array; x: Float32Array; gamma: Float32Array; beta: Float32Array; mean: Float32Array; rstd: Float32Array;
+  /** Outputs: dx [N, C, S], dgamma and dbeta [C]. */
+  dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array;
 }
 
 const sigmoid = (a: number) => 1 / (1 + Math.exp(-a));
 
-/** y, and the per-(image, group) mean and 1/σ the backward pass reuses. */
-export function groupNormForward(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, { N, C, S, groups }: GroupNormShape, eps: number, silu: boolean): { y: Float32Array; mean: Float32Array; rstd: Float32Array } {
-  const y = new Float32Array(x.length), mean = new Float32Array(N * groups), rstd = new Float32Array(N * groups);
+/** Each thread takes a range of groups, in every image. */
+export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, mean, rstd }: GroupNormParams, ctx: TaskContext): void {
   const perGroup = C / groups, M = perGroup * S;
+  const [g0, g1] = share(groups, ctx);
   for (let n = 0; n < N; n++) {
-    for (let g = 0; g < groups; g++) {
+    for (let g = g0; g < g1; g++) {
       const start = (n * C + g * perGroup) * S, end = start + M;
       let sum = 0;
       for (let i = start; i < end; i++) sum += x[i]!;
@@ -37,7 +50,7 @@ export function groupNormForward(x: Float32Array, gamma: Float32Array | null, be
       rstd[n * groups + g] = r;
       // a = γ·(x − μ)·r + β = x·scale + shift
       for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-        const scale = (gamma ? gamma[c]! : 1) * r, shift = (beta ? beta[c]! : 0) - mu * scale;
+        const scale = gamma[c]! * r, shift = beta[c]! - mu * scale;
         const o = (n * C + c) * S;
         if (silu) for (let i = o; i < o + S; i++) {
           const a = x[i]! * scale + shift;
@@ -47,22 +60,25 @@ export function groupNormForward(x: Float32Array, gamma: Float32Array | null, be
       }
     }
   }
-  return { y, mean, rstd };
 }
 
-/** dx, dγ and dβ, from dy, x and the forward pass's mean and 1/σ. */
-export function groupNormBackward(dy: Float32Array, x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, mean: Float32Array, rstd: Float32Array, { N, C, S, groups }: GroupNormShape, silu: boolean): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
-  const dx = new Float32Array(x.length);
-  const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
+/**
+ * Each thread takes a range of groups, in every image, so the per-channel sums dγ and dβ are
+ * each added up by one thread, in image order.
+ */
+export function groupNormBackwardTask({ N, C, S, groups, silu, dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta }: GroupNormBackwardParams, ctx: TaskContext): void {
   const perGroup = C / groups, M = perGroup * S;
+  const [g0, g1] = share(groups, ctx);
+  const c0 = g0 * perGroup, c1 = g1 * perGroup;
+  const sumGa = new Float64Array(C), sumGaXhat = new Float64Array(C);
   for (let n = 0; n < N; n++) {
-    for (let g = 0; g < groups; g++) {
+    for (let g = g0; g < g1; g++) {
       const mu = mean[n * groups + g]!, r = rstd[n * groups + g]!;
       // Pass 1: g_a (kept in dx for pass 2), the channel sums, and the group's two means.
       let sumGx = 0, sumGxXhat = 0;
       for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-        const gc = gamma ? gamma[c]! : 1, bc = beta ? beta[c]! : 0;
-        let sumGa = 0, sumGaXhat = 0;
+        const gc = gamma[c]!, bc = beta[c]!;
+        let ga0 = 0, gaXhat0 = 0;
         const o = (n * C + c) * S;
         for (let i = o; i < o + S; i++) {
           const xhat = (x[i]! - mu) * r;
@@ -72,22 +88,25 @@ export function groupNormBackward(dy: Float32Array, x: Float32Array, gamma: Floa
             ga *= s * (1 + a * (1 - s));
           }
           dx[i] = ga;
-          sumGa += ga;
-          sumGaXhat += ga * xhat;
+          ga0 += ga;
+          gaXhat0 += ga * xhat;
         }
-        dbeta[c] += sumGa;
-        dgamma[c] += sumGaXhat;
-        sumGx += sumGa * gc;
-        sumGxXhat += sumGaXhat * gc;
+        sumGa[c] += ga0;
+        sumGaXhat[c] += gaXhat0;
+        sumGx += ga0 * gc;
+        sumGxXhat += gaXhat0 * gc;
       }
       const meanGx = sumGx / M, meanGxXhat = sumGxXhat / M;
       // Pass 2: dx = r·(g_a·γ − mean(g_x̂) − x̂·mean(g_x̂·x̂)).
       for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-        const gc = gamma ? gamma[c]! : 1;
+        const gc = gamma[c]!;
         const o = (n * C + c) * S;
         for (let i = o; i < o + S; i++) dx[i] = r * (dx[i]! * gc - meanGx - (x[i]! - mu) * r * meanGxXhat);
       }
     }
   }
-  return { dx, dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
+  for (let c = c0; c < c1; c++) {
+    dbeta[c] = sumGa[c]!;
+    dgamma[c] = sumGaXhat[c]!;
+  }
 }

@@ -2,6 +2,7 @@
 // up here, so a worker needs only a name and the arena layout to run its part (threads.ts).
 
 import { gemmTask } from './gemm.js';
+import { groupNormBackwardTask, groupNormTask } from './norm.js';
 import type { TaskContext } from './task.js';
 import { winogradConvTask, winogradFilterGradTask } from './winograd.js';
 
@@ -9,6 +10,8 @@ export const tasks = {
   gemm: gemmTask,
   winogradConv: winogradConvTask,
   winogradFilterGrad: winogradFilterGradTask,
+  groupNorm: groupNormTask,
+  groupNormBackward: groupNormBackwardTask,
 } satisfies Record<string, (params: never, ctx: TaskContext) => void>;
 
 export type TaskName = keyof typeof tasks;
