@@ -5,7 +5,7 @@
 import { F, Rng, diffusion, nn, optim, randn, setThreads } from 'ddpm-ts';
 
 const steps = Number(process.argv[2] ?? 1000);
-setThreads(Number(process.argv[3] ?? 1));
+await setThreads(Number(process.argv[3] ?? 1));
 const rng = new Rng(1);
 const model = new nn.UNet({}, { rng });
 const opt = new optim.Adam(model.parameters(), { lr: 1e-4 });

@@ -8,6 +8,7 @@ import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, Vie
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
+import { exp, sigmoid } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
 
@@ -46,22 +47,24 @@ function contiguousData(x: View): Float32Array {
   return out.data;
 }
 
+/** Whether an ndarray covers its whole buffer in order (a plain loop over .data may be used). */
+const plain = (x: Nd) => x.offset === 0 && x.data.length === x.size && isContiguous(x.shape, x.stride);
+
 const unaryKernels: Record<UnaryOp, (out: Nd, x: Nd) => void> = {
   neg: (out, x) => ops.neg(out, x),
-  exp: (out, x) => ops.exp(out, x),
+  // exp and sigmoid use exp.ts (Math.exp cannot be inlined), in one pass over contiguous data;
+  // a strided view is laid out contiguously first.
+  exp: (out, x) => {
+    if (!plain(x)) ops.assign(out, x);
+    const src = plain(x) ? x.data : out.data, dst = out.data;
+    for (let i = 0; i < dst.length; i++) dst[i] = exp(src[i]!);
+  },
   log: (out, x) => ops.log(out, x),
   sqrt: (out, x) => ops.sqrt(out, x),
-  // sigmoid(x) = 1 / (1 + exp(-x)), in one pass over contiguous data (it sits in every SiLU)
   sigmoid: (out, x) => {
-    if (x.offset === 0 && isContiguous(x.shape, x.stride)) {
-      const src = x.data, dst = out.data;
-      for (let i = 0; i < dst.length; i++) dst[i] = 1 / (1 + Math.exp(-src[i]!));
-      return;
-    }
-    ops.neg(out, x);
-    ops.expeq(out);
-    ops.addseq(out, 1);
-    ops.recipeq(out);
+    if (!plain(x)) ops.assign(out, x);
+    const src = plain(x) ? x.data : out.data, dst = out.data;
+    for (let i = 0; i < dst.length; i++) dst[i] = sigmoid(src[i]!);
   },
 };
 

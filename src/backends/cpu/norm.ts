@@ -10,6 +10,7 @@
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),  g_x̂ = g_a·γ_c       (means over the group)
 // Sums accumulate in float64. Both run on all threads, split by groups.
 
+import { sigmoid } from './exp.js';
 import { share, type TaskContext } from './task.js';
 
 /** x [N, C, S] (S: values per channel) in `groups` groups; gamma and beta [C] (ones and zeros for no affine). */
@@ -30,8 +31,6 @@ export interface GroupNormBackwardParams {
   /** Outputs: dx [N, C, S], dgamma and dbeta [C]. */
   dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array;
 }
-
-const sigmoid = (a: number) => 1 / (1 + Math.exp(-a));
 
 /** Each thread takes a range of groups, in every image. */
 export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, mean, rstd }: GroupNormParams, ctx: TaskContext): void {
