@@ -4,7 +4,8 @@
 //
 //   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --soak STEPS]
 //
-// --soak runs STEPS training steps of UNet-S in a fresh process and reports its RSS every 100.
+// Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
+// TF.js, which reports ddpm-ts's own peak RSS (and its RSS every 100 steps, for --soak 1000).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -172,13 +173,15 @@ for (const [i, r] of table.entries()) {
   console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
-console.log(`\nratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (both engines loaded): ${summary.peakRssMB} MB`);
+console.log(`\nratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (all engines loaded): ${summary.peakRssMB} MB`);
 
-const soak = Number(flag('soak', 0));
+const soak = Number(flag('soak', 20));
 if (soak > 0) {
   const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the soak run failed (exit ${child.status})`);
   const lines = child.stdout.trim().split('\n');
   lines.slice(0, -1).forEach((l) => console.log(l));
   summary.soak = JSON.parse(lines.at(-1));
+  console.log(`ddpm-ts alone, training UNet-S at batch 16 for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
 }
 console.log(JSON.stringify(summary));

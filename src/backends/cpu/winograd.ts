@@ -120,11 +120,8 @@ export function tileCount(d: WinogradDims): number {
  */
 class TileWalker {
   n = 0; oy = 0; ox = 0;
-  /** Input row offsets (y·W) of the patch's 6 rows, −1 outside the image; likewise columns. */
-  readonly rows = new Int32Array(ALPHA);
-  readonly cols = new Int32Array(ALPHA);
-  /** Whether the whole patch lies inside the image (no padding to read). */
-  inside = false;
+  /** The patch's rows [r0, r1) and columns [c0, c1) that lie inside the image (the rest is padding). */
+  r0 = 0; r1 = 0; c0 = 0; c1 = 0;
   constructor(readonly d: WinogradDims) {}
 
   at(t: number): this {
@@ -134,27 +131,25 @@ class TileWalker {
     const r = t - this.n * perImage;
     this.oy = Math.floor(r / tw) * TILE;
     this.ox = (r % tw) * TILE;
-    for (let i = 0; i < ALPHA; i++) {
-      const iy = this.oy - padding + i, ix = this.ox - padding + i;
-      this.rows[i] = iy >= 0 && iy < H ? iy * W : -1;
-      this.cols[i] = ix >= 0 && ix < W ? ix : -1;
-    }
-    this.inside = this.rows[0]! >= 0 && this.rows[ALPHA - 1]! >= 0 && this.cols[0]! >= 0 && this.cols[ALPHA - 1]! >= 0;
+    const y0 = this.oy - padding, x0 = this.ox - padding;
+    this.r0 = Math.max(0, -y0);
+    this.r1 = Math.min(ALPHA, H - y0);
+    this.c0 = Math.max(0, -x0);
+    this.c1 = Math.min(ALPHA, W - x0);
     return this;
   }
 
   /**
    * V = Bᵀ d B for this tile's 6×6 input patch d in the channel plane at `base` (an offset into
    * x), into out[o + ξ·slice]. A patch inside the image is read in place; one over the border is
-   * first copied out with zeros for the padding.
+   * first copied out, with zeros for the padding.
    */
   transformInput(x: Float32Array, base: number, out: Float64Array, o: number, slice: number): void {
-    const { rows, cols } = this;
-    let src = x, start = base + rows[0]! + cols[0]!, stride = this.d.W;
-    if (!this.inside) {
-      for (let i = 0; i < ALPHA; i++) {
-        for (let k = 0; k < ALPHA; k++) patch[i * ALPHA + k] = rows[i]! < 0 || cols[k]! < 0 ? 0 : x[base + rows[i]! + cols[k]!]!;
-      }
+    const { r0, r1, c0, c1 } = this, W = this.d.W;
+    let src = x, start = base + (this.oy - this.d.padding) * W + this.ox - this.d.padding, stride = W;
+    if (r0 > 0 || c0 > 0 || r1 < ALPHA || c1 < ALPHA) {
+      patch.fill(0);
+      for (let i = r0; i < r1; i++) for (let k = c0; k < c1; k++) patch[i * ALPHA + k] = x[start + i * W + k]!;
       src = patch;
       start = 0;
       stride = ALPHA;
