@@ -16,6 +16,7 @@
 
 import type { Mat } from './gemm.js';
 import { parallelGemm as gemm } from './parallel-gemm.js';
+import { PARALLEL_MIN_WORK } from './task.js';
 import { runTask } from './threads.js';
 import { filterGradScratch, tileCount, transformFilters, TILE, type WinogradDims } from './winograd.js';
 
@@ -96,8 +97,6 @@ function transposeBlocks(src: Float32Array, dst: Float32Array, n0: number, n1: n
 
 // ------------------------------------------------------------------ Winograd
 
-/** Below this many multiply-adds a convolution stays on the calling thread. */
-const PARALLEL_MIN_WORK = 1 << 21;
 /** Tiles per block of the forward pass (per thread) and of the filter gradient (shared by all threads). */
 const WINOGRAD_TILES = 32, FILTER_GRAD_TILES = 256;
 

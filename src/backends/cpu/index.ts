@@ -1,6 +1,8 @@
 // The `cpu` backend: pure TypeScript. Storage is a Float32Array; every view handed to a kernel
 // is wrapped as an ndarray (same shape, strides and offset), so strided and broadcast views
-// (stride 0) work without copies, and elementwise loops come from ndarray-ops.
+// (stride 0) work without copies, and elementwise loops come from ndarray-ops. The heavy
+// kernels live in their own files: gemm.ts (matrix products), conv.ts and winograd.ts
+// (convolutions), norm.ts (GroupNorm + SiLU), exp.ts (eˣ); threads.ts runs them on all cores.
 
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';

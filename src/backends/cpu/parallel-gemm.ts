@@ -2,10 +2,9 @@
 // columns. Only the span of memory a matrix occupies travels to the workers.
 
 import { gemm, type Im2col, type Mat, type OutMat } from './gemm.js';
+import { PARALLEL_MIN_WORK } from './task.js';
 import { runTask } from './threads.js';
 
-/** Below this many multiply-adds a product stays on the calling thread (waking workers costs more). */
-const PARALLEL_MIN_WORK = 1 << 21;
 
 /** The elements [offset, offset + span) a strided rows × cols matrix touches. */
 function spanOf(m: Mat, rows: number, cols: number): number {

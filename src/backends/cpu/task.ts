@@ -5,7 +5,7 @@ export interface TaskContext {
   /** This thread's index, 0 (the calling thread) to threads − 1. */
   readonly thread: number;
   readonly threads: number;
-  /** Returns once every thread has reached it: separates the phases of a task. */
+  /** Returns once every thread has reached it: separates the phases of a task (every thread must call it equally often). */
   barrier(): void;
 }
 
@@ -17,3 +17,6 @@ export function share(count: number, { thread, threads }: TaskContext, align = 1
   const per = Math.ceil(count / threads / align) * align;
   return [Math.min(count, thread * per), Math.min(count, (thread + 1) * per)];
 }
+
+/** Below this many multiply-adds a kernel stays on the calling thread: waking workers would cost more than it saves. */
+export const PARALLEL_MIN_WORK = 1 << 21;
