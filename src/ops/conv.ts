@@ -38,7 +38,6 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     throw new Error(`${where}: bias ${shapeStr(bias.shape)} should be [${F}]`);
   }
   if (x.backend !== weight.backend) throw new Error(`${where}: input and weight live on different backends`);
-
   if (bias && bias.backend !== x.backend) throw new Error(`${where}: input and bias live on different backends`);
 
   const be = x.backend;

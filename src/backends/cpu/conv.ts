@@ -70,15 +70,11 @@ function col2imAdd(cols: Float32Array, L: number, col0: number, d: ConvDims, dx:
 }
 
 // Scratch matrices reused between calls (a training step makes hundreds of convolutions).
-const scratch: Record<'cols' | 'gemmOut' | 'gemmIn', Float32Array> = { cols: new Float32Array(0), gemmOut: new Float32Array(0), gemmIn: new Float32Array(0) };
-function scratchOf(name: keyof typeof scratch, size: number): Float32Array {
-  if (scratch[name].length < size) scratch[name] = new Float32Array(size);
-  return scratch[name].subarray(0, size);
-}
-const scratch64: Record<'v' | 'm' | 'u', Float64Array> = { v: new Float64Array(0), m: new Float64Array(0), u: new Float64Array(0) };
-function scratch64Of(name: keyof typeof scratch64, size: number): Float64Array {
-  if (scratch64[name].length < size) scratch64[name] = new Float64Array(size);
-  return scratch64[name].subarray(0, size);
+const scratch = new Map<string, Float32Array | Float64Array>();
+function scratchOf<T extends Float32Array | Float64Array>(name: string, size: number, type: new (n: number) => T): T {
+  let buffer = scratch.get(name) as T | undefined;
+  if (!buffer || buffer.length < size) scratch.set(name, (buffer = new type(size)));
+  return buffer.subarray(0, size) as T;
 }
 
 const rowMajor = (data: Float32Array, cols: number): Mat => ({ data, offset: 0, rowStride: cols, colStride: 1 });
@@ -107,12 +103,14 @@ function winograd(d: ConvDims, algorithm: ConvAlgorithm): boolean {
 
 const winogradDims = (d: ConvDims): WinogradDims => ({ N: d.N, C: d.C, H: d.H, W: d.W, F: d.F, Ho: d.Ho, Wo: d.Wo, padding: d.padding });
 
+/** Whether a Winograd convolution has enough multiply-adds (36 per tile, filter and channel) to run on all threads. */
+const parallelWinograd = (d: WinogradDims) => tileCount(d) * 36 * d.F * d.C >= PARALLEL_MIN_WORK;
+
 /** y = conv(x, g) + bias by Winograd; `flipped` convolves with the input gradient's filters instead. */
 function winogradConv(x: Float32Array, w: Float32Array, bias: Float32Array | null, d: WinogradDims, flipped: boolean): Float32Array {
   const u = transformFilters(w, flipped ? d.C : d.F, flipped ? d.F : d.C, flipped);
   const y = new Float32Array(d.N * d.F * d.Ho * d.Wo);
-  const work = tileCount(d) * 36 * d.F * d.C;
-  runTask('winogradConv', { ...d, x, u, bias: bias ?? new Float32Array(d.F), y, block: WINOGRAD_TILES }, { out: ['y'] }, work >= PARALLEL_MIN_WORK);
+  runTask('winogradConv', { ...d, x, u, bias: bias ?? new Float32Array(d.F), y, block: WINOGRAD_TILES }, { out: ['y'] }, parallelWinograd(d));
   return y;
 }
 
@@ -120,9 +118,8 @@ function winogradFilterGrad(x: Float32Array, dy: Float32Array, d: WinogradDims):
   const dw = new Float32Array(d.F * d.C * 9);
   const block = Math.min(FILTER_GRAD_TILES, Math.ceil(tileCount(d) / TILE) * TILE);
   const size = filterGradScratch(d, block);
-  const work = tileCount(d) * 36 * d.F * d.C;
-  runTask('winogradFilterGrad', { ...d, x, dy, dw, vb: scratch64Of('v', size.vb), mb: scratch64Of('m', size.mb), du: scratch64Of('u', size.du), block },
-    { out: ['dw'], scratch: ['vb', 'mb', 'du'] }, work >= PARALLEL_MIN_WORK);
+  runTask('winogradFilterGrad', { ...d, x, dy, dw, vb: scratchOf('v', size.vb, Float64Array), mb: scratchOf('m', size.mb, Float64Array), du: scratchOf('u', size.du, Float64Array), block },
+    { out: ['dw'], scratch: ['vb', 'mb', 'du'] }, parallelWinograd(d));
   return dw;
 }
 
@@ -135,7 +132,7 @@ export function conv2dForward(x: Float32Array, w: Float32Array, bias: Float32Arr
   const y = new Float32Array(d.N * d.F * P);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const yg = scratchOf('gemmOut', d.F * L);
+    const yg = scratchOf('gemmOut', d.F * L, Float32Array);
     for (let f = 0; f < d.F; f++) yg.fill(bias ? bias[f]! : 0, f * L, (f + 1) * L);
     // Implicit GEMM: the im2col matrix is packed straight from x, block by block, never stored.
     gemm(d.F, L, K, rowMajor(w, K), { x, ...d, n0 }, { data: yg, offset: 0, rowStride: L }, true);
@@ -153,9 +150,9 @@ export function conv2dBackwardInput(dy: Float32Array, w: Float32Array, d: ConvDi
   const wT: Mat = { data: w, offset: 0, rowStride: 1, colStride: K };
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const dyg = scratchOf('gemmIn', d.F * L);
+    const dyg = scratchOf('gemmIn', d.F * L, Float32Array);
     transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
-    const dcols = scratchOf('cols', K * L);
+    const dcols = scratchOf('cols', K * L, Float32Array);
     gemm(K, L, d.F, wT, rowMajor(dyg, L), { data: dcols, offset: 0, rowStride: L }, false);
     for (let n = n0; n < n1; n++) col2imAdd(dcols, L, (n - n0) * P, d, dx, n);
   }
@@ -169,7 +166,7 @@ export function conv2dBackwardWeight(x: Float32Array, dy: Float32Array, d: ConvD
   const dw = new Float32Array(d.F * K);
   for (const [n0, n1] of groups(d)) {
     const L = (n1 - n0) * P;
-    const dyg = scratchOf('gemmIn', d.F * L);
+    const dyg = scratchOf('gemmIn', d.F * L, Float32Array);
     transposeBlocks(dy, dyg, n0, n1, d.F, P, true);
     gemm(d.F, K, L, rowMajor(dyg, L), { x, ...d, n0, transposed: true }, { data: dw, offset: 0, rowStride: K }, true);
   }

@@ -49,23 +49,27 @@ function contiguousData(x: View): Float32Array {
   return out.data;
 }
 
-/** Whether an ndarray covers its whole buffer in order (a plain loop over .data may be used). */
-const plain = (x: Nd) => x.offset === 0 && x.data.length === x.size && isContiguous(x.shape, x.stride);
+/**
+ * x's elements in order as one array: x's own buffer when it covers it contiguously, otherwise
+ * a copy laid out in `out` (of x's shape), which the caller then overwrites in place.
+ */
+function inOrder(out: Nd, x: Nd): Float32Array {
+  if (x.offset === 0 && x.data.length === x.size && isContiguous(x.shape, x.stride)) return x.data;
+  ops.assign(out, x);
+  return out.data;
+}
 
 const unaryKernels: Record<UnaryOp, (out: Nd, x: Nd) => void> = {
   neg: (out, x) => ops.neg(out, x),
-  // exp and sigmoid use exp.ts (Math.exp cannot be inlined), in one pass over contiguous data;
-  // a strided view is laid out contiguously first.
+  // exp and sigmoid use exp.ts (Math.exp cannot be inlined), in one plain loop.
   exp: (out, x) => {
-    if (!plain(x)) ops.assign(out, x);
-    const src = plain(x) ? x.data : out.data, dst = out.data;
+    const src = inOrder(out, x), dst = out.data;
     for (let i = 0; i < dst.length; i++) dst[i] = exp(src[i]!);
   },
   log: (out, x) => ops.log(out, x),
   sqrt: (out, x) => ops.sqrt(out, x),
   sigmoid: (out, x) => {
-    if (!plain(x)) ops.assign(out, x);
-    const src = plain(x) ? x.data : out.data, dst = out.data;
+    const src = inOrder(out, x), dst = out.data;
     for (let i = 0; i < dst.length; i++) dst[i] = sigmoid(src[i]!);
   },
 };
