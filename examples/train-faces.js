@@ -1,11 +1,12 @@
 // Train a DDPM on faces. With no arguments it trains on procedurally generated faces, so
 // nothing needs downloading; sample grids appear in runs/faces/samples/ as it learns.
 //
-//   node examples/train-faces.js [--config file.json] [--data DIR] [--steps N] [--out DIR] [--resume]
+//   node examples/train-faces.js [--config file.json] [--data DIR] [--steps N] [--out DIR] [--resume | --overwrite]
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, defaultConfig, diffusion, formatProgress, resolveConfig } from 'ddpm-ts';
+import { flagProblems, parseFlags, run, UsageError } from './cli.js';
 
 const USAGE = `Train a denoising diffusion model (DDPM) on faces.
 
@@ -16,39 +17,19 @@ Usage: node examples/train-faces.js [options]
   --steps N      total number of training steps (default ${defaultConfig.train.steps})
   --out DIR      output folder (default ${defaultConfig.train.outDir})
   --resume       continue the run in the output folder from its last checkpoint
+  --overwrite    start afresh in an output folder that holds a run, replacing it
   --help         show this help
 
 Outputs: samples/step-*.png (grids from the EMA weights), loss.png, log.jsonl,
 checkpoint.safetensors, denoising.png (x_T … x_0), config.json.
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues it.`;
 
-function fail(message, code = 2) {
-  console.error(`error: ${message}`);
-  process.exit(code);
-}
-
-function parseArgs(argv) {
-  const args = { resume: false };
-  const valueOf = (i, flag) => {
-    if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) fail(`${flag} needs a value\n\n${USAGE}`);
-    return argv[i + 1];
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (flag === '--resume') args.resume = true;
-    else if (flag === '--config') args.config = valueOf(i++, flag);
-    else if (flag === '--data') args.data = valueOf(i++, flag);
-    else if (flag === '--out') args.out = valueOf(i++, flag);
-    else if (flag === '--steps') {
-      args.steps = Number(valueOf(i++, flag));
-      if (!Number.isInteger(args.steps) || args.steps < 0) fail(`--steps must be a whole number, got ${argv[i]}`);
-    } else fail(`unknown option ${flag}\n\n${USAGE}`);
-  }
-  return args;
-}
+const FLAGS = {
+  config: { type: 'string' }, data: { type: 'string' }, steps: { type: 'string', number: true }, out: { type: 'string' },
+  resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+};
+/** The config fields the flags set, for messages that name the flag. */
+const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.path': '--data' };
 
 /** The partial config the user asked for: the --config file, then the flags over it. */
 async function requestedConfig(args) {
@@ -58,12 +39,12 @@ async function requestedConfig(args) {
     try {
       text = await readFile(args.config, 'utf8');
     } catch (e) {
-      fail(`cannot read --config ${args.config}: ${e.message}`);
+      throw new UsageError(`cannot read --config ${args.config}: ${e.message}`);
     }
     try {
       partial = JSON.parse(text);
     } catch (e) {
-      fail(`--config ${args.config} is not valid JSON: ${e.message}`);
+      throw new UsageError(`--config ${args.config} is not valid JSON: ${e.message}`);
     }
   }
   const section = (name) => (partial[name] = { ...(partial[name] ?? {}) });
@@ -76,59 +57,62 @@ async function requestedConfig(args) {
 /** For --resume, the checkpoint's config with the requested changes over it. */
 async function resumeConfig(partial) {
   const outDir = partial.train?.outDir ?? defaultConfig.train.outDir;
-  const path = join(outDir, 'checkpoint.safetensors');
   let saved;
   try {
-    saved = (await diffusion.loadCheckpoint(path)).config;
+    saved = (await diffusion.loadCheckpoint(join(outDir, 'checkpoint.safetensors'))).config;
   } catch (e) {
-    fail(`--resume: ${e.message}`);
+    throw new Error(`--resume: ${e.message}`);
   }
   const merged = { ...saved };
   for (const [key, value] of Object.entries(partial)) merged[key] = typeof value === 'object' ? { ...saved[key], ...value } : value;
   return merged;
 }
 
-const args = parseArgs(process.argv.slice(2));
-const partial = await requestedConfig(args);
-let config;
-try {
-  config = resolveConfig(args.resume ? await resumeConfig(partial) : partial);
-} catch (e) {
-  if (e instanceof ConfigError) fail(e.message);
-  throw e;
-}
+await run(USAGE, async () => {
+  const args = parseFlags(process.argv.slice(2), FLAGS);
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.resume && args.overwrite) throw new UsageError('--resume continues the run in the output folder and --overwrite replaces it: give one of them');
+  const partial = await requestedConfig(args);
+  let config;
+  try {
+    config = resolveConfig(args.resume ? await resumeConfig(partial) : partial);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, FLAG_FIELDS));
+    throw e;
+  }
 
-const tty = process.stdout.isTTY;
-let lastLine = '';
-const events = {
-  log: (message) => {
-    if (tty && lastLine) process.stdout.write('\n');
-    lastLine = '';
-    console.log(message);
-  },
-  progress: (p) => {
-    lastLine = formatProgress(p);
-    if (tty) process.stdout.write(`\r${lastLine}`);
-    else if (p.step % config.train.logEvery === 0 || p.step === p.totalSteps) console.log(lastLine);
-  },
-};
+  const tty = process.stdout.isTTY;
+  let lastLine = '';
+  const events = {
+    log: (message) => {
+      if (tty && lastLine) process.stdout.write('\n');
+      lastLine = '';
+      console.log(message);
+    },
+    progress: (p) => {
+      lastLine = formatProgress(p);
+      if (tty) process.stdout.write(`\r${lastLine}`);
+      else if (p.step % config.train.logEvery === 0 || p.step === p.totalSteps) console.log(lastLine);
+    },
+  };
 
-let trainer;
-try {
-  trainer = await diffusion.Trainer.create(config, { resume: args.resume, events });
-} catch (e) {
-  fail(e.message, 1);
-}
-let interrupts = 0;
-process.on('SIGINT', () => {
-  if (++interrupts > 1) process.exit(130); // checkpoints are atomic: nothing half-written remains
-  events.log('\nstopping after this step and writing a checkpoint (Ctrl-C again to quit now)');
-  trainer.requestStop();
-});
+  const trainer = await diffusion.Trainer.create(config, { resume: args.resume, overwrite: args.overwrite, events });
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(130); // checkpoints are atomic: nothing half-written remains
+    events.log('\nstopping after this step and writing a checkpoint (Ctrl-C again to quit now)');
+    trainer.requestStop();
+  });
 
-try {
-  const status = await trainer.train();
-  if (tty) process.stdout.write('\n');
+  let status;
+  try {
+    status = await trainer.train();
+  } finally {
+    if (tty) process.stdout.write('\n');
+  }
   const out = config.train.outDir;
   if (status === 'interrupted') {
     console.log(`stopped at step ${trainer.step}; continue with: node examples/train-faces.js --out ${out} --resume`);
@@ -136,8 +120,4 @@ try {
   }
   console.log(`done: ${trainer.step} steps. Samples: ${join(out, 'samples')}/, loss curve: ${join(out, 'loss.png')}, denoising strip: ${join(out, 'denoising.png')}`);
   console.log(`draw more: node examples/sample.js --checkpoint ${join(out, 'checkpoint.safetensors')} --count 64 --out grid.png`);
-} catch (e) {
-  if (tty) process.stdout.write('\n');
-  if (e instanceof diffusion.TrainingDivergedError) fail(e.message, 1);
-  throw e;
-}
+});

@@ -3,7 +3,7 @@
 // field, reporting each bad one by its full path ("train.batchSize") with what is allowed.
 
 import { listBackends } from './backends/backend.js';
-import { defaultUNetConfig, resolveUNetConfig, type UNetConfig } from './nn/unet.js';
+import { checkUNetConfig, defaultUNetConfig, type UNetConfig } from './nn/unet.js';
 
 export interface DiffusionConfig {
   timesteps: number;
@@ -84,6 +84,9 @@ export const defaultConfig: Config = {
   sample: { sampler: 'ddim', steps: 50, eta: 0, count: 16, clip: true },
 };
 
+/** The most images one sampling run draws (a 32×32 grid of them). */
+export const MAX_SAMPLE_COUNT = 1024;
+
 type Rule =
   | { kind: 'int'; min: number; max?: number }
   | { kind: 'number'; min?: number; max?: number; above?: number; below?: number }
@@ -123,8 +126,8 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
   sample: {
     sampler: { kind: 'enum', values: ['ddpm', 'ddim'] },
     steps: { kind: 'int', min: 1 },
-    eta: { kind: 'number', min: 0 },
-    count: { kind: 'int', min: 1 },
+    eta: { kind: 'number', min: 0, max: 1 },
+    count: { kind: 'int', min: 1, max: MAX_SAMPLE_COUNT },
     clip: { kind: 'bool' },
   },
 };
@@ -247,13 +250,13 @@ export function resolveConfig(partial: unknown = {}): Config {
   }
 
   const diffusion = merged.diffusion as DiffusionConfig;
-  if (diffusion.schedule === 'linear' && diffusion.betaStart > diffusion.betaEnd) {
+  if (diffusion.schedule === 'linear' && satisfies(rules.diffusion.betaStart, diffusion.betaStart) && satisfies(rules.diffusion.betaEnd, diffusion.betaEnd) && diffusion.betaStart > diffusion.betaEnd) {
     problems.push(`diffusion.betaStart (${diffusion.betaStart}) must not exceed diffusion.betaEnd (${diffusion.betaEnd})`);
   }
   const data = merged.data as DataConfig;
   if (data.source === 'folder' && !data.path) problems.push(`data.path must name an image folder when data.source is 'folder'`);
   const sampleCfg = merged.sample as SampleConfig;
-  if (sampleCfg.sampler === 'ddim' && Number.isInteger(diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
+  if (sampleCfg.sampler === 'ddim' && satisfies(rules.diffusion.timesteps, diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
     problems.push(`sample.steps (${sampleCfg.steps}) must not exceed diffusion.timesteps (${diffusion.timesteps})`);
   }
 
@@ -268,12 +271,14 @@ export function resolveConfig(partial: unknown = {}): Config {
         problems.push(`model.${field} (${JSON.stringify(givenModel[field])}) must equal data.${dataField} (${data[dataField]}), or be left out`);
       }
     }
-    const dataShapeValid = satisfies(rules.data.imageSize, data.imageSize) && satisfies(rules.data.channels, data.channels);
-    if (dataShapeValid) try {
-      model = resolveUNetConfig({ ...defaultConfig.model, ...givenModel, imageSize: data.imageSize, inChannels: data.channels } as Partial<UNetConfig>, 'model.');
-    } catch (e) {
-      problems.push((e as Error).message);
-    }
+    // Every model fault is listed, even while the data shape is wrong: the checks that read
+    // data.imageSize or data.channels run only when those are valid (their own faults are
+    // reported once, as data.*).
+    const dataShape = { imageSize: satisfies(rules.data.imageSize, data.imageSize), inChannels: satisfies(rules.data.channels, data.channels) };
+    const checked = checkUNetConfig({ ...defaultConfig.model, ...givenModel, imageSize: data.imageSize, inChannels: data.channels } as Partial<UNetConfig>, 'model.');
+    const readsBadData = (field: string) => (!dataShape.imageSize && (field === 'imageSize' || field === 'attnResolutions')) || (!dataShape.inChannels && field === 'inChannels');
+    problems.push(...checked.problems.filter((p) => !readsBadData(p.field)).map((p) => p.message));
+    if (checked.problems.length === 0) model = checked.config;
   }
 
   if (problems.length) throw new ConfigError(problems);

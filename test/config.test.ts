@@ -64,4 +64,43 @@ describe('config', () => {
       expect((e as Error).message).to.equal('invalid config:\n  - train.steps must be an integer >= 0 (got -1)\n  - train.logEvery must be an integer >= 1 (got 0)');
     }
   });
+
+  it('lists every fault at once: model faults too, while the data shape is wrong', () => {
+    // Ten wrong fields; once only seven were listed, the model's skipped behind data.imageSize.
+    const list = problems({
+      seed: 1.5,
+      data: { imageSize: 'big', flip: 'yes' },
+      diffusion: { schedule: 'quadratic', timesteps: 1 },
+      train: { batchSize: 0, lr: -1 },
+      sample: { eta: 2 },
+      model: { channelMults: [], groups: 5, dropout: 1 },
+    });
+    expect(list).to.have.members([
+      'seed must be an integer from 0 to 4294967295 (got 1.5)',
+      'data.imageSize must be an integer >= 4 (got "big")',
+      'data.flip must be true or false (got "yes")',
+      "diffusion.schedule must be one of 'linear', 'cosine' (got \"quadratic\")",
+      'diffusion.timesteps must be an integer >= 2 (got 1)',
+      'train.batchSize must be an integer >= 1 (got 0)',
+      'train.lr must be a number > 0 (got -1)',
+      'sample.eta must be a number >= 0 and <= 1 (got 2)',
+      'model.channelMults must be a non-empty list of positive integers (got [])',
+      'model.groups must divide every normalised width, and 16 channels occur (got 5)',
+      'model.dropout must be a number in [0, 1) (got 1)',
+    ]);
+    // With a valid image size, attention resolutions are checked even when the levels are not.
+    expect(problems({ model: { channelMults: [], attnResolutions: [3], groups: 5 } })).to.deep.equal([
+      'model.channelMults must be a non-empty list of positive integers (got [])',
+      'model.attnResolutions lists 3, which no level of a 32×32 net can have (32, 16, 8, 4, 2, 1) (got [3])',
+      'model.groups must divide every normalised width, and 16 channels occur (got 5)',
+    ]);
+    // Several model faults alone are all listed too (the UNet's own check stopped at the first).
+    expect(problems({ model: { baseChannels: 7, numResBlocks: 0, timeEmbDim: -2 } })).to.have.length(3);
+  });
+
+  it('sample.count and sample.eta have upper limits', () => {
+    expect(problems({ sample: { count: 1e9 } })).to.deep.equal(['sample.count must be an integer >= 1 and <= 1024 (got 1000000000)']);
+    expect(problems({ sample: { eta: -1 } })).to.deep.equal(['sample.eta must be a number >= 0 and <= 1 (got -1)']);
+    expect(resolveConfig({ sample: { count: 1024, eta: 1 } }).sample.count).to.equal(1024);
+  });
 });

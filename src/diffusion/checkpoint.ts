@@ -2,12 +2,13 @@
 // and (in the metadata) the step, the config and the random generator's state: everything a
 // resumed run needs to continue exactly as if it had never stopped. Written atomically.
 
-import type { Config } from '../config.js';
+import { ConfigError, resolveConfig, type Config } from '../config.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import type { Module } from '../nn/module.js';
+import { stateDictProblems, type Module } from '../nn/module.js';
+import { UNet } from '../nn/unet.js';
+import { Rng, type RngState } from '../random/rng.js';
 import type { Adam } from '../optim/adam.js';
 import type { EMA } from '../optim/ema.js';
-import type { RngState } from '../random/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const CHECKPOINT_FORMAT = 'ddpm-ts-checkpoint/1';
@@ -46,23 +47,66 @@ export async function saveCheckpoint(path: string, parts: { model: Module; ema: 
   });
 }
 
-/** Reads a checkpoint; `model` and `ema` use the UNet's own parameter names. */
+/**
+ * Reads a checkpoint; `model` and `ema` use the UNet's own parameter names. Every metadata field
+ * (format, step, config, RNG state, optimizer step, EMA updates) and every tensor a resumed run
+ * needs (model, EMA and both Adam moments, by the config's UNet names and shapes) is checked
+ * first: a bad one throws an error naming the file and the field or tensor.
+ */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const { tensors, metadata } = await loadSafetensors(path);
+  const fail = (why: string): never => {
+    throw new Error(`${path}: ${why}; the file was not used and nothing was changed`);
+  };
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`${path}: not a ddpm-ts training checkpoint (its metadata format is ${JSON.stringify(metadata.format ?? null)}, expected '${CHECKPOINT_FORMAT}')`);
   }
-  const group = (prefix: string) => new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
-  let config: Config, rng: RngState;
-  try {
-    config = JSON.parse(metadata.config!) as Config;
-    rng = JSON.parse(metadata.rng!) as RngState;
-  } catch (e) {
-    throw new Error(`${path}: corrupt checkpoint metadata (${(e as Error).message})`);
-  }
-  return {
-    path, step: Number(metadata.step), config, rng,
-    model: group('model.'), ema: group('ema.'), emaUpdates: Number(metadata.emaUpdates),
-    optimizer: { step: Number(metadata.optimizerStep), m: group('adam.m.'), v: group('adam.v.') },
+  const count = (field: 'step' | 'optimizerStep' | 'emaUpdates'): number => {
+    const text = metadata[field];
+    if (text === undefined || !/^\d{1,15}$/.test(text)) fail(`metadata field '${field}' must be a whole number, got ${JSON.stringify(text ?? null)}`);
+    return Number(text);
   };
+  const json = (field: 'config' | 'rng'): unknown => {
+    const text = metadata[field];
+    if (text === undefined) return fail(`metadata field '${field}' is missing`);
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      return fail(`metadata field '${field}' is not valid JSON (${(e as Error).message})`);
+    }
+  };
+  const step = count('step'), optimizerStep = count('optimizerStep'), emaUpdates = count('emaUpdates');
+  let config: Config;
+  try {
+    config = resolveConfig(json('config'));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return fail(`metadata field 'config' is not a valid config: ${e.problems.join('; ')}`);
+  }
+  const rng = json('rng') as RngState;
+  if (!isRngState(rng)) fail(`metadata field 'rng' must be {"s": four 32-bit unsigned integers, not all zero, "spareNormal": a number or null}, got ${metadata.rng!.slice(0, 200)}`);
+
+  // The tensors a resume needs: each group holds exactly the UNet's parameters, by name and shape.
+  const expected = new UNet(config.model, { rng: new Rng(1) }).stateDict();
+  const group = (prefix: string) => new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
+  const groups = { model: group('model.'), ema: group('ema.'), 'adam.m': group('adam.m.'), 'adam.v': group('adam.v.') };
+  const problems: string[] = [];
+  for (const [prefix, found] of Object.entries(groups)) {
+    for (const p of stateDictProblems(expected, found)) problems.push(`${prefix}: ${p}`);
+  }
+  const stray = [...tensors.keys()].filter((n) => !/^(model|ema|adam\.m|adam\.v)\./.test(n));
+  if (stray.length) problems.push(`unexpected tensors: ${stray.join(', ')}`);
+  if (problems.length) fail(`its tensors do not fit the model its config describes (${problems.map((p) => (p.length > 400 ? p.slice(0, 400) + '…' : p)).join(' | ')})`);
+  return {
+    path, step, config, rng, model: groups.model, ema: groups.ema, emaUpdates,
+    optimizer: { step: optimizerStep, m: groups['adam.m'], v: groups['adam.v'] },
+  };
+}
+
+const isUint32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+
+function isRngState(v: unknown): v is RngState {
+  const r = v as RngState;
+  return typeof r === 'object' && r !== null && Array.isArray(r.s) && r.s.length === 4 && r.s.every(isUint32) && r.s.some((w) => w !== 0)
+    && (r.spareNormal === null || (typeof r.spareNormal === 'number' && Number.isFinite(r.spareNormal)));
 }

@@ -2,5 +2,6 @@ export { makeSchedule, type Schedule, type ScheduleOptions, type ScheduleKind } 
 export { qSample, trainingTarget, predictedEps, predictX0, perItem, type Prediction } from './process.js';
 export { ddpmStep, ddimStep, ddimTimesteps, type StepOptions, type Variance } from './steps.js';
 export { sample, samplingPlan, type Denoiser, type SamplerOptions, type SampleRequest, type SampleResult, type SamplerKind } from './sampler.js';
-export { Trainer, TrainingDivergedError, type Progress, type TrainerEvents } from './trainer.js';
+export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';
+export { estimateMemory, activationsPerImage, assertFits, MAX_TENSOR_ELEMENTS, type MemoryEstimate } from './memory.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FORMAT, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';

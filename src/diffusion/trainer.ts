@@ -5,7 +5,8 @@
 //   repeat: x_0 ~ data, t ~ Uniform{0, …, T−1}, ε ~ N(0, I)
 //           take a gradient step on ‖target − net(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
 
-import { mkdir, readFile, writeFile, appendFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setBackend } from '../backends/backend.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
@@ -13,7 +14,7 @@ import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
 import { imageGrid, trajectoryStrip, writePng } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
-import { writeAtomic } from '../io/atomic.js';
+import { appendLine, ensureDir, FileWriteError, writeAtomic } from '../io/files.js';
 import { UNet } from '../nn/unet.js';
 import * as F from '../ops/index.js';
 import { randn } from '../ops/creation.js';
@@ -22,7 +23,8 @@ import { clipGradNorm } from '../optim/clip.js';
 import { EMA } from '../optim/ema.js';
 import { warmupLr } from '../optim/lr.js';
 import { Rng } from '../random/rng.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { assertFits } from './memory.js';
 import { qSample, trainingTarget } from './process.js';
 import { sample, type SampleResult } from './sampler.js';
 import { makeSchedule, type Schedule } from './schedule.js';
@@ -49,6 +51,27 @@ const streamRng = (seed: number, stream: keyof typeof STREAM) => new Rng((seed ^
 
 export class TrainingDivergedError extends Error {}
 
+/** The output folder already holds a run, and neither resume nor overwrite was asked for. */
+export class RunExistsError extends Error {}
+
+/** A file of the run could not be written (full disk, read-only folder, …); the run stopped, and the message says what was kept. */
+export class RunWriteError extends Error {}
+
+export interface TrainerOptions {
+  /** Continue the run in outDir from its checkpoint. */
+  resume?: boolean;
+  /** Start afresh in an outDir that holds a run, replacing it (its sample grids are removed, its checkpoint replaced at the first save). */
+  overwrite?: boolean;
+  /** Train on this dataset instead of the one config.data describes. */
+  dataset?: Dataset;
+  events?: TrainerEvents;
+  /** Memory a run may use, in bytes (default: the machine's total); a bigger run is refused before anything is written. */
+  memoryLimit?: number;
+}
+
+/** A warning is printed once when a logged loss exceeds its first logged value this many times. */
+const LOSS_BLOWUP = 1e3;
+
 export class Trainer {
   step = 0;
   /** Loss of every step run by this trainer (the first is step `startStep + 1`). */
@@ -63,6 +86,7 @@ export class Trainer {
   /** (step, mean loss) of each logged window, for the loss curve. */
   private logged: Array<[number, number]> = [];
   private window: number[] = [];
+  private warnedLoss = false;
 
   private constructor(
     readonly config: Config,
@@ -86,19 +110,31 @@ export class Trainer {
   }
 
   /**
-   * A trainer for a validated config. The data is loaded (and checked) before anything is
-   * written to outDir. With `resume`, the run continues from outDir's checkpoint.
+   * A trainer for a validated config. Everything is checked before anything is written to
+   * outDir: that it holds no earlier run (unless `resume` or `overwrite`), the checkpoint and
+   * log a resume continues, that the run fits in memory, and the data. With `resume`, the run
+   * continues from outDir's checkpoint.
    */
-  static async create(config: Config, { resume = false, dataset, events = {} }: { resume?: boolean; dataset?: Dataset; events?: TrainerEvents } = {}): Promise<Trainer> {
+  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, memoryLimit = totalmem() }: TrainerOptions = {}): Promise<Trainer> {
+    if (resume && overwrite) throw new Error('resume and overwrite exclude each other: resume continues the run in outDir, overwrite replaces it');
     setBackend(config.backend);
     await setThreads(config.threads ?? (await availableCores()));
-    const checkpoint = resume ? await loadCheckpoint(join(config.train.outDir, 'checkpoint.safetensors')) : null;
-    if (checkpoint) assertCompatible(checkpoint.config, config, checkpoint.path);
+    const outDir = config.train.outDir;
+    let checkpoint: LoadedCheckpoint | null = null;
+    let log: Awaited<ReturnType<typeof readLog>> = { entries: [], kept: [] };
+    if (resume) {
+      checkpoint = await loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+      assertCompatible(checkpoint.config, config, checkpoint.path);
+      log = await readLog(join(outDir, 'log.jsonl'), checkpoint.step, events.log);
+    } else if (!overwrite) {
+      await assertNoRun(outDir);
+    }
+    const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
+    assertFits(config, model.numParameters(), memoryLimit);
     const data = dataset ?? (await loadDataset(config.data, { warn: events.log }));
     if (data.imageSize !== config.data.imageSize || data.channels !== config.data.channels) {
       throw new Error(`dataset gives ${data.channels}×${data.imageSize}×${data.imageSize} images, config.data asks for ${config.data.channels}×${config.data.imageSize}×${config.data.imageSize}`);
     }
-    const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     const trainer = new Trainer(config, model, data, streamRng(config.seed, 'train'), events);
     if (checkpoint) {
       model.loadStateDict(checkpoint.model);
@@ -109,13 +145,20 @@ export class Trainer {
       trainer.rng.setState(checkpoint.rng);
       trainer.step = checkpoint.step;
       trainer.lastCheckpointStep = checkpoint.step;
-      trainer.logged = await trainer.truncateLog(checkpoint.step);
-      events.log?.(`resumed from ${checkpoint.path} at step ${checkpoint.step}`);
-    } else {
-      await mkdir(join(config.train.outDir, 'samples'), { recursive: true });
-      await writeFile(join(config.train.outDir, 'log.jsonl'), '');
+      trainer.logged = log.entries;
     }
-    await writeAtomic(join(config.train.outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    // Only now is anything written.
+    await trainer.stopOnWriteError('the run did not start', async () => {
+      await ensureDir(join(outDir, 'samples'));
+      if (checkpoint) {
+        await writeAtomic(join(outDir, 'log.jsonl'), log.kept.map((line) => line + '\n').join(''));
+        events.log?.(`resumed from ${checkpoint.path} at step ${checkpoint.step}`);
+      } else {
+        if (overwrite) await removePreviews(join(outDir, 'samples'));
+        await writeAtomic(join(outDir, 'log.jsonl'), '');
+      }
+      await writeAtomic(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    });
     return trainer;
   }
 
@@ -162,7 +205,7 @@ export class Trainer {
     const durations: number[] = [];
     while (this.step < total) {
       if (this.stopRequested) {
-        await this.saveCheckpoint();
+        await this.stopOnWriteError(null, () => this.saveCheckpoint());
         return 'interrupted';
       }
       const started = performance.now();
@@ -171,17 +214,39 @@ export class Trainer {
       if (durations.length > 20) durations.shift();
       const secondsPerStep = durations.reduce((a, b) => a + b, 0) / durations.length;
       this.window.push(loss);
-      if (this.step % train.logEvery === 0 || this.step === total) await this.writeLog(secondsPerStep);
       this.events.progress?.({ step: this.step, totalSteps: total, loss, lr: this.optimizer.lr, stepsPerSecond: 1 / secondsPerStep, etaSeconds: (total - this.step) * secondsPerStep });
-      if (train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) await this.saveCheckpoint();
-      if (train.sampleEvery > 0 && this.step % train.sampleEvery === 0) await this.writePreview();
+      await this.stopOnWriteError(null, async () => {
+        if (this.step % train.logEvery === 0 || this.step === total) await this.writeLog(secondsPerStep);
+        if (train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) await this.saveCheckpoint();
+        if (train.sampleEvery > 0 && this.step % train.sampleEvery === 0) await this.writePreview();
+      });
       // Let signal handlers (Ctrl-C) run between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await this.saveCheckpoint();
-    await this.writePreview();
-    await this.writeDenoisingStrip(join(this.outDir, 'denoising.png'));
+    await this.stopOnWriteError(null, async () => {
+      await this.saveCheckpoint();
+      await this.writePreview();
+      await this.writeDenoisingStrip(join(this.outDir, 'denoising.png'));
+    });
     return 'finished';
+  }
+
+  /**
+   * Runs `write`; a file that cannot be written (full disk, read-only folder) stops the run with
+   * one message: which file, why, and what was kept (or `outcome`, when given). Checkpoints are
+   * replaced atomically, so the last one written is always whole.
+   */
+  private async stopOnWriteError(outcome: string | null, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      if (!(e instanceof FileWriteError)) throw e;
+      if (outcome) throw new RunWriteError(`${e.message}; ${outcome}.`);
+      const kept = this.lastCheckpointStep === null
+        ? 'no checkpoint had been written yet'
+        : `the checkpoint of step ${this.lastCheckpointStep} at ${this.checkpointPath} is whole and unchanged${this.lastCheckpointStep < this.step ? '; continue from it with --resume once the problem is fixed' : ''}`;
+      throw new RunWriteError(`${e.message}. Training stopped at step ${this.step}; ${kept}.`);
+    }
   }
 
   async saveCheckpoint(): Promise<void> {
@@ -193,18 +258,14 @@ export class Trainer {
   private async writeLog(secondsPerStep: number): Promise<void> {
     const mean = this.window.reduce((a, b) => a + b, 0) / this.window.length;
     this.window = [];
+    const first = this.logged[0];
+    if (first && !this.warnedLoss && mean > LOSS_BLOWUP * first[1]) {
+      this.warnedLoss = true;
+      this.events.log?.(`warning: at step ${this.step} the loss (${mean.toPrecision(3)}) is over ${LOSS_BLOWUP}× its first logged value (${first[1].toPrecision(3)} at step ${first[0]}): training is probably diverging; try a lower train.lr (now ${this.config.train.lr})`);
+    }
     this.logged.push([this.step, mean]);
     const line = { step: this.step, loss: mean, lr: this.optimizer.lr, secondsPerStep: +secondsPerStep.toFixed(4), time: new Date().toISOString() };
-    await appendFile(join(this.outDir, 'log.jsonl'), JSON.stringify(line) + '\n');
-  }
-
-  /** Keeps the log lines up to `step` (a resumed run rewrites what came after its checkpoint). */
-  private async truncateLog(step: number): Promise<Array<[number, number]>> {
-    const path = join(this.outDir, 'log.jsonl');
-    const text = await readFile(path, 'utf8').catch(() => '');
-    const kept = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number }).filter((l) => l.step <= step);
-    await writeAtomic(path, kept.map((l) => JSON.stringify(l) + '\n').join(''));
-    return kept.map((l) => [l.step, l.loss]);
+    await appendLine(join(this.outDir, 'log.jsonl'), JSON.stringify(line));
   }
 
   /** Samples from the EMA weights with config.sample; the same starting noise every time, so previews show progress. */
@@ -237,6 +298,58 @@ export class Trainer {
     await writePng(path, strip);
     this.events.log?.(`denoising strip (x_T … x_0): ${path}`);
   }
+}
+
+/** Refuses an outDir that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
+async function assertNoRun(outDir: string): Promise<void> {
+  const checkpoint = join(outDir, 'checkpoint.safetensors');
+  const log = join(outDir, 'log.jsonl');
+  const found = (await stat(checkpoint).catch(() => null)) ? `a checkpoint (${checkpoint})` : ((await stat(log).catch(() => null))?.size ?? 0) > 0 ? `a training log (${log})` : null;
+  if (found) {
+    throw new RunExistsError(`${outDir} already holds a training run: ${found}. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite (or choose another folder with --out)`);
+  }
+}
+
+/** Deletes the sample grids of a run being overwritten (they would mix with the new run's). */
+async function removePreviews(samplesDir: string): Promise<void> {
+  const names = await readdir(samplesDir).catch(() => [] as string[]);
+  for (const name of names) if (/^step-\d+\.png$/.test(name)) await rm(join(samplesDir, name), { force: true });
+}
+
+/**
+ * The (step, loss) entries of a run's log up to `step` (a resumed run rewrites what came after
+ * its checkpoint). A partial last line is what a kill during a write leaves: it is dropped. Any
+ * other line that is not a log entry is an error naming the file and the line.
+ */
+async function readLog(path: string, step: number, note?: (message: string) => void): Promise<{ entries: Array<[number, number]>; kept: string[] }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], kept: [] };
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  const lines = text.split('\n');
+  const partial = lines.pop()!; // '' when the file ends with a newline
+  if (partial.trim()) note?.(`${path}: dropped an unfinished last line (the write in progress when the run stopped)`);
+  const entries: Array<[number, number]> = [], kept: string[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let entry: { step?: unknown; loss?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      throw new Error(`${path} line ${i + 1} is not a log entry (not valid JSON): ${line.slice(0, 80)}; fix or delete that line, then resume`);
+    }
+    if (!Number.isInteger(entry?.step) || typeof entry.loss !== 'number') {
+      throw new Error(`${path} line ${i + 1} is not a log entry (needs a whole-number "step" and a numeric "loss"): ${line.slice(0, 80)}`);
+    }
+    if ((entry.step as number) <= step) {
+      entries.push([entry.step as number, entry.loss]);
+      kept.push(line);
+    }
+  });
+  return { entries, kept };
 }
 
 /** A resumed run must train the same model on the same data with the same diffusion. */

@@ -4,7 +4,8 @@
 import ndarray from 'ndarray';
 import getPixels from 'get-pixels';
 import savePixels from 'save-pixels';
-import { writeAtomic } from './atomic.js';
+import { writeAtomic } from './files.js';
+import { checkImage, sniffImageType } from './image-check.js';
 
 /** 8-bit RGBA pixels, row-major: data[(y·width + x)·4 + c]. */
 export interface RGBAImage {
@@ -13,30 +14,34 @@ export interface RGBAImage {
   data: Uint8Array;
 }
 
-/** The image type from the file's first bytes (its extension may lie). */
-function sniff(bytes: Uint8Array): string | null {
-  const at = (i: number, ...b: number[]) => b.every((v, k) => bytes[i + k] === v);
-  if (at(0, 0x89, 0x50, 0x4e, 0x47)) return 'image/png';
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg';
-  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'image/gif';
-  if (at(0, 0x42, 0x4d)) return 'image/bmp';
-  return null;
-}
-
-/** Decodes PNG, JPEG, GIF (first frame) or BMP bytes; `source` names the file in errors. */
+/**
+ * Decodes PNG, JPEG, GIF (first frame) or BMP bytes; `source` names the file in errors. Every
+ * failure, the decoder's included, comes back as a rejected promise naming `source`.
+ */
 export function decodeImage(bytes: Uint8Array, source: string): Promise<RGBAImage> {
-  const type = sniff(bytes);
+  const type = sniffImageType(bytes);
   if (!type) return Promise.reject(new Error(`${source}: not a PNG, JPEG, GIF or BMP image`));
+  try {
+    checkImage(bytes, type);
+  } catch (e) {
+    return Promise.reject(new Error(`${source}: ${(e as Error).message}`));
+  }
   return new Promise((resolve, reject) => {
-    getPixels(bytes, type, (err, pixels) => {
-      if (err) return reject(new Error(`${source}: cannot decode ${type}: ${err.message}`));
-      // get-pixels indexes [x, y, channel], or [frame, x, y, channel] for GIFs.
-      const frame = pixels.dimension === 4 ? pixels.pick(0, null, null, null) : pixels;
-      const [width, height] = frame.shape as [number, number];
-      if (!width || !height) return reject(new Error(`${source}: image has no pixels`));
-      const data = new Uint8Array(width * height * 4);
-      for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 4; c++) data[(y * width + x) * 4 + c] = frame.get(x, y, c);
-      resolve({ width, height, data });
+    const fail = (e: unknown) => reject(new Error(`${source}: cannot decode ${type}: ${(e as Error).message}`));
+    // get-pixels wants a Buffer; the callback may run inside the decoder's stream, so nothing may throw out of it.
+    getPixels(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), type, (err, pixels) => {
+      if (err) return fail(err);
+      try {
+        // get-pixels indexes [x, y, channel], or [frame, x, y, channel] for GIFs.
+        const frame = pixels.dimension === 4 ? pixels.pick(0, null, null, null) : pixels;
+        const [width, height] = frame.shape as [number, number];
+        if (!width || !height) return reject(new Error(`${source}: image has no pixels`));
+        const data = new Uint8Array(width * height * 4);
+        for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 4; c++) data[(y * width + x) * 4 + c] = frame.get(x, y, c);
+        resolve({ width, height, data });
+      } catch (e) {
+        fail(e);
+      }
     });
   });
 }

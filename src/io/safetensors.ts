@@ -15,6 +15,31 @@ export interface Safetensors {
 const BYTES: Record<string, number> = { F32: 4, I32: 4, I64: 8 };
 /** Integers above this lose precision as float32; such a file is refused rather than silently altered. */
 const FLOAT32_EXACT_INT = 2 ** 24;
+/** The reference implementation's cap on the header's size. */
+export const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * A valid header nests three levels ({name: {shape: [...]}}). Refusing deeper ones before
+ * JSON.parse keeps a hostile file from costing seconds and gigabytes (or the parser's stack).
+ */
+const MAX_HEADER_DEPTH = 8;
+
+/** How deep `[` and `{` nest in JSON text, stopping as soon as `limit` is passed (strings skipped). */
+function jsonDepth(bytes: Uint8Array, limit: number): number {
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a safetensors file's bytes. I32 and I64 tensors become float32 tensors (exact up to 2^24). */
 export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safetensors data'): Safetensors {
@@ -25,30 +50,46 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safe
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
   if (headerLen > bytes.length - 8) fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes)`);
-  let header: Record<string, unknown>;
+  const headerBytes = bytes.subarray(8, 8 + headerLen);
+  const depth = jsonDepth(headerBytes, MAX_HEADER_DEPTH);
+  if (depth > MAX_HEADER_DEPTH) fail(`header nests more than ${MAX_HEADER_DEPTH} levels deep (a safetensors header needs 3)`);
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    return fail('header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
   } catch (e) {
     return fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  if (!isPlainObject(header)) return fail('header is not a JSON object');
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
 
   const metadata: Record<string, string> = {};
   const entries: Array<{ name: string; dtype: string; shape: number[]; begin: number; end: number }> = [];
-  for (const [name, raw] of Object.entries(header)) {
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+      if (!isPlainObject(raw)) fail('__metadata__ is not a map of strings to strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`metadata '${k}' is not a string`);
         metadata[k] = v as string;
       }
       continue;
     }
+    if (!isPlainObject(raw)) fail(`tensor '${name}' is not described by an object`);
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = String(e?.dtype);
-    if (!(dtype in BYTES)) fail(`tensor '${name}' has dtype ${dtype}; supported: ${Object.keys(BYTES).join(', ')}`);
+    // The dtype must be one of our names as a string: not ["F32"] (String() would flatten it),
+    // nor an inherited property such as 'toString'.
+    const dtype = e.dtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      fail(`tensor '${name}' has dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(BYTES).join(', ')}`);
+    }
     const shape = e.shape as number[];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has an invalid shape`);
     const offsets = e.data_offsets as number[];
@@ -57,10 +98,11 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safe
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen) fail(`tensor '${name}' bytes [${begin}, ${end}) lie outside the data (${dataLen} bytes): truncated or corrupt`);
-    if (end - begin !== sizeOf(shape) * BYTES[dtype]!) {
-      fail(`tensor '${name}' of shape ${shapeStr(shape)} and dtype ${dtype} needs ${sizeOf(shape) * BYTES[dtype]!} bytes, has ${end - begin}`);
+    const needed = sizeOf(shape) * BYTES[dtype as string]!;
+    if (end - begin !== needed) {
+      fail(`tensor '${name}' of shape ${shapeStr(shape)} and dtype ${dtype} needs ${needed} bytes, has ${end - begin}`);
     }
-    entries.push({ name, dtype, shape, begin, end });
+    entries.push({ name, dtype: dtype as string, shape, begin, end });
   }
   const sorted = [...entries].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
@@ -133,6 +175,6 @@ export async function loadSafetensors(pathOrBytes: string | ArrayBuffer | Uint8A
  * renamed over the target, so a crash never leaves a half-written checkpoint in its place.
  */
 export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const { writeAtomic } = await import('./atomic.js');
+  const { writeAtomic } = await import('./files.js');
   await writeAtomic(path, serializeSafetensors(tensors, metadata));
 }

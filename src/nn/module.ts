@@ -13,6 +13,23 @@ export interface LoadOptions {
   strict?: boolean;
 }
 
+/**
+ * How `incoming` differs from `expected` by name and shape: wrong shapes, then (when strict)
+ * missing and unexpected names, one entry per kind; empty when they match.
+ */
+export function stateDictProblems(expected: Map<string, { shape: readonly number[] }>, incoming: Map<string, { shape: readonly number[] }>, { strict = true } = {}): string[] {
+  const missing = [...expected.keys()].filter((k) => !incoming.has(k));
+  const unexpected = [...incoming.keys()].filter((k) => !expected.has(k));
+  const mismatched = [...expected]
+    .filter(([k, p]) => incoming.has(k) && !sameShape(incoming.get(k)!.shape, p.shape))
+    .map(([k, p]) => `${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(incoming.get(k)!.shape)}`);
+  const problems: string[] = [];
+  if (mismatched.length) problems.push(`wrong shapes: ${mismatched.join('; ')}`);
+  if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
+  if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
+  return problems;
+}
+
 export abstract class Module {
   /** Training mode (dropout active) or evaluation mode. */
   training = true;
@@ -64,15 +81,7 @@ export abstract class Module {
   loadStateDict(state: StateDict | Record<string, Tensor>, { strict = true }: LoadOptions = {}): void {
     const incoming = state instanceof Map ? state : new Map(Object.entries(state));
     const own = this.stateDict();
-    const missing = [...own.keys()].filter((k) => !incoming.has(k));
-    const unexpected = [...incoming.keys()].filter((k) => !own.has(k));
-    const mismatched = [...own]
-      .filter(([k, p]) => incoming.has(k) && !sameShape(incoming.get(k)!.shape, p.shape))
-      .map(([k, p]) => `${k}: expected ${shapeStr(p.shape)}, got ${shapeStr(incoming.get(k)!.shape)}`);
-    const problems: string[] = [];
-    if (mismatched.length) problems.push(`wrong shapes: ${mismatched.join('; ')}`);
-    if (strict && missing.length) problems.push(`missing: ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected: ${unexpected.join(', ')}`);
+    const problems = stateDictProblems(own, incoming, { strict });
     if (problems.length) throw new Error(`loadStateDict(${this.constructor.name}): ${problems.join(' | ')}`);
     noGrad(() => {
       for (const [k, p] of own) if (incoming.has(k)) p.assign(incoming.get(k)!);

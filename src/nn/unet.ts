@@ -42,40 +42,72 @@ export const defaultUNetConfig: UNetConfig = {
 
 const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 
-/** Fills defaults and checks every field; the error names the field and what is allowed. */
+/** Fills defaults and checks every field; the error lists every fault, each naming its field and what is allowed. */
 export function resolveUNetConfig(partial: Partial<UNetConfig>, where = 'UNet config: '): UNetConfig {
+  const { config, problems } = checkUNetConfig(partial, where);
+  if (problems.length) throw new Error(problems.map((p) => p.message).join('\n'));
+  return config;
+}
+
+export interface UNetConfigProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * Every fault of a UNet config, not just the first: each check runs whenever the fields it
+ * reads are valid themselves, so one bad field never hides another.
+ */
+export function checkUNetConfig(partial: Partial<UNetConfig>, where = 'UNet config: '): { config: UNetConfig; problems: UNetConfigProblem[] } {
+  const problems: UNetConfigProblem[] = [];
   const known = new Set(Object.keys(defaultUNetConfig));
   for (const key of Object.keys(partial)) {
-    if (!known.has(key)) throw new Error(`${where}unknown field '${key}' (fields: ${[...known].join(', ')})`);
+    if (!known.has(key)) problems.push({ field: key, message: `${where}unknown field '${key}' (fields: ${[...known].join(', ')})` });
   }
   const c: UNetConfig = { ...defaultUNetConfig, ...partial };
-  const fail = (field: string, why: string): never => {
-    throw new Error(`${where}${field} ${why} (got ${JSON.stringify((c as unknown as Record<string, unknown>)[field])})`);
+  const bad = new Set<keyof UNetConfig>();
+  const fault = (field: keyof UNetConfig, why: string) => {
+    bad.add(field);
+    problems.push({ field, message: `${where}${field} ${why} (got ${JSON.stringify(c[field])})` });
   };
   for (const f of ['imageSize', 'inChannels', 'baseChannels', 'numResBlocks', 'groups', 'timeEmbDim'] as const) {
-    if (!isPositiveInt(c[f])) fail(f, 'must be a positive integer');
+    if (!isPositiveInt(c[f])) fault(f, 'must be a positive integer');
   }
   if (!Array.isArray(c.channelMults) || c.channelMults.length === 0 || !c.channelMults.every(isPositiveInt)) {
-    fail('channelMults', 'must be a non-empty list of positive integers');
+    fault('channelMults', 'must be a non-empty list of positive integers');
   }
   if (!Array.isArray(c.attnResolutions) || !c.attnResolutions.every(isPositiveInt)) {
-    fail('attnResolutions', 'must be a list of positive integers');
+    fault('attnResolutions', 'must be a list of positive integers');
   }
-  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) fail('dropout', 'must be a number in [0, 1)');
-  if (typeof c.zeroInitOut !== 'boolean') fail('zeroInitOut', 'must be true or false');
-  if (c.baseChannels % 2 !== 0 || c.baseChannels < 4) fail('baseChannels', 'must be even and at least 4 (it is the sinusoidal embedding width)');
-  const levels = c.channelMults.length;
-  if (c.imageSize % 2 ** (levels - 1) !== 0) {
-    fail('imageSize', `must be divisible by 2^(levels-1) = ${2 ** (levels - 1)} for ${levels} levels`);
+  if (typeof c.dropout !== 'number' || !(c.dropout >= 0 && c.dropout < 1)) fault('dropout', 'must be a number in [0, 1)');
+  if (typeof c.zeroInitOut !== 'boolean') fault('zeroInitOut', 'must be true or false');
+  const ok = (...fields: Array<keyof UNetConfig>) => fields.every((f) => !bad.has(f));
+  if (ok('baseChannels') && (c.baseChannels % 2 !== 0 || c.baseChannels < 4)) {
+    fault('baseChannels', 'must be even and at least 4 (it is the sinusoidal embedding width)');
   }
-  const resolutions = c.channelMults.map((_, i) => c.imageSize / 2 ** i);
-  for (const r of c.attnResolutions) {
-    if (!resolutions.includes(r)) fail('attnResolutions', `lists ${r}, but the net only has resolutions ${resolutions.join(', ')}`);
+  if (ok('imageSize', 'channelMults')) {
+    const levels = c.channelMults.length;
+    if (c.imageSize % 2 ** (levels - 1) !== 0) fault('imageSize', `must be divisible by 2^(levels-1) = ${2 ** (levels - 1)} for ${levels} levels`);
   }
-  for (const width of channelWidths(c)) {
-    if (width % c.groups !== 0) fail('groups', `must divide every normalised width, and ${width} channels occur`);
+  if (ok('imageSize', 'attnResolutions')) {
+    // With valid levels, the net's resolutions; without, every size a level could have.
+    const resolutions = ok('channelMults')
+      ? c.channelMults.map((_, i) => c.imageSize / 2 ** i)
+      : Array.from({ length: Math.floor(Math.log2(c.imageSize)) + 1 }, (_, i) => c.imageSize / 2 ** i).filter(Number.isInteger);
+    const stray = c.attnResolutions.find((r) => !resolutions.includes(r));
+    if (stray !== undefined) {
+      fault('attnResolutions', ok('channelMults')
+        ? `lists ${stray}, but the net only has resolutions ${resolutions.join(', ')}`
+        : `lists ${stray}, which no level of a ${c.imageSize}×${c.imageSize} net can have (${resolutions.join(', ')})`);
+    }
   }
-  return c;
+  if (ok('baseChannels', 'groups')) {
+    // The widths need the levels; with invalid ones, the first level's width is still known.
+    const widths = channelWidths({ ...c, channelMults: ok('channelMults') ? c.channelMults : [1], numResBlocks: ok('numResBlocks') ? c.numResBlocks : 1, attnResolutions: [] });
+    const odd = [...widths].find((w) => w % c.groups !== 0);
+    if (odd !== undefined) fault('groups', `must divide every normalised width, and ${odd} channels occur`);
+  }
+  return { config: c, problems };
 }
 
 /** The architecture as plain data: each level's ResBlock widths, attention and resampling. */
