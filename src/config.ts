@@ -3,6 +3,7 @@
 // field, reporting each bad one by its full path ("train.batchSize") with what is allowed.
 
 import { listBackends } from './backends/backend.js';
+import { BACKEND_CHOICES } from './backends/use.js';
 import { checkUNetConfig, defaultUNetConfig, type UNetConfig } from './nn/unet.js';
 
 export interface DiffusionConfig {
@@ -240,8 +241,9 @@ export function resolveConfig(partial: unknown = {}): Config {
     problems.push(`seed must be an integer from 0 to 4294967295 (got ${JSON.stringify(seed)})`);
   }
   const backend = partial.backend ?? defaultConfig.backend;
-  if (typeof backend !== 'string' || !listBackends().includes(backend)) {
-    problems.push(`backend must be one of ${listBackends().map((b) => `'${b}'`).join(', ')} (got ${JSON.stringify(backend)})`);
+  const backends = [...new Set([...BACKEND_CHOICES, ...listBackends()])];
+  if (typeof backend !== 'string' || !backends.includes(backend)) {
+    problems.push(`backend must be one of ${backends.map((b) => `'${b}'`).join(', ')} (got ${JSON.stringify(backend)})`);
   }
 
   const threads = partial.threads ?? defaultConfig.threads;

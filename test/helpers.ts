@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { CpuBackend, Rng, Tensor, tensor, F, getBackend, noGrad, type ConvAlgorithm } from 'ddpm-ts';
+import { CpuBackend, Rng, Tensor, tensor, F, getBackend, io, nn, noGrad, type ConvAlgorithm } from 'ddpm-ts';
 
 export const fixturesDir = new URL('../../test/fixtures/', import.meta.url);
 
@@ -96,6 +96,62 @@ export function randomInput(shape: number[], seed: number, scale = 1, shift = 0)
 }
 
 export { F };
+
+/** How each fixture op maps onto F, given its inputs by name. */
+export const fixtureOps: Record<string, (x: Record<string, Tensor>, attrs: Record<string, number>) => Tensor> = {
+  linear: (x) => F.linear(x.x!, x.weight!, x.bias!),
+  matmul: (x) => F.matmul(x.a!, x.b!),
+  conv2d: (x, a) => F.conv2d(x.x!, x.weight!, x.bias!, { stride: a.stride!, padding: a.padding! }),
+  groupNorm: (x, a) => F.groupNorm(x.x!, a.groups!, x.weight!, x.bias!, a.eps!),
+  silu: (x) => F.silu(x.x!),
+  softmax: (x, a) => F.softmax(x.x!, a.axis!),
+  upsampleNearest2x: (x) => F.upsampleNearest2x(x.x!),
+  concatChannels: (x) => F.concatChannels([x.a!, x.b!]),
+  mseLoss: (x) => F.mseLoss(x.pred!, x.target!),
+};
+
+/**
+ * The UNet-S fixture on the current backend: the reference weights loaded, the forward pass on
+ * the reference input, and the backward pass of Σ out · gradOut.
+ */
+export async function runUNetFixture(): Promise<{ weights: io.Safetensors; ref: io.Safetensors; net: nn.UNet; x: Tensor; out: Tensor }> {
+  const path = (name: string) => new URL(name, fixturesDir).pathname;
+  const weights = await io.loadSafetensors(path('unet-s.safetensors'));
+  const ref = await io.loadSafetensors(path('unet-s.io.safetensors'));
+  const net = new nn.UNet(JSON.parse(weights.metadata.config!));
+  net.loadStateDict(weights.tensors);
+  const x = ref.tensors.get('x')!;
+  x.requiresGrad = true;
+  const out = net.forward(x, Array.from(ref.tensors.get('t')!.toFloat32Array()));
+  F.sum(F.mul(out, ref.tensors.get('gradOut')!)).backward();
+  return { weights, ref, net, x, out };
+}
+
+/** gradX and the gradient of every parameter within 1e-3 of the fixture's. */
+export function expectUNetGradients(net: nn.UNet, x: Tensor, ref: io.Safetensors): void {
+  expectClose(x.grad!, ref.tensors.get('gradX')!.toFloat32Array(), 1e-3, 'gradX');
+  for (const [name, p] of net.namedParameters()) {
+    expectClose(p.grad!, ref.tensors.get(`grad.${name}`)!.toFloat32Array(), 1e-3, `grad.${name}`);
+  }
+}
+
+/** Runs one op case of ops.json on the current backend: its output and every input gradient within `tol`. */
+export function checkOpCase(c: OpCase, tol: number): void {
+  const fn = fixtureOps[c.name];
+  expect(fn, `no mapping for fixture op ${c.name}`).to.be.a('function');
+  const inputs: Record<string, Tensor> = {};
+  for (const [name, a] of Object.entries(c.inputs)) inputs[name] = fromFixture(a, true);
+  const out = fn!(inputs, c.attrs);
+  expect(out.size).to.equal(c.output.data.length);
+  expectClose(out, c.output.data, tol, 'output');
+  out.backward(tensor(c.gradOutput!.data, out.shape));
+  for (const [name, g] of Object.entries(c.grads!)) {
+    expect(inputs[name]!.grad, `grad of ${name}`).to.not.equal(null);
+    expect(inputs[name]!.grad!.shape).to.deep.equal(g.shape);
+    expectClose(inputs[name]!.grad!, g.data, tol, `grad of ${name}`);
+  }
+}
+
 
 /** Runs fn with the CPU backend's convolutions computed by `algorithm`. */
 export function withConv<T>(algorithm: ConvAlgorithm, fn: () => T): T {

@@ -2,9 +2,7 @@
 
 import { expect } from 'chai';
 import { F, Rng, nn, io, optim, randn, tensor, type Tensor } from 'ddpm-ts';
-import { expectClose, fixturesDir } from './helpers.js';
-
-const path = (name: string) => new URL(name, fixturesDir).pathname;
+import { expectClose, expectUNetGradients, runUNetFixture } from './helpers.js';
 
 describe('UNet', () => {
   describe('UNet-S equals the PyTorch reference', function () {
@@ -16,14 +14,7 @@ describe('UNet', () => {
     let out: Tensor;
 
     before(async () => {
-      weights = await io.loadSafetensors(path('unet-s.safetensors'));
-      ref = await io.loadSafetensors(path('unet-s.io.safetensors'));
-      net = new nn.UNet(JSON.parse(weights.metadata.config!));
-      net.loadStateDict(weights.tensors);
-      x = ref.tensors.get('x')!;
-      x.requiresGrad = true;
-      out = net.forward(x, Array.from(ref.tensors.get('t')!.toFloat32Array()));
-      F.sum(F.mul(out, ref.tensors.get('gradOut')!)).backward();
+      ({ weights, ref, net, x, out } = await runUNetFixture());
     });
 
     it('has 1,113,955 parameters with the reference names, shapes and order', () => {
@@ -38,10 +29,7 @@ describe('UNet', () => {
     });
 
     it('backward equals gradX and the gradient of every parameter', () => {
-      expectClose(x.grad!, ref.tensors.get('gradX')!.toFloat32Array(), 1e-3, 'gradX');
-      for (const [name, p] of net.namedParameters()) {
-        expectClose(p.grad!, ref.tensors.get(`grad.${name}`)!.toFloat32Array(), 1e-3, `grad.${name}`);
-      }
+      expectUNetGradients(net, x, ref);
     });
   });
 

@@ -88,6 +88,7 @@ export function setBackend(backend: string | Backend): Backend {
     current = backend;
     return backend;
   }
+  if (backend === 'cpu' && !registry.has('cpu')) registerBackend(new CpuBackend());
   const found = registry.get(backend);
   if (!found) {
     throw new Error(`setBackend: unknown backend '${backend}' (registered: ${[...registry.keys()].join(', ')})`);

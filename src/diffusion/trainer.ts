@@ -8,7 +8,8 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setBackend } from '../backends/backend.js';
+import { setBackend, type Backend } from '../backends/backend.js';
+import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
@@ -67,6 +68,8 @@ export interface TrainerOptions {
   events?: TrainerEvents;
   /** Memory a run may use, in bytes (default: the machine's total); a bigger run is refused before anything is written. */
   memoryLimit?: number;
+  /** Run on this backend instance instead of the one config.backend names (a page's choice, or a test's). */
+  backend?: Backend;
 }
 
 /** A warning is printed once when a logged loss exceeds its first logged value this many times. */
@@ -115,9 +118,10 @@ export class Trainer {
    * log a resume continues, that the run fits in memory, and the data. With `resume`, the run
    * continues from outDir's checkpoint.
    */
-  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, memoryLimit = totalmem() }: TrainerOptions = {}): Promise<Trainer> {
+  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, memoryLimit = totalmem(), backend }: TrainerOptions = {}): Promise<Trainer> {
     if (resume && overwrite) throw new Error('resume and overwrite exclude each other: resume continues the run in outDir, overwrite replaces it');
-    setBackend(config.backend);
+    if (backend) setBackend(backend);
+    else await useBackend(config.backend, { log: events.log });
     await setThreads(config.threads ?? (await availableCores()));
     const outDir = config.train.outDir;
     let checkpoint: LoadedCheckpoint | null = null;

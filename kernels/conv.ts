@@ -1,0 +1,92 @@
+// 2-D convolution (cross-correlation, as PyTorch) and its two gradients, on contiguous NCHW
+// inputs. Sizes are constants: batch N, channels C (in) and F (out), input H×W, kernel kh×kw,
+// output Ho×Wo, stride s, padding p. One thread per output element; every loop bound is a
+// constant (a 3×3 convolution over 128 channels sums 1,152 terms, past gpu.js's default
+// limit of 1,000 for bounds it cannot see).
+//
+//   forward       y[n,f,oy,ox] = bias[f] + Σ_{c,ky,kx} x[n,c,oy·s−p+ky, ox·s−p+kx] · w[f,c,ky,kx]
+//   input grad    dx[n,c,iy,ix] = Σ_{f,ky,kx} dy[n,f,oy,ox] · w[f,c,ky,kx]
+//                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
+//   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
+// (Taps that fall in the zero padding contribute nothing.)
+
+import type { Input, KernelThis } from './types.js';
+import { floorDiv } from './view.js';
+
+export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input): number {
+  let q = floorDiv(this.thread.x, this.constants.Wo!);
+  const ox = this.thread.x - q * this.constants.Wo!;
+  let q2 = floorDiv(q, this.constants.Ho!);
+  const oy = q - q2 * this.constants.Ho!;
+  q = floorDiv(q2, this.constants.F!);
+  const f = q2 - q * this.constants.F!;
+  const n = q;
+  let sum = this.constants.hasBias === 1 ? bias[f]! : 0;
+  for (let c = 0; c < this.constants.C!; c++) {
+    for (let ky = 0; ky < this.constants.kh!; ky++) {
+      const iy = oy * this.constants.s! - this.constants.p! + ky;
+      if (iy >= 0 && iy < this.constants.H!) {
+        for (let kx = 0; kx < this.constants.kw!; kx++) {
+          const ix = ox * this.constants.s! - this.constants.p! + kx;
+          if (ix >= 0 && ix < this.constants.W!) {
+            sum += x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]! * w[((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+          }
+        }
+      }
+    }
+  }
+  return sum;
+}
+
+export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input): number {
+  let q = floorDiv(this.thread.x, this.constants.W!);
+  const ix = this.thread.x - q * this.constants.W!;
+  let q2 = floorDiv(q, this.constants.H!);
+  const iy = q - q2 * this.constants.H!;
+  q = floorDiv(q2, this.constants.C!);
+  const c = q2 - q * this.constants.C!;
+  const n = q;
+  let sum = 0;
+  for (let f = 0; f < this.constants.F!; f++) {
+    for (let ky = 0; ky < this.constants.kh!; ky++) {
+      // oy·s = iy + p − ky must be a multiple of s, inside the output.
+      const ty = iy + this.constants.p! - ky;
+      const oy = floorDiv(ty, this.constants.s!);
+      if (ty >= 0 && oy * this.constants.s! === ty && oy < this.constants.Ho!) {
+        for (let kx = 0; kx < this.constants.kw!; kx++) {
+          const tx = ix + this.constants.p! - kx;
+          const ox = floorDiv(tx, this.constants.s!);
+          if (tx >= 0 && ox * this.constants.s! === tx && ox < this.constants.Wo!) {
+            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * w[((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+          }
+        }
+      }
+    }
+  }
+  return sum;
+}
+
+export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): number {
+  let q = floorDiv(this.thread.x, this.constants.kw!);
+  const kx = this.thread.x - q * this.constants.kw!;
+  let q2 = floorDiv(q, this.constants.kh!);
+  const ky = q - q2 * this.constants.kh!;
+  q = floorDiv(q2, this.constants.C!);
+  const c = q2 - q * this.constants.C!;
+  const f = q;
+  let sum = 0;
+  for (let n = 0; n < this.constants.N!; n++) {
+    for (let oy = 0; oy < this.constants.Ho!; oy++) {
+      const iy = oy * this.constants.s! - this.constants.p! + ky;
+      if (iy >= 0 && iy < this.constants.H!) {
+        for (let ox = 0; ox < this.constants.Wo!; ox++) {
+          const ix = ox * this.constants.s! - this.constants.p! + kx;
+          if (ix >= 0 && ix < this.constants.W!) {
+            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]!;
+          }
+        }
+      }
+    }
+  }
+  return sum;
+}

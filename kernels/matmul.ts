@@ -1,0 +1,21 @@
+// Batched matrix product over strided views (so a transpose costs nothing):
+//   out[b, m, n] = Σ_k a[b, m, k] · b[b, k, n]
+// Thread i is output element (b, m, n) of the contiguous [B, M, N] result. Each view has an
+// offset and a stride per axis (aB, aM, aK for a; bB, bK, bN for b). K is a constant loop bound.
+
+import type { Input, KernelThis } from './types.js';
+import { floorDiv } from './view.js';
+
+export function matmul(this: KernelThis, a: Input, b: Input): number {
+  const rows = floorDiv(this.thread.x, this.constants.N!);
+  const n = this.thread.x - rows * this.constants.N!;
+  const batch = floorDiv(rows, this.constants.M!);
+  const m = rows - batch * this.constants.M!;
+  const aRow = this.constants.aOffset! + batch * this.constants.aB! + m * this.constants.aM!;
+  const bCol = this.constants.bOffset! + batch * this.constants.bB! + n * this.constants.bN!;
+  let sum = 0;
+  for (let k = 0; k < this.constants.K!; k++) {
+    sum += a[aRow + k * this.constants.aK!]! * b[bCol + k * this.constants.bK!]!;
+  }
+  return sum;
+}

@@ -1,0 +1,126 @@
+// gpu.js, loaded on demand and typed by us. Its shipped types do not fit how we use it, and the
+// CPU path must work where gpu.js or its optional `gl` package cannot load: nothing else in
+// ddpm-ts imports gpu.js, and only this module's `openGpu` loads it (a dynamic import).
+//
+// gpu.js picks a mode by itself and falls back silently: without a GL context in Node it runs
+// WebAssembly, and without float textures it packs numbers into 8-bit channels. Both would
+// hide a missing GPU (and WebAssembly is ruled out for this project), so `openGpu` asks for one
+// mode, compiles a probe kernel, and refuses unless that very mode ran it in single precision.
+
+/** The modes we accept: real GL in Node (headless-gl) or a page (WebGL2, WebGL), or gpu.js's JavaScript interpreter of the same kernels (for tests). */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
+
+/** A texture a pipeline kernel returned, kept on the GPU until deleted. */
+export interface GpuTexture {
+  toArray(): Float32Array | number[];
+  delete(): void;
+}
+
+/** What a kernel returns: a texture on GL modes, a Float32Array in gpu.js's 'cpu' mode. */
+export type KernelValue = GpuTexture | Float32Array;
+
+export interface KernelSettings {
+  output: [number];
+  constants: Record<string, number>;
+  functions: Array<(...args: never[]) => number>;
+}
+
+export type CompiledKernel = (...args: Array<KernelValue | number>) => KernelValue;
+
+export interface OpenGpu {
+  mode: GpuMode;
+  /** The GL renderer (e.g. "llvmpipe", "SwiftShader", a GPU's name), or "gpu.js cpu" in 'cpu' mode. */
+  renderer: string;
+  /** The largest texture side the context allows (MAX_TEXTURE_SIZE); Infinity in 'cpu' mode. */
+  maxTextureSize: number;
+  /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
+  createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
+  destroy(): void;
+}
+
+interface GpuJsKernel {
+  (...args: unknown[]): unknown;
+  kernel?: { constructor: { name: string }; precision?: string; context?: WebGLRenderingContext };
+  context?: WebGLRenderingContext;
+}
+
+interface GpuJsInstance {
+  createKernel(fn: unknown, settings: Record<string, unknown>): GpuJsKernel;
+  destroy(): void;
+}
+
+/** gpu.js's kernel class for each mode we accept. */
+const KERNEL_CLASS: Record<GpuMode, string> = {
+  headlessgl: 'HeadlessGLKernel',
+  webgl2: 'WebGL2Kernel',
+  webgl: 'WebGLKernel',
+  cpu: 'CPUKernel',
+};
+
+async function importGpuJs(): Promise<new (settings: { mode: string }) => GpuJsInstance> {
+  const mod = (await import('gpu.js' as string)) as { GPU?: unknown; default?: { GPU?: unknown } };
+  const GPU = mod.GPU ?? mod.default?.GPU;
+  if (typeof GPU !== 'function') throw new Error('the gpu.js package does not export GPU');
+  return GPU as new (settings: { mode: string }) => GpuJsInstance;
+}
+
+/** The context's renderer string: the unmasked one where the debug extension gives it. */
+function rendererOf(gl: WebGLRenderingContext): string {
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = debug ? gl.getParameter(debug.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+  return `${gl.getParameter(gl.VERSION)}, ${renderer}`;
+}
+
+/**
+ * Opens gpu.js in `mode` and proves it: a probe kernel must run on that mode's kernel class,
+ * in single precision, and sum 1,500 ones to 1,500 (a bound in constants, past the default
+ * 1,000-iteration cap). Throws with the reason otherwise.
+ */
+export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
+  let GPU: Awaited<ReturnType<typeof importGpuJs>>;
+  try {
+    GPU = await importGpuJs();
+  } catch (e) {
+    throw new Error(`gpu.js cannot be loaded (${(e as Error).message})`);
+  }
+  let gpu: GpuJsInstance;
+  try {
+    gpu = new GPU({ mode });
+  } catch (e) {
+    throw new Error(`gpu.js cannot open mode '${mode}' (${(e as Error).message})`);
+  }
+  const settings = (s: KernelSettings): Record<string, unknown> => ({
+    ...s, pipeline: true, immutable: true, precision: 'single', tactic: 'precision', dynamicOutput: false, dynamicArguments: false,
+  });
+  const probe = gpu.createKernel(function (this: { constants: { n: number } }, x: number[]) {
+    let sum = 0;
+    for (let i = 0; i < this.constants.n; i++) {
+      sum += x[i]!;
+    }
+    return sum;
+  }, settings({ output: [1], constants: { n: 1500 }, functions: [] }));
+  let value: unknown;
+  try {
+    value = probe(new Float32Array(1500).fill(1));
+  } catch (e) {
+    gpu.destroy();
+    throw new Error(`gpu.js mode '${mode}' cannot run a kernel (${(e as Error).message})`);
+  }
+  const ran = probe.kernel?.constructor.name;
+  const precision = probe.kernel?.precision;
+  const result = value instanceof Float32Array ? value[0] : (value as GpuTexture).toArray()[0];
+  const gl = probe.kernel?.context ?? probe.context;
+  if (typeof (value as GpuTexture).delete === 'function') (value as GpuTexture).delete();
+  if (ran !== KERNEL_CLASS[mode] || precision !== 'single' || result !== 1500) {
+    gpu.destroy();
+    throw new Error(`gpu.js did not run mode '${mode}' as asked: it ran ${ran ?? 'nothing'} in ${precision ?? 'no'} precision (probe sum ${result}, expected 1500)`);
+  }
+  const glMode = mode !== 'cpu' && gl;
+  return {
+    mode,
+    renderer: glMode ? rendererOf(gl) : 'gpu.js cpu (JavaScript)',
+    maxTextureSize: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) : Infinity,
+    createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
+    destroy: () => gpu.destroy(),
+  };
+}

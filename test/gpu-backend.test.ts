@@ -1,0 +1,170 @@
+// The gpu backend (gpu.js kernels from kernels/) against PyTorch and finite differences.
+//
+// It runs in the modes listed in DDPM_GPU_MODES (comma-separated; default 'cpu', gpu.js's
+// JavaScript interpreter of the very same kernels, which needs no GPU). test/run-gl.mjs runs
+// this file again with DDPM_GPU_MODES=headlessgl under a virtual display: real GL shaders
+// (llvmpipe on a machine without a GPU), which CI requires.
+
+import { expect } from 'chai';
+import { CpuBackend, F, GpuBackend, Rng, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { checkOpCase, expectClose, expectUNetGradients, gradCheck, randomInput, readFixture, runUNetFixture, type OpCase } from './helpers.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const modes = (process.env.DDPM_GPU_MODES ?? 'cpu').split(',') as GpuMode[];
+const { cases } = readFixture<{ cases: OpCase[] }>('ops.json');
+
+/** Collects garbage and lets the FinalizationRegistry callbacks run. */
+async function collect(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run mocha with --expose-gc (see .mocharc.json)');
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+for (const mode of modes) {
+  describe(`gpu backend, gpu.js mode '${mode}'`, function () {
+    this.timeout(600000);
+    let gpu: GpuBackend;
+    let before0: Backend;
+
+    before(async () => {
+      before0 = getBackend();
+      gpu = await GpuBackend.create({ mode });
+      setBackend(gpu);
+    });
+    after(() => {
+      setBackend(before0);
+    });
+
+    it('runs in the mode asked for, and says where', () => {
+      expect(gpu.name).to.equal('gpu');
+      expect(gpu.mode).to.equal(mode);
+      expect(gpu.renderer).to.match(mode === 'cpu' ? /^gpu\.js cpu/ : /WebGL/);
+    });
+
+    describe('every op of the PyTorch fixture (output and input gradients, ≤ 1e-4)', () => {
+      const counts = new Map<string, number>();
+      for (const c of cases) {
+        if (c.name === 'attentionBlock' || c.name === 'resBlock' || c.name === 'timestepEmbedding') continue;
+        const k = (counts.get(c.name) ?? 0) + 1;
+        counts.set(c.name, k);
+        it(`${c.name} #${k} ${JSON.stringify(c.attrs)}`, () => checkOpCase(c, 1e-4));
+      }
+    });
+
+    it('the UNet-S fixture: output, input gradient and all parameter gradients (≤ 1e-3)', async () => {
+      const { net, x, out, ref } = await runUNetFixture();
+      expect(out.backend).to.equal(gpu);
+      expectClose(out, ref.tensors.get('out')!.toFloat32Array(), 1e-3, 'UNet output');
+      expectUNetGradients(net, x, ref);
+    });
+
+    describe('finite-difference gradients of each kernel family', () => {
+      it('elementwise over strided and broadcast views', () => {
+        gradCheck((a, b) => F.mul(F.sigmoid(F.transpose(a)), F.exp(b)), [randomInput([3, 4], 1), randomInput([1, 3], 2)]);
+        gradCheck((a, b) => F.div(F.sub(a, b), F.add(F.sqrt(F.mul(b, b)), 1)), [randomInput([2, 3, 2], 3), randomInput([3, 1], 4)]);
+        gradCheck((a) => F.log(F.add(F.mul(a, a), 1)), [randomInput([5], 5)]);
+      });
+      it('reductions over any axes', () => {
+        gradCheck((a) => F.sum(a, [0, 2]), [randomInput([2, 3, 4], 6)]);
+        gradCheck((a) => F.mean(F.permute(a, [2, 0, 1]), [1]), [randomInput([2, 3, 4], 7)]);
+      });
+      it('batched matrix products of transposed views', () => {
+        gradCheck((a, b) => F.matmul(F.transpose(a), b), [randomInput([2, 4, 3], 8), randomInput([2, 4, 5], 9)]);
+      });
+      it('convolutions: stride 2, padding 1, odd sizes; stride 1 with a bias', () => {
+        gradCheck((x, w) => F.conv2d(x, w, null, { stride: 2, padding: 1 }), [randomInput([2, 3, 5, 5], 10), randomInput([2, 3, 3, 3], 11)]);
+        gradCheck((x, w, b) => F.conv2d(x, w, b, { stride: 1, padding: 0 }), [randomInput([1, 2, 4, 3], 12), randomInput([3, 2, 2, 2], 13), randomInput([3], 14)]);
+      });
+      it('GroupNorm + SiLU', () => {
+        gradCheck((x, g, b) => F.groupNormSilu(x, 2, g, b, 1e-5), [randomInput([2, 4, 3, 3], 15), randomInput([4], 16, 0.5, 1), randomInput([4], 17)], { tol: 2e-3 });
+      });
+      it('copies into strided regions (slice and concat)', () => {
+        gradCheck((a, b) => F.slice(F.concat([a, b], 1), [0, 1, 1], [2, 4, 3]), [randomInput([2, 2, 3], 18), randomInput([2, 3, 3], 19)]);
+      });
+    });
+
+    describe('loop bounds past gpu.js\'s default 1,000 iterations', () => {
+      const onCpu = <T>(fn: () => T): T => {
+        setBackend('cpu');
+        try {
+          return fn();
+        } finally {
+          setBackend(gpu);
+        }
+      };
+      it('matmul with K = 1,200', () => {
+        const a = randomInput([2, 3, 1200], 20), b = randomInput([1200, 4], 21);
+        const want = onCpu(() => F.matmul(tensor(a.toFloat32Array(), a.shape), tensor(b.toFloat32Array(), b.shape)).toFloat32Array());
+        expectClose(F.matmul(a, b), want, 1e-5, 'matmul K=1200');
+      });
+      it('conv2d over Cin·kh·kw = 1,170 terms, and its gradients', () => {
+        const x = randomInput([1, 130, 5, 5], 22), w = randomInput([2, 130, 3, 3], 23);
+        x.requiresGrad = w.requiresGrad = true;
+        const y = F.conv2d(x, w, null, { stride: 1, padding: 1 });
+        F.sum(F.mul(y, y)).backward();
+        const ref = onCpu(() => {
+          const xc = tensor(x.toFloat32Array(), x.shape, { requiresGrad: true }), wc = tensor(w.toFloat32Array(), w.shape, { requiresGrad: true });
+          const yc = F.conv2d(xc, wc, null, { stride: 1, padding: 1 });
+          F.sum(F.mul(yc, yc)).backward();
+          return [yc.toFloat32Array(), xc.grad!.toFloat32Array(), wc.grad!.toFloat32Array()];
+        });
+        expectClose(y, ref[0]!, 1e-5, 'conv output');
+        expectClose(x.grad!, ref[1]!, 1e-5, 'conv input gradient');
+        expectClose(w.grad!, ref[2]!, 1e-5, 'conv weight gradient');
+      });
+    });
+
+    it('refuses a tensor larger than its textures can hold, naming the size', async () => {
+      const small = await GpuBackend.create({ mode, maxTextureSize: 8 });
+      expect(small.maxElements).to.equal(64);
+      expect(() => small.zeros(65)).to.throw(/fill would write 65 values, more than one tensor may hold here \(64\)/);
+      expect(small.read({ storage: small.zeros(64), shape: [64], strides: [1], offset: 0 }).length).to.equal(64);
+      small.dispose();
+    });
+
+    it('GPU memory stays flat over 300 training steps (after the first)', async () => {
+      const config = resolveConfig({
+        seed: 1, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
+        model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        train: { batchSize: 2, steps: 300, outDir: join(mkdtempSync(join(tmpdir(), 'ddpm-ts-gpu-')), 'run'), sampleEvery: 0, checkpointEvery: 0 },
+      });
+      const trainer = await diffusion.Trainer.create(config, { dataset: data.facesDataset(8, 3), backend: gpu });
+      expect(trainer.model.convIn.weight.backend).to.equal(gpu);
+      trainer.trainStep();
+      await collect();
+      const first = gpu.memory();
+      for (let i = 1; i < 300; i++) trainer.trainStep();
+      await collect();
+      expect(gpu.memory()).to.deep.equal(first);
+      expect(first.textures).to.be.above(4 * trainer.model.parameters().length); // weights, gradients, two Adam moments, the EMA
+      expect(trainer.losses.every(Number.isFinite)).to.equal(true);
+    });
+  });
+}
+
+describe('choosing a backend', () => {
+  it("'auto' says which backend it took and why; 'cpu' is always there", async () => {
+    const lines: string[] = [];
+    const chosen = await useBackend('auto', { log: (m) => lines.push(m) });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(chosen.name === 'gpu' ? /^backend 'auto': gpu, in gpu\.js mode 'headlessgl' on WebGL/ : /^backend 'auto': cpu, since no GPU mode works here \(.+\)$/);
+    expect((await useBackend('cpu')).name).to.equal('cpu');
+    expect(getBackend()).to.be.instanceOf(CpuBackend);
+  });
+
+  it('randn on the gpu backend draws the same numbers as on the cpu backend', async () => {
+    const gpu = await GpuBackend.create({ mode: 'cpu' });
+    const a = randn([5], new Rng(9)).toFloat32Array();
+    setBackend(gpu);
+    try {
+      expect(Array.from(randn([5], new Rng(9)).toFloat32Array())).to.deep.equal(Array.from(a));
+    } finally {
+      setBackend('cpu');
+    }
+  });
+});
