@@ -2,7 +2,7 @@
 //
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
-import { ConfigError, diffusion, io, nn, resolveConfig, Rng, formatDuration } from 'ddpm-ts';
+import { ConfigError, diffusion, io, nn, resolveConfig, Rng, formatDuration, useBackend } from 'ddpm-ts';
 import { flagProblems, parseFlags, run, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint.
@@ -14,15 +14,16 @@ Usage: node examples/sample.js --checkpoint FILE [options]
   --eta X              DDIM noise, 0 (deterministic) to 1
   --count N            number of images, 1 to 1024 (default 64)
   --seed N             random seed (default 0)
+  --backend NAME       cpu, gpu or auto (default: the checkpoint's config.backend)
   --out FILE           PNG grid to write (default samples.png)
   --strip FILE         also write a denoising strip (x_T … x_0) of the first 4 images`;
 
 const FLAGS = {
   checkpoint: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true },
   count: { type: 'string', number: true }, seed: { type: 'string', number: true }, out: { type: 'string' }, strip: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 };
-const FLAG_FIELDS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed' };
+const FLAG_FIELDS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
 
 await run(USAGE, async () => {
   const opts = { count: 64, seed: 0, out: 'samples.png', ...parseFlags(process.argv.slice(2), FLAGS) };
@@ -31,17 +32,20 @@ await run(USAGE, async () => {
     return;
   }
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
-  const checkpoint = await diffusion.loadCheckpoint(opts.checkpoint);
+  let checkpoint = await diffusion.loadCheckpoint(opts.checkpoint);
 
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
   let config;
   try {
-    const { sampler, steps, eta, count } = opts;
-    config = resolveConfig({ ...checkpoint.config, seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps, eta, count })) } });
+    const { sampler, steps, eta, count, backend } = opts;
+    config = resolveConfig({ ...checkpoint.config, ...JSON.parse(JSON.stringify({ backend })), seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps, eta, count })) } });
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, FLAG_FIELDS));
     throw e;
   }
+  // The weights are read again onto the chosen backend.
+  const backend = await useBackend(config.backend, { log: console.log });
+  if (backend.name !== 'cpu') checkpoint = await diffusion.loadCheckpoint(opts.checkpoint);
   const model = new nn.UNet(config.model);
   model.loadStateDict(checkpoint.ema);
   model.eval();

@@ -6,7 +6,7 @@
 // (llvmpipe on a machine without a GPU), which CI requires.
 
 import { expect } from 'chai';
-import { CpuBackend, F, GpuBackend, Rng, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { CpuBackend, F, GpuBackend, Rng, UNet, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectUNetGradients, gradCheck, randomInput, readFixture, runUNetFixture, type OpCase } from './helpers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -143,6 +143,40 @@ for (const mode of modes) {
       expect(gpu.memory()).to.deep.equal(first);
       expect(first.textures).to.be.above(4 * trainer.model.parameters().length); // weights, gradients, two Adam moments, the EMA
       expect(trainer.losses.every(Number.isFinite)).to.equal(true);
+    });
+
+    it('trains, checkpoints and resumes on the gpu backend; the checkpoint samples the same images on the cpu backend', async () => {
+      const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-gpu-')), 'run');
+      const config = resolveConfig({
+        seed: 4, data: { imageSize: 8 }, diffusion: { timesteps: 100 },
+        model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        train: { batchSize: 2, steps: 6, logEvery: 1, sampleEvery: 0, checkpointEvery: 3, outDir },
+        sample: { sampler: 'ddim', steps: 10, count: 4 },
+      });
+      const first = await diffusion.Trainer.create({ ...config, train: { ...config.train, steps: 3 } }, { backend: gpu });
+      await first.train();
+      const resumed = await diffusion.Trainer.create(config, { resume: true, backend: gpu });
+      expect(resumed.step).to.equal(3);
+      expect(await resumed.train()).to.equal('finished');
+      expect(resumed.model.convIn.weight.backend).to.equal(gpu);
+      // 10 DDIM steps from the same seed, on each backend, from the checkpoint's EMA weights.
+      const draw = async (backend: Backend) => {
+        setBackend(backend);
+        const checkpoint = await diffusion.loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+        const net = new UNet(checkpoint.config.model);
+        net.loadStateDict(checkpoint.ema);
+        const schedule = diffusion.makeSchedule(checkpoint.config.diffusion);
+        const options = { ...checkpoint.config.sample, prediction: checkpoint.config.diffusion.prediction, variance: checkpoint.config.diffusion.variance };
+        return diffusion.sample(net.eval(), schedule, options, { count: 4, channels: 3, imageSize: 8, rng: new Rng(11) }).images.toFloat32Array();
+      };
+      const onGpu = await draw(gpu);
+      const onCpu = await draw(setBackend('cpu'));
+      setBackend(gpu);
+      expect(resumed.model.convIn.weight.backend).to.equal(gpu);
+      // Pixels are in [−1, 1]: the largest difference, as a fraction of that range.
+      const worst = onCpu.reduce((m, v, i) => Math.max(m, Math.abs(v - onGpu[i]!)), 0) / 2;
+      expect(worst).to.be.below(1e-3);
+      expect(onCpu.some((v) => v !== 0)).to.equal(true);
     });
   });
 }
