@@ -1,15 +1,19 @@
 // npm run bench: ddpm-ts's CPU core against TensorFlow.js (`wasm` with SIMD, and pure-JS `cpu`)
 // on the same work, interleaved in one run (this machine's cores are shared and noisy): medians
-// and ratios, a readable table, and a final JSON line.
+// and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
+// thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --soak STEPS]
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --soak STEPS] [-- --backend gpu]
 //
+// With --backend gpu the same rows run on ddpm-ts's gpu backend (headless-gl; run it under
+// xvfb-run without a display) against its cpu backend, in the same run, with the GL renderer.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
-// TF.js, which reports ddpm-ts's own peak RSS (and its RSS every 100 steps, for --soak 1000).
+// TF.js, which reports ddpm-ts's own peak RSS (and its RSS, or the gpu backend's live textures,
+// every 100 steps, for --soak 1000).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { F, Rng, availableCores, diffusion, io, nn, noGrad, optim, randn, setThreads } from 'ddpm-ts';
+import { F, GpuBackend, Rng, availableCores, diffusion, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
 
 const args = process.argv.slice(2);
@@ -23,6 +27,14 @@ await setThreads(threads);
 const BATCH = 16;
 const fixture = fileURLToPath(new URL('../test/fixtures/unet-s.safetensors', import.meta.url));
 
+function maxRelError(a, b) {
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / m;
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (fn) => {
   const t0 = performance.now();
@@ -43,31 +55,106 @@ const xt = diffusion.qSample(schedule, x0, t, noise);
 const temb = F.timestepEmbedding(t, config.baseChannels);
 
 // ---------------------------------------------------------------- ddpm-ts
-const ours = new nn.UNet({ ...config, zeroInitOut: false });
-ours.loadStateDict(weights);
-const ourOpt = new optim.Adam(ours.parameters(), { lr: 1e-4 });
-const oursTrainStep = () => {
-  const loss = F.mseLoss(ours.forward(xt, t), noise);
-  ourOpt.zeroGrad();
-  loss.backward();
-  ourOpt.step();
-  sampleRss();
-  return loss.item();
-};
-const oursForward = () => noGrad(() => ours.forward(xt, t).toFloat32Array());
-
-function oursGemm(n) {
-  const a = randn([n, n], new Rng(2)), b = randn([n, n], new Rng(3));
-  return () => F.matmul(a, b).toFloat32Array();
-}
-function oursConv(backward) {
-  const r = new Rng(4);
-  const x = randn([16, 64, 16, 16], r, { requiresGrad: backward }), w = randn([64, 64, 3, 3], r, { requiresGrad: backward });
-  return () => {
-    const y = F.conv2d(x, w, null, { padding: 1 });
-    if (backward) y.backward(y.detach());
-    return y.toFloat32Array();
+/** The timed functions, with the model and its inputs on `backend`. */
+function makeOurs(backend) {
+  setBackend(backend);
+  const onIt = (x) => tensor(x.toFloat32Array(), x.shape); // a copy on `backend`
+  const [bxt, bnoise] = [xt, noise].map(onIt);
+  const net = new nn.UNet({ ...config, zeroInitOut: false });
+  net.loadStateDict(new Map([...weights].map(([n, w]) => [n, onIt(w)])));
+  const opt = new optim.Adam(net.parameters(), { lr: 1e-4 });
+  const gemm = (n) => {
+    const a = randn([n, n], new Rng(2)), b = randn([n, n], new Rng(3));
+    return () => F.matmul(a, b).toFloat32Array();
   };
+  const conv = (backward) => {
+    const r = new Rng(4);
+    const x = randn([16, 64, 16, 16], r, { requiresGrad: backward }), w = randn([64, 64, 3, 3], r, { requiresGrad: backward });
+    return () => {
+      const y = F.conv2d(x, w, null, { padding: 1 });
+      if (backward) y.backward(y.detach());
+      return y.toFloat32Array();
+    };
+  };
+  const fns = {
+    gemm: gemm(512), convF: conv(false), convFB: conv(true),
+    forward: () => noGrad(() => net.forward(bxt, t).toFloat32Array()),
+    train: () => {
+      const loss = F.mseLoss(net.forward(bxt, t), bnoise);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      sampleRss();
+      return loss.item();
+    },
+  };
+  // Each call runs on `backend`, whatever is current, and frees what it made (tidy) as the trainer does.
+  return Object.fromEntries(Object.entries(fns).map(([k, fn]) => [k, () => {
+    setBackend(backend);
+    return tidy(fn);
+  }]));
+}
+
+const rows = {
+  gemm: { label: 'GEMM 512³ (GFLOP/s)', flops: 2 * 512 ** 3 },
+  convF: { label: 'conv3×3 [16,64,16,16]→64 forward' },
+  convFB: { label: 'conv3×3 forward + backward' },
+  forward: { label: 'UNet-S forward, batch 16' },
+  train: { label: 'UNet-S train step, batch 16 (fwd+bwd+Adam)' },
+};
+const fmt = (row, s) => (row === 'gemm' ? `${(rows.gemm.flops / s / 1e9).toFixed(2)} GFLOP/s` : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
+/** Prints rows of cells as an aligned table. */
+function printTable(table) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  console.log('');
+  for (const [i, r] of table.entries()) {
+    console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+/** Runs the soak in a fresh process and adds its report to `summary`. */
+function soakRun(summary, backend) {
+  const soak = Number(flag('soak', 20));
+  if (soak <= 0) return;
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads), backend], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the soak run failed (exit ${child.status})`);
+  const lines = child.stdout.trim().split('\n');
+  lines.slice(0, -1).forEach((l) => console.log(l));
+  summary.soak = JSON.parse(lines.at(-1));
+  console.log(`ddpm-ts alone (${backend} backend), training UNet-S at batch 16 for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
+}
+
+// ---------------------------------------------------------------- --backend gpu: gpu against cpu
+if (flag('backend', 'cpu') === 'gpu') {
+  const cpu = getBackend();
+  const gpu = await GpuBackend.create();
+  const sides = { gpu: makeOurs(gpu), cpu: makeOurs(cpu) };
+  console.log(`ddpm-ts bench, gpu backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
+  const matchCpu = maxRelError(sides.gpu.forward(), sides.cpu.forward());
+  console.log(`check: UNet-S output on the gpu backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
+  if (!(matchCpu < 1e-3)) throw new Error('the gpu backend does not compute the same function; timings would mean nothing');
+  const times = {};
+  for (const row of Object.keys(rows)) {
+    for (let rep = 0; rep < REPS + 1; rep++) {
+      for (const side of ['gpu', 'cpu']) {
+        const s = time(sides[side][row]);
+        if (rep > 0) ((times[row] ??= {})[side] ??= []).push(s);
+      }
+    }
+    process.stdout.write(`  ${rows[row].label}: done\n`);
+  }
+  const summary = { backend: 'gpu', mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu };
+  const table = [['', `ddpm-ts gpu (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu']];
+  for (const [row, { label }] of Object.entries(rows)) {
+    const g = median(times[row].gpu), c = median(times[row].cpu);
+    table.push([label, fmt(row, g), fmt(row, c), `${(g / c).toFixed(2)}×`]);
+    summary[row] = { seconds: { gpu: g, cpu: c }, gpuOverCpu: g / c };
+  }
+  printTable(table);
+  console.log(`\nratios below 1× mean the gpu backend is faster (time gpu / time cpu). GPU memory now: ${JSON.stringify(gpu.memory())}`);
+  soakRun(summary, 'gpu');
+  console.log(JSON.stringify(summary));
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------- TensorFlow.js
@@ -105,26 +192,10 @@ async function tfSetup(backend) {
   };
 }
 
-function maxRelError(a, b) {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
-}
-
 // ---------------------------------------------------------------- run, interleaved
-const rows = {
-  gemm: { label: 'GEMM 512³ (GFLOP/s)', flops: 2 * 512 ** 3 },
-  convF: { label: 'conv3×3 [16,64,16,16]→64 forward' },
-  convFB: { label: 'conv3×3 forward + backward' },
-  forward: { label: 'UNet-S forward, batch 16' },
-  train: { label: 'UNet-S train step, batch 16 (fwd+bwd+Adam)' },
-};
 const results = {}; // results[row][engine] = [seconds]
 const record = (row, engine, s) => ((results[row] ??= {})[engine] ??= []).push(s);
-const oursFns = { gemm: oursGemm(512), convF: oursConv(false), convFB: oursConv(true), forward: oursForward, train: oursTrainStep };
+const oursFns = makeOurs(getBackend());
 
 console.log(`ddpm-ts bench: ${threads} thread(s), ${REPS} reps, TensorFlow.js ${tf.version.tfjs} (${engines.join(', ')}), node ${process.version}`);
 const tfEngines = {};
@@ -132,7 +203,7 @@ for (const engine of engines) tfEngines[engine] = await tfSetup(engine);
 
 // Same model, same answer: check before timing anything.
 await tf.setBackend('wasm');
-const matchWasm = maxRelError(tfEngines.wasm.outputNchw(), ours.forward(xt, t).toFloat32Array());
+const matchWasm = maxRelError(tfEngines.wasm.outputNchw(), oursFns.forward());
 console.log(`check: TF.js wasm UNet-S output vs ddpm-ts, max relative error ${matchWasm.toExponential(2)}`);
 if (!(matchWasm < 1e-4)) throw new Error('the TF.js model does not compute the same function; timings would mean nothing');
 
@@ -152,10 +223,24 @@ for (const row of Object.keys(rows)) {
   process.stdout.write(`  ${rows[row].label}: done\n`);
 }
 
+// Per core: ddpm-ts on one thread against TF.js wasm, which runs one thread in Node.
+const perCore = { forward1: 'forward', train1: 'train' };
+if (threads > 1) {
+  await setThreads(1);
+  for (const [row, of] of Object.entries(perCore)) {
+    rows[row] = { label: `${rows[of].label}, per core: ours on 1 thread` };
+    for (let rep = 0; rep < REPS + 1; rep++) {
+      const s = time(oursFns[of]);
+      if (rep > 0) record(row, 'ddpm-ts', s);
+    }
+    results[row]['tfjs-wasm'] = results[of]['tfjs-wasm'];
+  }
+  await setThreads(threads);
+}
+
 // ---------------------------------------------------------------- table
-const fmt = (row, s) => (row === 'gemm' ? `${(rows.gemm.flops / s / 1e9).toFixed(2)} GFLOP/s` : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
 const cols = ['ddpm-ts', ...engines.map((e) => `tfjs-${e}`)];
-const header = ['', ...cols, ...engines.map((e) => `ours / tfjs-${e}`)];
+const header = ['', `ddpm-ts (${threads} thread(s))`, ...engines.map((e) => `tfjs-${e}`), ...engines.map((e) => `ours / tfjs-${e}`)];
 const table = [header];
 const summary = { threads, reps: REPS };
 for (const [row, { label }] of Object.entries(rows)) {
@@ -167,21 +252,8 @@ for (const [row, { label }] of Object.entries(rows)) {
 summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
 summary.peakRssMB = Math.round(peakRss / 2 ** 20);
 summary.matchVsTfjsWasm = matchWasm;
-const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log('');
-for (const [i, r] of table.entries()) {
-  console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
-  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-}
-console.log(`\nratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (all engines loaded): ${summary.peakRssMB} MB`);
-
-const soak = Number(flag('soak', 20));
-if (soak > 0) {
-  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`the soak run failed (exit ${child.status})`);
-  const lines = child.stdout.trim().split('\n');
-  lines.slice(0, -1).forEach((l) => console.log(l));
-  summary.soak = JSON.parse(lines.at(-1));
-  console.log(`ddpm-ts alone, training UNet-S at batch 16 for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
-}
+printTable(table);
+console.log(`\nddpm-ts ran on ${threads} thread(s) (the per-core rows on 1), TF.js wasm on 1, TF.js cpu on 1.`);
+console.log(`ratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (all engines loaded): ${summary.peakRssMB} MB`);
+soakRun(summary, 'cpu');
 console.log(JSON.stringify(summary));

@@ -2,6 +2,7 @@
 
 export { Tensor, type GradNode } from './tensor/tensor.js';
 export { noGrad, isGradEnabled } from './tensor/autograd.js';
+export { tidy, dispose } from './backends/scope.js';
 export { tensor, scalar, zeros, ones, full, randn, rand, type TensorOptions } from './ops/creation.js';
 export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
 export {

@@ -135,6 +135,17 @@ export function expectUNetGradients(net: nn.UNet, x: Tensor, ref: io.Safetensors
   }
 }
 
+/** The op cases of ops.json checked op by op (the two blocks and the embedding have tests of their own), each with a label "name #k {attrs}". */
+export function fixtureOpCases(): Array<{ c: OpCase; label: string }> {
+  const { cases } = readFixture<{ cases: OpCase[] }>('ops.json');
+  const counts = new Map<string, number>();
+  return cases.filter((c) => !['attentionBlock', 'resBlock', 'timestepEmbedding'].includes(c.name)).map((c) => {
+    const k = (counts.get(c.name) ?? 0) + 1;
+    counts.set(c.name, k);
+    return { c, label: `${c.name} #${k} ${JSON.stringify(c.attrs)}` };
+  });
+}
+
 /** Runs one op case of ops.json on the current backend: its output and every input gradient within `tol`. */
 export function checkOpCase(c: OpCase, tol: number): void {
   const fn = fixtureOps[c.name];

@@ -71,6 +71,9 @@ export interface Backend {
   groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage };
   /** Gradients of groupNorm with respect to x, gamma and beta. */
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
+
+  /** Frees a storage's memory now (see scope.ts); backends whose memory the collector manages leave it out. */
+  release?(storage: Storage): void;
 }
 
 const registry = new Map<string, Backend>();

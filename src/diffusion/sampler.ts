@@ -3,6 +3,7 @@
 import { concat } from '../ops/view.js';
 import { randn } from '../ops/creation.js';
 import type { Rng } from '../random/rng.js';
+import { dispose, tidy } from '../backends/scope.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { predictedEps, type Prediction } from './process.js';
@@ -75,13 +76,18 @@ export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions
       };
       record(0);
       plan.forEach(([t, tPrev], k) => {
-        const out = model.forward(x, new Array(n).fill(t));
-        const eps = predictedEps(opts.prediction, schedule, x, out, t);
-        // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
-        const z = randn(shape, rng);
-        x = opts.sampler === 'ddim'
-          ? ddimStep(schedule, x, eps, t, tPrev, opts.eta, z, { clip: opts.clip })
-          : ddpmStep(schedule, x, eps, t, z, { variance: opts.variance, clip: opts.clip });
+        // One scope a step: the net's activations are freed as soon as x_{t−1} exists.
+        const next = tidy(() => {
+          const out = model.forward(x, new Array(n).fill(t));
+          const eps = predictedEps(opts.prediction, schedule, x, out, t);
+          // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
+          const z = randn(shape, rng);
+          return opts.sampler === 'ddim'
+            ? ddimStep(schedule, x, eps, t, tPrev, opts.eta, z, { clip: opts.clip })
+            : ddpmStep(schedule, x, eps, t, z, { variance: opts.variance, clip: opts.clip });
+        });
+        if (!keep.includes(k) && next.storage !== x.storage) dispose(x);
+        x = next;
         record(k + 1);
         req.onStep?.(++done, total);
       });

@@ -9,6 +9,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setBackend, type Backend } from '../backends/backend.js';
+import { tidy } from '../backends/scope.js';
 import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import type { Config } from '../config.js';
@@ -168,6 +169,11 @@ export class Trainer {
 
   /** One optimisation step; returns its loss. Throws TrainingDivergedError before touching the weights if the loss or gradient is not finite. */
   trainStep(): number {
+    // Everything this step creates (batch, activations, gradients) is freed when it ends.
+    return tidy(() => this.trainStepInScope());
+  }
+
+  private trainStepInScope(): number {
     const { train, diffusion, data } = this.config;
     const x0 = sampleBatch(this.data, train.batchSize, this.rng, data.flip);
     const t = Array.from({ length: train.batchSize }, () => this.rng.int(this.schedule.T));

@@ -66,8 +66,9 @@ export class Adam {
           if (this.decoupledDecay) p.assign(F.mul(p, 1 - this.lr * this.weightDecay));
           else g = F.add(g, F.mul(p, this.weightDecay));
         }
-        this.m[i] = F.add(F.mul(this.m[i]!, b1), F.mul(g, 1 - b1));
-        this.v[i] = F.add(F.mul(this.v[i]!, b2), F.mul(F.mul(g, g), 1 - b2));
+        // In place (assign), so the moments' storage outlives a step's tidy() scope.
+        this.m[i]!.assign(F.add(F.mul(this.m[i]!, b1), F.mul(g, 1 - b1)));
+        this.v[i]!.assign(F.add(F.mul(this.v[i]!, b2), F.mul(F.mul(g, g), 1 - b2)));
         const denom = F.add(F.div(F.sqrt(this.v[i]!), bias2Sqrt), this.eps);
         p.assign(F.sub(p, F.mul(F.div(this.m[i]!, denom), stepSize)));
       });
