@@ -253,7 +253,7 @@ summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
 summary.peakRssMB = Math.round(peakRss / 2 ** 20);
 summary.matchVsTfjsWasm = matchWasm;
 printTable(table);
-console.log(`\nddpm-ts ran on ${threads} thread(s) (the per-core rows on 1), TF.js wasm on 1, TF.js cpu on 1.`);
+console.log(`\nddpm-ts ran on ${threads} thread(s) (the per-core rows on 1); ${engines.map((e) => `TF.js ${e} on 1`).join(', ')}.`);
 console.log(`ratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (all engines loaded): ${summary.peakRssMB} MB`);
 soakRun(summary, 'cpu');
 console.log(JSON.stringify(summary));
