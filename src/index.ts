@@ -23,3 +23,5 @@ export * as data from './data/index.js';
 export { resolveConfig, defaultConfig, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
 export { formatProgress, formatDuration } from './util/progress.js';
 export { setThreads, getThreads, availableCores } from './backends/cpu/threads.js';
+export { setPlatform, platform, type Platform } from './platform.js';
+export { setThreadHost, type ThreadHost, type WorkerPool } from './backends/cpu/threads.js';

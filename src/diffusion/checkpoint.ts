@@ -1,9 +1,10 @@
 // Training checkpoints: one safetensors file with the model, its EMA, the optimizer's moments,
 // and (in the metadata) the step, the config and the random generator's state: everything a
-// resumed run needs to continue exactly as if it had never stopped. Written atomically.
+// resumed run needs to continue exactly as if it had never stopped. Here as bytes (anywhere);
+// as files in src/node/checkpoint-files.ts, written atomically.
 
 import { ConfigError, resolveConfig, type Config } from '../config.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
 import { stateDictProblems, type Module } from '../nn/module.js';
 import { UNet } from '../nn/unet.js';
 import { Rng, type RngState } from '../random/rng.js';
@@ -27,7 +28,8 @@ export interface LoadedCheckpoint extends CheckpointState {
   optimizer: { step: number; m: Map<string, Tensor>; v: Map<string, Tensor> };
 }
 
-export async function saveCheckpoint(path: string, parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Promise<void> {
+/** The checkpoint's bytes (a safetensors file). */
+export function serializeCheckpoint(parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Uint8Array {
   const tensors = new Map<string, Tensor>();
   const names = parts.model.namedParameters().map(([n]) => n);
   for (const [n, p] of parts.model.namedParameters()) tensors.set(`model.${n}`, p);
@@ -37,7 +39,7 @@ export async function saveCheckpoint(path: string, parts: { model: Module; ema: 
     tensors.set(`adam.m.${n}`, m[i]!);
     tensors.set(`adam.v.${n}`, v[i]!);
   });
-  await saveSafetensors(path, tensors, {
+  return serializeSafetensors(tensors, {
     format: CHECKPOINT_FORMAT,
     step: String(state.step),
     config: JSON.stringify(state.config),
@@ -48,13 +50,14 @@ export async function saveCheckpoint(path: string, parts: { model: Module; ema: 
 }
 
 /**
- * Reads a checkpoint; `model` and `ema` use the UNet's own parameter names. Every metadata field
- * (format, step, config, RNG state, optimizer step, EMA updates) and every tensor a resumed run
- * needs (model, EMA and both Adam moments, by the config's UNet names and shapes) is checked
- * first: a bad one throws an error naming the file and the field or tensor.
+ * Reads a checkpoint's bytes (`path` names them in errors); `model` and `ema` use the UNet's own
+ * parameter names. Every metadata field (format, step, config, RNG state, optimizer step, EMA
+ * updates) and every tensor a resumed run needs (model, EMA and both Adam moments, by the
+ * config's UNet names and shapes) is checked first: a bad one throws an error naming the file
+ * and the field or tensor.
  */
-export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  const { tensors, metadata } = await loadSafetensors(path);
+export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
+  const { tensors, metadata } = parseSafetensors(bytes, path);
   const fail = (why: string): never => {
     throw new Error(`${path}: ${why}; the file was not used and nothing was changed`);
   };

@@ -5,18 +5,14 @@
 //   repeat: x_0 ~ data, t ~ Uniform{0, …, T−1}, ε ~ N(0, I)
 //           take a gradient step on ‖target − net(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
 
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { totalmem } from 'node:os';
-import { join } from 'node:path';
 import { setBackend, type Backend } from '../backends/backend.js';
 import { tidy } from '../backends/scope.js';
 import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
-import { imageGrid, trajectoryStrip, writePng } from '../io/image.js';
+import { imageGrid, trajectoryStrip } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
-import { appendLine, ensureDir, FileWriteError, writeAtomic } from '../io/files.js';
 import { UNet } from '../nn/unet.js';
 import * as F from '../ops/index.js';
 import { randn } from '../ops/creation.js';
@@ -25,7 +21,9 @@ import { clipGradNorm } from '../optim/clip.js';
 import { EMA } from '../optim/ema.js';
 import { warmupLr } from '../optim/lr.js';
 import { Rng } from '../random/rng.js';
-import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { platform } from '../platform.js';
+import { parseCheckpoint, serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
+import { StoreWriteError, type RunStore } from './store.js';
 import { assertFits } from './memory.js';
 import { qSample, trainingTarget } from './process.js';
 import { sample, type SampleResult } from './sampler.js';
@@ -67,6 +65,8 @@ export interface TrainerOptions {
   /** Train on this dataset instead of the one config.data describes. */
   dataset?: Dataset;
   events?: TrainerEvents;
+  /** Where the run's files go (default: the platform's store for config.train.outDir, a folder in Node). */
+  store?: RunStore;
   /** Memory a run may use, in bytes (default: the machine's total); a bigger run is refused before anything is written. */
   memoryLimit?: number;
   /** Run on this backend instance instead of the one config.backend names (a page's choice, or a test's). */
@@ -93,6 +93,7 @@ export class Trainer {
   private warnedLoss = false;
 
   private constructor(
+    readonly store: RunStore,
     readonly config: Config,
     readonly model: UNet,
     readonly data: Dataset,
@@ -110,7 +111,7 @@ export class Trainer {
   }
 
   get checkpointPath(): string {
-    return join(this.outDir, 'checkpoint.safetensors');
+    return this.store.describe(CHECKPOINT);
   }
 
   /**
@@ -119,20 +120,21 @@ export class Trainer {
    * log a resume continues, that the run fits in memory, and the data. With `resume`, the run
    * continues from outDir's checkpoint.
    */
-  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, memoryLimit = totalmem(), backend }: TrainerOptions = {}): Promise<Trainer> {
+  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, store = platform().openStore(config.train.outDir), memoryLimit = platform().totalMemory(), backend }: TrainerOptions = {}): Promise<Trainer> {
     if (resume && overwrite) throw new Error('resume and overwrite exclude each other: resume continues the run in outDir, overwrite replaces it');
     if (backend) setBackend(backend);
     else await useBackend(config.backend, { log: events.log });
     await setThreads(config.threads ?? (await availableCores()));
-    const outDir = config.train.outDir;
     let checkpoint: LoadedCheckpoint | null = null;
     let log: Awaited<ReturnType<typeof readLog>> = { entries: [], kept: [] };
     if (resume) {
-      checkpoint = await loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+      const bytes = await store.read(CHECKPOINT);
+      if (!bytes) throw new Error(`cannot resume: there is no checkpoint at ${store.describe(CHECKPOINT)}`);
+      checkpoint = parseCheckpoint(bytes, store.describe(CHECKPOINT));
       assertCompatible(checkpoint.config, config, checkpoint.path);
-      log = await readLog(join(outDir, 'log.jsonl'), checkpoint.step, events.log);
+      log = await readLog(store, checkpoint.step, events.log);
     } else if (!overwrite) {
-      await assertNoRun(outDir);
+      await assertNoRun(store, config.train.outDir);
     }
     const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     assertFits(config, model.numParameters(), memoryLimit);
@@ -140,7 +142,7 @@ export class Trainer {
     if (data.imageSize !== config.data.imageSize || data.channels !== config.data.channels) {
       throw new Error(`dataset gives ${data.channels}×${data.imageSize}×${data.imageSize} images, config.data asks for ${config.data.channels}×${config.data.imageSize}×${config.data.imageSize}`);
     }
-    const trainer = new Trainer(config, model, data, streamRng(config.seed, 'train'), events);
+    const trainer = new Trainer(store, config, model, data, streamRng(config.seed, 'train'), events);
     if (checkpoint) {
       model.loadStateDict(checkpoint.model);
       trainer.ema.loadStateDict(checkpoint.ema, checkpoint.emaUpdates);
@@ -154,15 +156,15 @@ export class Trainer {
     }
     // Only now is anything written.
     await trainer.stopOnWriteError('the run did not start', async () => {
-      await ensureDir(join(outDir, 'samples'));
+      await store.prepare();
       if (checkpoint) {
-        await writeAtomic(join(outDir, 'log.jsonl'), log.kept.map((line) => line + '\n').join(''));
+        await store.write(LOG, log.kept.map((line) => line + '\n').join(''));
         events.log?.(`resumed from ${checkpoint.path} at step ${checkpoint.step}`);
       } else {
-        if (overwrite) await removePreviews(join(outDir, 'samples'));
-        await writeAtomic(join(outDir, 'log.jsonl'), '');
+        if (overwrite) await removePreviews(store);
+        await store.write(LOG, '');
       }
-      await writeAtomic(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+      await store.write('config.json', JSON.stringify(config, null, 2) + '\n');
     });
     return trainer;
   }
@@ -236,7 +238,7 @@ export class Trainer {
     await this.stopOnWriteError(null, async () => {
       await this.saveCheckpoint();
       await this.writePreview();
-      await this.writeDenoisingStrip(join(this.outDir, 'denoising.png'));
+      await this.writeDenoisingStrip('denoising.png');
     });
     return 'finished';
   }
@@ -250,7 +252,7 @@ export class Trainer {
     try {
       await write();
     } catch (e) {
-      if (!(e instanceof FileWriteError)) throw e;
+      if (!(e instanceof StoreWriteError)) throw e;
       if (outcome) throw new RunWriteError(`${e.message}; ${outcome}.`);
       const kept = this.lastCheckpointStep === null
         ? 'no checkpoint had been written yet'
@@ -260,7 +262,7 @@ export class Trainer {
   }
 
   async saveCheckpoint(): Promise<void> {
-    await saveCheckpoint(this.checkpointPath, { model: this.model, ema: this.ema, optimizer: this.optimizer }, { step: this.step, config: this.config, rng: this.rng.getState() });
+    await this.store.write(CHECKPOINT, serializeCheckpoint({ model: this.model, ema: this.ema, optimizer: this.optimizer }, { step: this.step, config: this.config, rng: this.rng.getState() }));
     this.lastCheckpointStep = this.step;
     this.events.log?.(`checkpoint at step ${this.step}: ${this.checkpointPath}`);
   }
@@ -275,7 +277,7 @@ export class Trainer {
     }
     this.logged.push([this.step, mean]);
     const line = { step: this.step, loss: mean, lr: this.optimizer.lr, secondsPerStep: +secondsPerStep.toFixed(4), time: new Date().toISOString() };
-    await appendLine(join(this.outDir, 'log.jsonl'), JSON.stringify(line));
+    await this.store.append(LOG, JSON.stringify(line) + '\n');
   }
 
   /** Samples from the EMA weights with config.sample; the same starting noise every time, so previews show progress. */
@@ -287,43 +289,44 @@ export class Trainer {
     });
   }
 
-  /** A sample grid at samples/step-NNNNNN.png and the loss curve at loss.png. */
+  /** A sample grid at samples/step-NNNNNN.png and the loss curve at loss.png; returns where the grid went. */
   async writePreview(): Promise<string> {
     const { count } = this.config.sample;
     const { channels, imageSize } = this.config.data;
     const images = this.sampleEma().images.toFloat32Array();
-    const path = join(this.outDir, 'samples', `step-${String(this.step).padStart(6, '0')}.png`);
+    const name = `samples/step-${String(this.step).padStart(6, '0')}.png`;
     const scale = Math.max(1, Math.round(96 / imageSize));
-    await writePng(path, imageGrid(images, count, channels, imageSize, { scale }));
-    await writePng(join(this.outDir, 'loss.png'), lossCurve(this.logged));
-    this.events.log?.(`samples at step ${this.step}: ${path}`);
-    return path;
+    await this.store.writeImage(name, imageGrid(images, count, channels, imageSize, { scale }));
+    await this.store.writeImage('loss.png', lossCurve(this.logged));
+    this.events.log?.(`samples at step ${this.step}: ${this.store.describe(name)}`);
+    return this.store.describe(name);
   }
 
-  /** Rows of images denoising from x_T (left) to x_0 (right). */
-  async writeDenoisingStrip(path: string, rows = 4, frames = 10): Promise<void> {
+  /** Rows of images denoising from x_T (left) to x_0 (right), as the store's file `name`. */
+  async writeDenoisingStrip(name: string, rows = 4, frames = 10): Promise<void> {
     const { channels, imageSize } = this.config.data;
     const { trajectory } = this.sampleEma(rows, frames);
     const strip = trajectoryStrip(trajectory.map((f) => f.toFloat32Array()), rows, channels, imageSize, Math.max(1, Math.round(64 / imageSize)));
-    await writePng(path, strip);
-    this.events.log?.(`denoising strip (x_T … x_0): ${path}`);
+    await this.store.writeImage(name, strip);
+    this.events.log?.(`denoising strip (x_T … x_0): ${this.store.describe(name)}`);
   }
 }
 
-/** Refuses an outDir that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
-async function assertNoRun(outDir: string): Promise<void> {
-  const checkpoint = join(outDir, 'checkpoint.safetensors');
-  const log = join(outDir, 'log.jsonl');
-  const found = (await stat(checkpoint).catch(() => null)) ? `a checkpoint (${checkpoint})` : ((await stat(log).catch(() => null))?.size ?? 0) > 0 ? `a training log (${log})` : null;
+/** The run's files in its store. */
+const CHECKPOINT = 'checkpoint.safetensors';
+const LOG = 'log.jsonl';
+
+/** Refuses a store that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
+async function assertNoRun(store: RunStore, outDir: string): Promise<void> {
+  const found = (await store.read(CHECKPOINT)) ? `a checkpoint (${store.describe(CHECKPOINT)})` : ((await store.read(LOG))?.length ?? 0) > 0 ? `a training log (${store.describe(LOG)})` : null;
   if (found) {
     throw new RunExistsError(`${outDir} already holds a training run: ${found}. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite (or choose another folder with --out)`);
   }
 }
 
 /** Deletes the sample grids of a run being overwritten (they would mix with the new run's). */
-async function removePreviews(samplesDir: string): Promise<void> {
-  const names = await readdir(samplesDir).catch(() => [] as string[]);
-  for (const name of names) if (/^step-\d+\.png$/.test(name)) await rm(join(samplesDir, name), { force: true });
+async function removePreviews(store: RunStore): Promise<void> {
+  for (const name of await store.list('samples/')) if (/^samples\/step-\d+\.png$/.test(name)) await store.remove(name);
 }
 
 /**
@@ -331,14 +334,11 @@ async function removePreviews(samplesDir: string): Promise<void> {
  * its checkpoint). A partial last line is what a kill during a write leaves: it is dropped. Any
  * other line that is not a log entry is an error naming the file and the line.
  */
-async function readLog(path: string, step: number, note?: (message: string) => void): Promise<{ entries: Array<[number, number]>; kept: string[] }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], kept: [] };
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
+async function readLog(store: RunStore, step: number, note?: (message: string) => void): Promise<{ entries: Array<[number, number]>; kept: string[] }> {
+  const bytes = await store.read(LOG);
+  if (!bytes) return { entries: [], kept: [] };
+  const text = new TextDecoder().decode(bytes);
+  const path = store.describe(LOG);
   const lines = text.split('\n');
   const partial = lines.pop()!; // '' when the file ends with a newline
   if (partial.trim()) note?.(`${path}: dropped an unfinished last line (the write in progress when the run stopped)`);

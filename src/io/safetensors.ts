@@ -1,7 +1,7 @@
 // The safetensors format (Hugging Face): an 8-byte little-endian header length N, N bytes of
 // JSON header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian tensor bytes, offsets relative to the end of the header.
-// Parsing works on bytes (browser or Node); loading and saving files is Node-only and atomic.
+// Parsing and serialising work on bytes, anywhere; files are Node's part (src/node/safetensors-files.ts).
 
 import { tensor } from '../ops/creation.js';
 import { shapeStr, sizeOf } from '../tensor/shape.js';
@@ -155,26 +155,4 @@ export function serializeSafetensors(tensors: Map<string, Tensor> | Record<strin
     at += 4 * data.length;
   }
   return out;
-}
-
-/** Loads a .safetensors file (Node) or parses bytes (anywhere). */
-export async function loadSafetensors(pathOrBytes: string | ArrayBuffer | Uint8Array): Promise<Safetensors> {
-  if (typeof pathOrBytes !== 'string') return parseSafetensors(pathOrBytes);
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(pathOrBytes);
-  } catch (e) {
-    throw new Error(`loadSafetensors: cannot read ${pathOrBytes}: ${(e as Error).message}`);
-  }
-  return parseSafetensors(bytes, pathOrBytes);
-}
-
-/**
- * Writes a .safetensors file atomically: to a temporary file beside it, flushed to disk, then
- * renamed over the target, so a crash never leaves a half-written checkpoint in its place.
- */
-export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const { writeAtomic } = await import('./files.js');
-  await writeAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -1,4 +1,6 @@
-// Parallel kernels on worker threads (Node's worker_threads, SharedArrayBuffer).
+// Parallel kernels on worker threads (SharedArrayBuffer). Starting the workers is the host's
+// part (Node's worker_threads: src/node/threads.ts, installed by the Node entry); without a host
+// (a page, for now) the CPU backend runs on one thread.
 //
 // A kernel that can run on several threads is a *task* (see tasks.ts): a function of named
 // parameters (numbers and typed arrays) and a context telling it which of `threads` threads it
@@ -11,7 +13,6 @@
 // part 0 and waits with Atomics.wait for the rest, and outputs are copied back. So the backend's
 // kernels stay synchronous, and a worker costs one message and one wake-up per task.
 
-import type { MessagePort } from 'node:worker_threads';
 import type { TaskContext } from './task.js';
 import { tasks, type TaskArray, type TaskName, type TaskParams } from './tasks.js';
 
@@ -38,21 +39,40 @@ export interface JobMessage {
   params: Array<[name: string, kind: 'number' | 'f32' | 'f64', valueOrOffset: number, length: number]>;
 }
 
-interface WorkerLike {
-  terminate(): Promise<number>;
-  unref(): void;
+/** The end of a channel to one worker. */
+export interface PortLike {
+  postMessage(message: unknown): void;
 }
 
-interface Pool {
-  workers: WorkerLike[];
-  ports: MessagePort[];
-  receive: (port: MessagePort) => { message: unknown } | undefined;
+/** Running workers, as a host starts them: each runs worker.js and has a port. */
+export interface WorkerPool {
+  workers: Array<{ terminate(): Promise<number> }>;
+  ports: PortLike[];
+  /** Takes the next message from a port without waiting (null when there is none). */
+  receive: (port: PortLike) => { message: unknown } | undefined;
+}
+
+/** What starts workers on a platform. */
+export interface ThreadHost {
+  /** The machine's core count. */
+  cores(): number;
+  /** Starts `count` workers sharing the control block `ctrl`; resolves once each is ready. */
+  start(count: number, ctrl: SharedArrayBuffer): Promise<WorkerPool>;
+}
+
+interface Pool extends WorkerPool {
   ctrl: Int32Array;
   arena: SharedArrayBuffer;
 }
 
+let host: ThreadHost | null = null;
 let pool: Pool | null = null;
 let threadCount = 1;
+
+/** Installs the platform's way of starting workers (the Node entry does). */
+export function setThreadHost(h: ThreadHost | null): void {
+  host = h;
+}
 
 /** The number of threads parallel kernels use (1: no workers). */
 export function getThreads(): number {
@@ -61,14 +81,12 @@ export function getThreads(): number {
 
 /** The machine's core count (1 where it cannot be known). */
 export async function availableCores(): Promise<number> {
-  if (typeof process === 'undefined' || !process.versions?.node) return 1;
-  const os = await import('node:os');
-  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  return host ? Math.max(1, host.cores()) : 1;
 }
 
 /**
- * Uses n threads for parallel kernels from now on (n = 1 stops the workers). Node only: in a
- * browser the CPU backend runs on one thread.
+ * Uses n threads for parallel kernels from now on (n = 1 stops the workers). Without a thread
+ * host (in a page, for now) the CPU backend stays on one thread.
  */
 export async function setThreads(n: number): Promise<void> {
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`setThreads: n must be an integer from 1 to 64, got ${n}`);
@@ -79,26 +97,9 @@ export async function setThreads(n: number): Promise<void> {
   }
   threadCount = 1;
   if (n === 1) return;
-  if (typeof process === 'undefined' || !process.versions?.node) return;
-  const { Worker, MessageChannel, receiveMessageOnPort } = await import('node:worker_threads');
+  if (!host) return;
   const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
-  const workers: WorkerLike[] = [];
-  const ports: MessagePort[] = [];
-  const ready: Promise<void>[] = [];
-  for (let i = 1; i < n; i++) {
-    const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ctrl: ctrl.buffer, port: port2, index: i }, transferList: [port2] });
-    ready.push(new Promise((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    }));
-    workers.push(worker);
-    ports.push(port1);
-  }
-  await Promise.all(ready);
-  // Idle workers must not keep the process alive.
-  for (const w of workers) w.unref();
-  pool = { workers, ports, receive: receiveMessageOnPort, ctrl, arena: new SharedArrayBuffer(1 << 20) };
+  pool = { ...(await host.start(n - 1, ctrl.buffer as SharedArrayBuffer)), ctrl, arena: new SharedArrayBuffer(1 << 20) };
   threadCount = n;
 }
 

@@ -2,9 +2,9 @@
 // part of it on the shared arena, and reports.
 
 import { receiveMessageOnPort, workerData, parentPort, type MessagePort } from 'node:worker_threads';
-import { CTRL, barrierOn, paramsFromJob, type JobMessage } from './threads.js';
-import type { TaskContext } from './task.js';
-import { tasks } from './tasks.js';
+import { CTRL, barrierOn, paramsFromJob, type JobMessage } from '../backends/cpu/threads.js';
+import type { TaskContext } from '../backends/cpu/task.js';
+import { tasks } from '../backends/cpu/tasks.js';
 
 const { ctrl: ctrlBuffer, port, index } = workerData as { ctrl: SharedArrayBuffer; port: MessagePort; index: number };
 const ctrl = new Int32Array(ctrlBuffer);

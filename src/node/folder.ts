@@ -1,8 +1,9 @@
 // A user's folder of photos (for example CelebA crops): every file is decoded, centre-cropped,
 // resized and kept in memory.
 
-import { readImage, toNetworkInput } from '../io/image.js';
-import { inMemoryDataset, toBytes, type Dataset } from './dataset.js';
+import { toNetworkInput } from '../io/image.js';
+import { readImage } from './image-files.js';
+import { inMemoryDataset, toBytes, type Dataset } from '../data/dataset.js';
 
 export interface FolderOptions {
   imageSize: number;

@@ -3,11 +3,12 @@
 
 import { appendFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { StoreWriteError } from '../diffusion/store.js';
 
 /** A write that failed: the file (or folder) and the cause in words; `code` is Node's (ENOSPC, EACCES, …). */
-export class FileWriteError extends Error {
-  constructor(readonly path: string, readonly code: string | undefined, message: string) {
-    super(message);
+export class FileWriteError extends StoreWriteError {
+  constructor(readonly path: string, code: string | undefined, message: string) {
+    super(path, code, message);
     this.name = 'FileWriteError';
   }
 }

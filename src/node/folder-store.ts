@@ -1,0 +1,53 @@
+// A run's files in a folder (Node): every whole-file write is atomic (a temporary file, flushed,
+// renamed over the old one), so a kill at any moment leaves the previous version or the new one.
+
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { RGBAImage } from '../io/image.js';
+import type { RunStore } from '../diffusion/store.js';
+import { appendLine, ensureDir, writeAtomic } from './files.js';
+import { writePng } from './image-files.js';
+
+export class FolderStore implements RunStore {
+  constructor(readonly dir: string) {}
+
+  describe(name: string): string {
+    return join(this.dir, name);
+  }
+
+  async read(name: string): Promise<Uint8Array | null> {
+    try {
+      return await readFile(this.describe(name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new Error(`cannot read ${this.describe(name)}: ${(e as Error).message}`);
+    }
+  }
+
+  async write(name: string, data: Uint8Array | string): Promise<void> {
+    await writeAtomic(this.describe(name), data);
+  }
+
+  async append(name: string, text: string): Promise<void> {
+    await appendLine(this.describe(name), text.replace(/\n$/, ''));
+  }
+
+  async writeImage(name: string, image: RGBAImage): Promise<void> {
+    await writePng(this.describe(name), image);
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = dirname(join(prefix, 'x'));
+    const names = await readdir(join(this.dir, dir)).catch(() => [] as string[]);
+    return names.map((n) => join(dir, n)).filter((n) => n.startsWith(prefix)).sort();
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.describe(name), { force: true });
+  }
+
+  /** Creates the folder and its samples/ subfolder, or says which folder cannot be made and why. */
+  async prepare(): Promise<void> {
+    await ensureDir(join(this.dir, 'samples'));
+  }
+}

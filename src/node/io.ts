@@ -1,0 +1,7 @@
+// The io namespace in Node: the core's (safetensors bytes, images in memory, plots) and files.
+
+export * from '../io/index.js';
+export { loadSafetensors, saveSafetensors } from './safetensors-files.js';
+export { readImage, decodeImage, encodePng, writePng } from './image-files.js';
+export { MAX_IMAGE_PIXELS } from './image-check.js';
+export { writeAtomic, appendLine, ensureDir, describeFsError, FileWriteError } from './files.js';
