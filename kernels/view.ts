@@ -27,7 +27,11 @@ export function floorDiv(a: number, b: number): number {
   return q;
 }
 
-/** Where output element i lies in a view of strides s0…s5 from `offset`; the output's sizes are constants n1…n5. */
+/**
+ * Where output element i lies in a view of strides s0…s5 from `offset`; the output's sizes are
+ * constants n1…n5. The six axes are written out one by one: a loop over an array constant would
+ * cost a texture read per axis in the shader (gpu.js stores array constants as textures).
+ */
 export function viewOffset(this: KernelThis | void, i: number, offset: number, s0: number, s1: number, s2: number, s3: number, s4: number, s5: number): number {
   let rem = i;
   let at = offset;

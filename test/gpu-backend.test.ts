@@ -184,6 +184,8 @@ describe('choosing a backend', () => {
     expect(lines).to.have.length(1);
     expect(lines[0]).to.match(chosen.name === 'gpu' ? /^backend 'auto': gpu, in gpu\.js mode 'headlessgl' on WebGL/ : /^backend 'auto': cpu, since no GPU mode works here \(.+\)$/);
     expect((await useBackend('cpu')).name).to.equal('cpu');
+    // 'auto' (and 'gpu' before it is opened) is no registered backend: setBackend says what to do instead.
+    expect(() => setBackend('auto')).to.throw("setBackend: backend 'auto' opens asynchronously (it loads gpu.js and checks the GPU): await useBackend('auto') instead");
     expect(getBackend()).to.be.instanceOf(CpuBackend);
   });
 

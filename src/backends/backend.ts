@@ -93,6 +93,9 @@ export function setBackend(backend: string | Backend): Backend {
   }
   if (backend === 'cpu' && !registry.has('cpu')) registerBackend(new CpuBackend());
   const found = registry.get(backend);
+  if (!found && (backend === 'gpu' || backend === 'auto')) {
+    throw new Error(`setBackend: backend '${backend}' opens asynchronously (it loads gpu.js and checks the GPU): await useBackend('${backend}') instead`);
+  }
   if (!found) {
     throw new Error(`setBackend: unknown backend '${backend}' (registered: ${[...registry.keys()].join(', ')})`);
   }

@@ -1,0 +1,182 @@
+// The demo page: trains a small DDPM on generated faces live (gpu via WebGL2, or cpu), draws
+// EMA samples and the loss as it goes, and shows the forward process on a face. It uses the
+// browser bundle of ddpm-ts (npm run build:browser), nothing else.
+
+import * as ddpm from '/lib/ddpm-ts.js';
+
+const { diffusion, data, io, resolveConfig } = ddpm;
+const $ = (id) => document.getElementById(id);
+
+// ------------------------------------------------------------------ what this browser can do
+function notice(text) {
+  const p = document.createElement('p');
+  p.className = 'notice';
+  p.textContent = text;
+  $('notices').append(p);
+}
+const hasWebGL2 = !!document.createElement('canvas').getContext('webgl2');
+if (!hasWebGL2) notice('This browser has no WebGL2, so the gpu backend cannot run here: training uses the cpu backend.');
+if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends): the cpu backend runs on one thread.');
+
+/** Makes `name` the current backend: 'cpu', or 'gpu' (WebGL2, then WebGL). */
+async function selectBackend(name) {
+  return ddpm.useBackend(name);
+}
+
+/** Draws an RGBA image (io.imageGrid's output) on a canvas, resizing the canvas to it. */
+function draw(canvas, image) {
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height), 0, 0);
+}
+
+/** A line chart of [x, y] series on a canvas, each in its colour. */
+function chart(canvas, series, { logY = false, marker = null } = {}) {
+  const ctx = canvas.getContext('2d');
+  const { width: w, height: h } = canvas;
+  ctx.clearRect(0, 0, w, h);
+  const points = series.flatMap((s) => s.points);
+  if (points.length < 2) return;
+  const ys = points.map(([, y]) => (logY ? Math.log10(y) : y));
+  const [x0, x1] = [Math.min(...points.map(([x]) => x)), Math.max(...points.map(([x]) => x))];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const px = (x) => 8 + ((x - x0) / (x1 - x0 || 1)) * (w - 16);
+  const py = (y) => h - 8 - (((logY ? Math.log10(y) : y) - y0) / (y1 - y0 || 1)) * (h - 16);
+  for (const { points: pts, colour } of series) {
+    ctx.strokeStyle = colour;
+    ctx.beginPath();
+    pts.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
+    ctx.stroke();
+  }
+  if (marker !== null) {
+    ctx.strokeStyle = '#999';
+    ctx.beginPath();
+    ctx.moveTo(px(marker), 0);
+    ctx.lineTo(px(marker), h);
+    ctx.stroke();
+  }
+}
+
+// ------------------------------------------------------------------ training
+/** The small model the page trains: 16×16 faces, fast enough to watch them form. */
+function demoConfig(steps, sampleEvery) {
+  return resolveConfig({
+    data: { imageSize: 16 },
+    model: { baseChannels: 16, channelMults: [1, 2], attnResolutions: [8], groups: 4, timeEmbDim: 64 },
+    // A short EMA (0.99): in a run of a few hundred steps the samples follow the model closely.
+    train: { batchSize: 16, steps, lr: 2e-3, warmupSteps: 50, emaDecay: 0.99, logEvery: 10, sampleEvery, checkpointEvery: 0 },
+    sample: { sampler: 'ddim', steps: 20, count: 16 },
+  });
+}
+
+const run = { trainer: null, store: null, paused: false, running: false, losses: [] };
+
+/** Trains `steps` steps on `backend`, yielding to the page between steps; resolves with the losses. */
+async function train(backend, steps, sampleEvery, { onStep } = {}) {
+  await selectBackend(backend);
+  run.store = new diffusion.MemoryStore('page');
+  run.trainer = await diffusion.Trainer.create(demoConfig(steps, sampleEvery), { store: run.store, dataset: data.facesDataset(16, 3) });
+  run.losses = [];
+  run.running = true;
+  const started = performance.now();
+  while (run.trainer.step < steps && run.running) {
+    if (run.paused) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    const loss = run.trainer.trainStep();
+    run.losses.push([run.trainer.step, loss]);
+    const perStep = (performance.now() - started) / 1000 / run.losses.length;
+    $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: steps, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (steps - run.trainer.step) * perStep }, 20);
+    if (run.trainer.step % 10 === 0 || run.trainer.step === steps) chart($('loss'), [{ points: run.losses, colour: '#1565c0' }], { logY: true });
+    if (run.trainer.step % sampleEvery === 0 || run.trainer.step === steps) drawSamples();
+    onStep?.(run.trainer.step, loss);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  run.running = false;
+  return run.losses.map(([, l]) => l);
+}
+
+function drawSamples() {
+  const { images } = run.trainer.sampleEma(16);
+  draw($('grid'), io.imageGrid(images.toFloat32Array(), 16, 3, 16, { scale: 3 }));
+}
+
+$('start').onclick = async () => {
+  $('start').disabled = true;
+  $('pause').disabled = false;
+  $('download').disabled = false;
+  try {
+    await train($('backend').value, Number($('steps').value), Number($('sampleEvery').value));
+  } catch (e) {
+    notice(`Training stopped: ${e.message}`);
+  }
+  $('start').disabled = false;
+};
+$('pause').onclick = () => {
+  run.paused = !run.paused;
+  $('pause').textContent = run.paused ? 'Resume' : 'Pause';
+};
+$('download').onclick = async () => {
+  await run.trainer.saveCheckpoint();
+  const url = URL.createObjectURL(new Blob([run.store.files.get('checkpoint.safetensors')]));
+  Object.assign(document.createElement('a'), { href: url, download: 'checkpoint.safetensors' }).click();
+  URL.revokeObjectURL(url);
+};
+$('backend').value = hasWebGL2 ? 'gpu' : 'cpu';
+
+// ------------------------------------------------------------------ the forward process
+const schedules = { linear: diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), cosine: diffusion.makeSchedule({ schedule: 'cosine', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }) };
+const face = data.facesDataset(32, 3).image(0);
+const noise = ddpm.randn([1, 3, 32, 32], new ddpm.Rng(1)).toFloat32Array();
+function showForward() {
+  const t = Number($('t').value);
+  $('tValue').textContent = String(t);
+  const a = schedules.linear.alphasCumprod[t];
+  const xt = face.map((x0, i) => Math.sqrt(a) * x0 + Math.sqrt(1 - a) * noise[i]);
+  draw($('xt'), io.imageGrid(xt, 1, 3, 32, { pad: 0 }));
+  const curve = (s) => Array.from(s.alphasCumprod, (v, i) => [i, v]);
+  chart($('alphaBar'), [{ points: curve(schedules.linear), colour: '#1565c0' }, { points: curve(schedules.cosine), colour: '#ef6c00' }], { marker: t });
+}
+$('t').oninput = showForward;
+showForward();
+
+// ------------------------------------------------------------------ self-checks (for the tests)
+/** max |a − b| / max |b|, as the Node tests measure it. */
+function relError(a, b) {
+  let d = 0, m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return Number.isNaN(d) ? Infinity : d / m;
+}
+
+/** The UNet-S PyTorch fixture on `backend`: the worst relative error of the output, gradX and every parameter's gradient. */
+async function unetFixture(backend) {
+  const chosen = await selectBackend(backend);
+  const load = async (name) => io.parseSafetensors(new Uint8Array(await (await fetch(`/fixtures/${name}`)).arrayBuffer()), name);
+  const weights = await load('unet-s.safetensors'), ref = await load('unet-s.io.safetensors');
+  const net = new ddpm.UNet(JSON.parse(weights.metadata.config));
+  net.loadStateDict(weights.tensors);
+  const x = ref.tensors.get('x');
+  x.requiresGrad = true;
+  const out = net.forward(x, Array.from(ref.tensors.get('t').toFloat32Array()));
+  ddpm.F.sum(ddpm.F.mul(out, ref.tensors.get('gradOut'))).backward();
+  const params = net.namedParameters().map(([name, p]) => relError(p.grad.toFloat32Array(), ref.tensors.get(`grad.${name}`).toFloat32Array()));
+  return {
+    backend: chosen.name, renderer: chosen.renderer ?? null,
+    out: relError(out.toFloat32Array(), ref.tensors.get('out').toFloat32Array()),
+    gradX: relError(x.grad.toFloat32Array(), ref.tensors.get('gradX').toFloat32Array()),
+    params: Math.max(...params), count: params.length,
+  };
+}
+
+/** Whether a canvas has been drawn: pixels that differ from each other. */
+function drawn(id) {
+  const c = $(id);
+  const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  return new Set(Array.from({ length: px.length / 4 }, (_, i) => px[4 * i] * 65536 + px[4 * i + 1] * 256 + px[4 * i + 2])).size;
+}
+
+window.ddpmDemo = { ddpm, train, unetFixture, drawn, crossOriginIsolated, ready: true };

@@ -1,0 +1,29 @@
+// Trains the demo page for a while in headless Chromium and saves a screenshot of it, for the
+// README (docs/demo.png):  node examples/browser/screenshot.mjs [--steps 300] [--backend gpu]
+
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { buildBrowser } from './build.mjs';
+import { startServer } from './serve.mjs';
+
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, backend: { type: 'string', default: 'gpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
+await buildBrowser();
+const server = await startServer({ port: 0 });
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'] });
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.ddpmDemo?.ready === true);
+  await page.evaluate(() => {
+    document.getElementById('t').value = '120';
+    document.getElementById('t').dispatchEvent(new Event('input'));
+  });
+  const steps = Number(values.steps);
+  await page.evaluate(([b, n]) => window.ddpmDemo.train(b, n, 50), [values.backend, steps]);
+  await page.screenshot({ path: values.out, fullPage: true });
+  console.log(`trained ${steps} steps on ${values.backend}; screenshot: ${values.out}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
