@@ -4,9 +4,11 @@
 // sample grid. Chromium is required in CI (.ci/run installs it); elsewhere, without it, the
 // tests say they were skipped.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { Rng, UNet, diffusion, resolveConfig } from 'ddpm-ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -49,6 +51,37 @@ describe('the demo page in Chromium', function () {
     expect(problems).to.deep.equal([]);
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).to.equal(true);
     expect(await page.locator('.notice').count()).to.equal(0);
+  });
+
+  it('a checkpoint trained in Node gives the same DDIM samples in the page (cpu backend, ≤ 1e-5); one made in the page loads in Node', async () => {
+    const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
+    const config = resolveConfig({
+      seed: 3, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
+      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      train: { batchSize: 2, steps: 3, logEvery: 1, sampleEvery: 0, checkpointEvery: 3, outDir },
+    });
+    await (await diffusion.Trainer.create(config)).train();
+    const bytes = readFileSync(join(outDir, 'checkpoint.safetensors'));
+    const checkpoint = await diffusion.loadCheckpoint(join(outDir, 'checkpoint.safetensors'));
+    const net = new UNet(checkpoint.config.model);
+    net.loadStateDict(checkpoint.ema);
+    const options = { ...config.sample, sampler: 'ddim' as const, steps: 5, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
+    const inNode = diffusion.sample(net.eval(), diffusion.makeSchedule(config.diffusion), options, { count: 4, channels: 3, imageSize: 8, rng: new Rng(9) }).images.toFloat32Array();
+    const inPage = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { sampleCheckpoint(b: Uint8Array, o: object): Promise<number[]> } }).ddpmDemo.sampleCheckpoint(new Uint8Array(b as number[]), { backend: 'cpu', steps: 5, count: 4, seed: 9 }), [Array.from(bytes)]);
+    expect(inPage).to.have.length(inNode.length);
+    expect(Math.max(...inPage.map((v, i) => Math.abs(v - inNode[i]!)))).to.be.at.most(1e-5);
+    // The other way: a page's checkpoint (what its download button saves) loads in Node and resumes there.
+    await page.evaluate(() => (window as unknown as { ddpmDemo: { train(b: string, n: number, e: number): Promise<number[]> } }).ddpmDemo.train('cpu', 2, 2));
+    const fromPage = Uint8Array.from(await page.evaluate(() => (window as unknown as { ddpmDemo: { checkpointBytes(): Promise<number[]> } }).ddpmDemo.checkpointBytes()));
+    const pageDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
+    const pageCheckpoint = diffusion.parseCheckpoint(fromPage, 'page checkpoint');
+    expect(pageCheckpoint.step).to.equal(2);
+    mkdirSync(pageDir);
+    writeFileSync(join(pageDir, 'checkpoint.safetensors'), fromPage);
+    const resumed = await diffusion.Trainer.create(resolveConfig({ ...pageCheckpoint.config, train: { ...pageCheckpoint.config.train, steps: 3, outDir: pageDir } }), { resume: true });
+    expect(resumed.step).to.equal(2);
+    expect(await resumed.train()).to.equal('finished');
+    expect(problems).to.deep.equal([]);
   });
 
   for (const backend of ['cpu', 'gpu'] as const) {

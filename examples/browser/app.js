@@ -125,6 +125,40 @@ $('download').onclick = async () => {
 };
 $('backend').value = hasWebGL2 ? 'gpu' : 'cpu';
 
+/**
+ * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) with DDIM, on
+ * the backend selected above: its EMA weights, its config, the given seed. Returns the images' values.
+ */
+async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 20, count = 16, seed = 0 } = {}) {
+  await selectBackend(backend);
+  const checkpoint = diffusion.parseCheckpoint(bytes, 'the loaded checkpoint');
+  const { config } = checkpoint;
+  const net = new ddpm.UNet(config.model);
+  net.loadStateDict(checkpoint.ema);
+  const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
+  const { channels, imageSize } = config.data;
+  const images = diffusion.sample(net.eval(), diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array();
+  draw($('grid'), io.imageGrid(images, count, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
+  $('progress').textContent = `${count} samples (DDIM, ${steps} steps) from step ${checkpoint.step} of the loaded checkpoint`;
+  return Array.from(images);
+}
+
+/** The current run's checkpoint, as the bytes a download would hold. */
+async function checkpointBytes() {
+  await run.trainer.saveCheckpoint();
+  return Array.from(run.store.files.get('checkpoint.safetensors'));
+}
+
+$('load').onchange = async () => {
+  const file = $('load').files[0];
+  if (!file) return;
+  try {
+    await sampleCheckpoint(new Uint8Array(await file.arrayBuffer()));
+  } catch (e) {
+    notice(`That checkpoint cannot be used: ${e.message}`);
+  }
+};
+
 // ------------------------------------------------------------------ the forward process
 const schedules = { linear: diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), cosine: diffusion.makeSchedule({ schedule: 'cosine', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }) };
 const face = data.facesDataset(32, 3).image(0);
@@ -179,4 +213,4 @@ function drawn(id) {
   return new Set(Array.from({ length: px.length / 4 }, (_, i) => px[4 * i] * 65536 + px[4 * i + 1] * 256 + px[4 * i + 2])).size;
 }
 
-window.ddpmDemo = { ddpm, train, unetFixture, drawn, crossOriginIsolated, ready: true };
+window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, crossOriginIsolated, ready: true };
