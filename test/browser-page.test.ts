@@ -47,7 +47,10 @@ describe('the demo page in Chromium', function () {
     await server?.close();
   });
 
-  it('loads with no console error, cross-origin isolated (SharedArrayBuffer available)', async () => {
+  it('loads with no console error, cross-origin isolated (SharedArrayBuffer available), and samples from the pretrained model', async () => {
+    await page.waitForFunction(() => (window as unknown as { ddpmDemo: { pretrained: { ready: boolean } } }).ddpmDemo.pretrained.ready === true, undefined, { timeout: 300000 });
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('samples'))).to.be.above(50);
+    expect(await page.locator('#modelInfo').textContent()).to.match(/^A [\d,]+-parameter UNet trained for \d+ steps on generated 16×16 faces/);
     expect(problems).to.deep.equal([]);
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).to.equal(true);
     expect(await page.locator('.notice').count()).to.equal(0);

@@ -159,6 +159,43 @@ $('load').onchange = async () => {
   }
 };
 
+// ------------------------------------------------------------------ the pretrained model
+const pretrained = { net: null, config: null, timer: null, ready: false };
+
+/** Samples 16 images with the chosen sampler and plays the first one's chain x_T → x_0. */
+async function samplePretrained() {
+  const { config, net } = pretrained;
+  const sampler = $('sampler').value;
+  const steps = Number($('ddimSteps').value);
+  const options = { ...config.sample, sampler, steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
+  const { channels, imageSize } = config.data;
+  const result = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 });
+  draw($('samples'), io.imageGrid(result.images.toFloat32Array(), 16, channels, imageSize, { scale: 3 }));
+  const frames = result.trajectory.map((f) => f.toFloat32Array().slice(0, channels * imageSize * imageSize));
+  clearInterval(pretrained.timer);
+  let k = 0;
+  pretrained.timer = setInterval(() => {
+    draw($('denoise'), io.imageGrid(frames[Math.min(k, frames.length - 1)], 1, channels, imageSize, { pad: 0, scale: 6 }));
+    k = (k + 1) % (frames.length + 12); // hold x_0 a moment before starting again
+  }, 120);
+}
+
+/** Opens the model this project trained (EMA weights and config, see the README) and samples from it. */
+async function openPretrained() {
+  const bytes = new Uint8Array(await (await fetch('model/faces-16.safetensors')).arrayBuffer());
+  await selectBackend($('backend').value); // first: tensors are made on the current backend
+  const file = io.parseSafetensors(bytes, 'model/faces-16.safetensors');
+  pretrained.config = JSON.parse(file.metadata.config);
+  pretrained.net = new ddpm.UNet(pretrained.config.model).eval();
+  pretrained.net.loadStateDict(file.tensors);
+  $('modelInfo').textContent = `A ${pretrained.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${file.metadata.step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${ddpm.getBackend().name} backend.`;
+  await samplePretrained();
+  $('sampleAgain').disabled = false;
+  pretrained.ready = true;
+}
+$('sampleAgain').onclick = () => samplePretrained();
+$('ddimSteps').oninput = () => ($('ddimValue').textContent = $('ddimSteps').value);
+
 // ------------------------------------------------------------------ the forward process
 const schedules = { linear: diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), cosine: diffusion.makeSchedule({ schedule: 'cosine', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }) };
 const face = data.facesDataset(32, 3).image(0);
@@ -213,4 +250,5 @@ function drawn(id) {
   return new Set(Array.from({ length: px.length / 4 }, (_, i) => px[4 * i] * 65536 + px[4 * i + 1] * 256 + px[4 * i + 2])).size;
 }
 
-window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, crossOriginIsolated, ready: true };
+window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, crossOriginIsolated, pretrained, ready: true };
+openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`));

@@ -1,5 +1,5 @@
 // Trains the demo page for a while in headless Chromium and saves a screenshot of it, for the
-// README (docs/demo.png):  node examples/browser/screenshot.mjs [--steps 600] [--backend gpu]
+// README (docs/demo.png):  node examples/browser/screenshot.mjs [--steps 300] [--backend gpu]
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -7,14 +7,14 @@ import { chromium } from 'playwright-core';
 import { buildBrowser } from './build.mjs';
 import { startServer } from './serve.mjs';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '600' }, backend: { type: 'string', default: 'gpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, backend: { type: 'string', default: 'gpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
 await buildBrowser();
 const server = await startServer({ port: 0 });
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'] });
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   await page.goto(server.url);
-  await page.waitForFunction(() => window.ddpmDemo?.ready === true);
+  await page.waitForFunction(() => window.ddpmDemo?.pretrained.ready === true, undefined, { timeout: 600000 });
   await page.evaluate(() => {
     document.getElementById('t').value = '120';
     document.getElementById('t').dispatchEvent(new Event('input'));

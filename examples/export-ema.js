@@ -1,0 +1,21 @@
+// Writes a checkpoint's EMA weights alone (what sampling needs) as a small safetensors file,
+// with the run's config and step in its metadata: the form the demo page opens with.
+//
+//   node examples/export-ema.js --checkpoint runs/faces/checkpoint.safetensors --out faces.safetensors
+
+import { diffusion, io } from 'ddpm-ts';
+import { parseFlags, run, UsageError } from './cli.js';
+
+export const EMA_FORMAT = 'ddpm-ts-ema/1';
+const USAGE = `Export a checkpoint's EMA weights for sampling.
+
+Usage: node examples/export-ema.js --checkpoint FILE --out FILE`;
+
+await run(USAGE, async () => {
+  const { checkpoint: path, out } = parseFlags(process.argv.slice(2), { checkpoint: { type: 'string' }, out: { type: 'string' } });
+  if (!path || !out) throw new UsageError('--checkpoint and --out are both required');
+  const checkpoint = await diffusion.loadCheckpoint(path);
+  await io.saveSafetensors(out, checkpoint.ema, { format: EMA_FORMAT, config: JSON.stringify(checkpoint.config), step: String(checkpoint.step) });
+  const params = [...checkpoint.ema.values()].reduce((n, t) => n + t.size, 0);
+  console.log(`wrote ${out}: the EMA weights (${params.toLocaleString('en-US')} parameters) of step ${checkpoint.step} of ${path}`);
+});
