@@ -32,6 +32,11 @@ export interface Conv2dGeometry {
   padding: number;
 }
 
+/** The output size along one axis of a convolution: ⌊(n + 2·padding − k) / stride⌋ + 1. */
+export function convOutputSize(n: number, k: number, g: Conv2dGeometry): number {
+  return Math.floor((n + 2 * g.padding - k) / g.stride) + 1;
+}
+
 export interface Backend {
   readonly name: string;
 

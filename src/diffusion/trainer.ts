@@ -318,7 +318,8 @@ const LOG = 'log.jsonl';
 
 /** Refuses a store that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
 async function assertNoRun(store: RunStore, outDir: string): Promise<void> {
-  const found = (await store.read(CHECKPOINT)) ? `a checkpoint (${store.describe(CHECKPOINT)})` : ((await store.read(LOG))?.length ?? 0) > 0 ? `a training log (${store.describe(LOG)})` : null;
+  // The checkpoint is only looked for (it may be large); the log is read, as only a non-empty one counts.
+  const found = (await store.list('')).includes(CHECKPOINT) ? `a checkpoint (${store.describe(CHECKPOINT)})` : ((await store.read(LOG))?.length ?? 0) > 0 ? `a training log (${store.describe(LOG)})` : null;
   if (found) {
     throw new RunExistsError(`${outDir} already holds a training run: ${found}. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite (or choose another folder with --out)`);
   }

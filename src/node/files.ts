@@ -53,10 +53,10 @@ export async function writeAtomic(path: string, data: Uint8Array | string): Prom
   }
 }
 
-/** Appends one line of text (a log entry) to `path`. */
-export async function appendLine(path: string, line: string): Promise<void> {
+/** Appends text (a log line, with its newline) to `path`. */
+export async function appendText(path: string, text: string): Promise<void> {
   try {
-    await appendFile(path, line + '\n');
+    await appendFile(path, text);
   } catch (e) {
     throw new FileWriteError(path, (e as NodeJS.ErrnoException).code, `cannot write ${path}: ${describeFsError(e)}`);
   }

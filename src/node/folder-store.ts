@@ -5,7 +5,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RGBAImage } from '../io/image.js';
 import type { RunStore } from '../diffusion/store.js';
-import { appendLine, ensureDir, writeAtomic } from './files.js';
+import { appendText, ensureDir, writeAtomic } from './files.js';
 import { writePng } from './image-files.js';
 
 export class FolderStore implements RunStore {
@@ -29,7 +29,7 @@ export class FolderStore implements RunStore {
   }
 
   async append(name: string, text: string): Promise<void> {
-    await appendLine(this.describe(name), text.replace(/\n$/, ''));
+    await appendText(this.describe(name), text);
   }
 
   async writeImage(name: string, image: RGBAImage): Promise<void> {

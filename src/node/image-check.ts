@@ -155,7 +155,7 @@ function checkPng(b: Uint8Array): void {
   const expected = rows.reduce((a, r) => a + r, 0);
   let pixels: Uint8Array;
   try {
-    pixels = inflateSync(concat(idat), { maxOutputLength: expected + 1 });
+    pixels = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
   } catch (e) {
     const why = (e as Error).message;
     throw new Error(/maxOutputLength|larger than/.test(why) ? `corrupt PNG: more image data than ${width}×${height} pixels need` : `corrupt PNG: the image data does not decompress (${why})`);
@@ -166,14 +166,4 @@ function checkPng(b: Uint8Array): void {
   for (let row = 0, p = 0; row < rows.length; p += rows[row]!, row++) {
     if (pixels[p]! > 4) throw new Error(`corrupt PNG: row ${row} has filter type ${pixels[p]} (0–4 exist)`);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -4,4 +4,4 @@ export * from '../io/index.js';
 export { loadSafetensors, saveSafetensors } from './safetensors-files.js';
 export { readImage, decodeImage, encodePng, writePng } from './image-files.js';
 export { MAX_IMAGE_PIXELS } from './image-check.js';
-export { writeAtomic, appendLine, ensureDir, describeFsError, FileWriteError } from './files.js';
+export { writeAtomic, appendText, ensureDir, describeFsError, FileWriteError } from './files.js';

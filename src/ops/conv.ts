@@ -1,6 +1,6 @@
 // 2-D convolution (PyTorch's conv2d: cross-correlation, NCHW, weight [Cout, Cin, kh, kw]).
 
-import type { Conv2dGeometry } from '../backends/backend.js';
+import { convOutputSize, type Conv2dGeometry } from '../backends/backend.js';
 import { record } from '../tensor/autograd.js';
 import { shapeStr } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -9,10 +9,6 @@ import { sum } from './reduce.js';
 export interface Conv2dOptions {
   stride?: number;
   padding?: number;
-}
-
-function outSize(n: number, k: number, g: Conv2dGeometry): number {
-  return Math.floor((n + 2 * g.padding - k) / g.stride) + 1;
 }
 
 /**
@@ -32,7 +28,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const [F, Cin, kh, kw] = weight.shape as [number, number, number, number];
   if (C !== Cin) throw new Error(`${where}: input has ${C} channels but the weight expects ${Cin}`);
-  const Ho = outSize(H, kh, g), Wo = outSize(W, kw, g);
+  const Ho = convOutputSize(H, kh, g), Wo = convOutputSize(W, kw, g);
   if (Ho < 1 || Wo < 1) throw new Error(`${where}: the kernel does not fit in the padded input`);
   if (bias && (bias.rank !== 1 || bias.shape[0] !== F)) {
     throw new Error(`${where}: bias ${shapeStr(bias.shape)} should be [${F}]`);

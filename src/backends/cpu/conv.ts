@@ -30,10 +30,6 @@ export interface ConvDims {
   stride: number; padding: number;
 }
 
-export function outputSize(inSize: number, k: number, stride: number, padding: number): number {
-  return Math.floor((inSize + 2 * padding - k) / stride) + 1;
-}
-
 /** At most this many floats (32 MB) in one im2col buffer. */
 const COLS_BUDGET = 8 * 1024 * 1024;
 

@@ -6,9 +6,9 @@
 
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { convOutputSize, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, outputSize, type ConvAlgorithm, type ConvDims } from './conv.js';
+import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
 import { exp, sigmoid } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
@@ -97,8 +97,8 @@ function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2
   const [F, , kh, kw] = wShape as [number, number, number, number];
   return {
     N, C, H, W, F, kh, kw,
-    Ho: outputSize(H, kh, g.stride, g.padding),
-    Wo: outputSize(W, kw, g.stride, g.padding),
+    Ho: convOutputSize(H, kh, g),
+    Wo: convOutputSize(W, kw, g),
     stride: g.stride, padding: g.padding,
   };
 }

@@ -23,8 +23,8 @@
 // most MAX_TEXTURE_SIZE² values, and at most 2²⁴ (indices are float32 in the shader); a bigger
 // one is refused with its size.
 
-import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
-import type { Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
+import { convOutputSize, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { assign as assignKernel, fill, gather } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
@@ -88,7 +88,8 @@ function viewConstants(name: string, v: Pick<View, 'shape' | 'strides' | 'offset
   return out;
 }
 
-const isWhole = (v: View) => v.offset === 0 && v.storage.size === sizeOf(v.shape) && v.strides.every((s, k) => s === contiguousStrides(v.shape)[k] || v.shape[k] === 1);
+/** A view that is its whole storage, in order: kernels can read the storage as it is. */
+const isWhole = (v: View) => v.offset === 0 && v.storage.size === sizeOf(v.shape) && isContiguous(v.shape, v.strides);
 
 export interface GpuBackendOptions {
   /** The gpu.js mode; by default the best real GPU mode here: headless-gl in Node, WebGL2 then WebGL in a page. */
@@ -246,13 +247,9 @@ export class GpuBackend implements Backend {
     const constants: Record<string, number> = { dstOffset: dst.offset, srcOffset: src.offset };
     axes.forEach((a, k) => Object.assign(constants, { [`d${k}`]: a.n, [`t${k}`]: a.t, [`u${k}`]: a.u }));
     const next = this.run('assign', assignKernel, target.size, constants, this.arg(target), this.arg(src.storage));
-    // The new texture replaces the old in `target`; `next`, now an empty shell, must never free it.
-    this.registry.unregister(next);
-    next.cell.released = true;
-    this.live.textures--;
-    this.live.bytes -= 4 * target.size;
-    deleteTexture(target.cell.value);
-    target.cell.value = next.cell.value;
+    // The new texture goes into `target`; `next` takes the old one, and releasing it frees that.
+    [target.cell.value, next.cell.value] = [next.cell.value, target.cell.value];
+    this.release(next);
   }
 
   unary(op: UnaryOp, x: View): Storage {
@@ -307,8 +304,7 @@ export class GpuBackend implements Backend {
   private convConstants(xShape: readonly number[], wShape: readonly number[], g: Conv2dGeometry): Record<string, number> {
     const [N, C, H, W] = xShape as [number, number, number, number];
     const [F, , kh, kw] = wShape as [number, number, number, number];
-    const Ho = Math.floor((H + 2 * g.padding - kh) / g.stride) + 1, Wo = Math.floor((W + 2 * g.padding - kw) / g.stride) + 1;
-    return { N, C, H, W, F, kh, kw, Ho, Wo, s: g.stride, p: g.padding };
+    return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
   }
 
   conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
