@@ -39,7 +39,8 @@ describe('the demo page in Chromium', function () {
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     await page.goto(server.url);
-    await page.waitForFunction(() => (window as unknown as { ddpmDemo?: { ready: boolean } }).ddpmDemo?.ready === true);
+    // Playwright's default wait is 30 s; a page's first load on a busy 2-core machine took longer once.
+    await page.waitForFunction(() => (window as unknown as { ddpmDemo?: { ready: boolean } }).ddpmDemo?.ready === true, undefined, { timeout: 120000 });
   });
 
   after(async () => {
