@@ -3,10 +3,12 @@
 // and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
 // thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --soak STEPS] [-- --backend gpu]
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS] [-- --backend gpu]
 //
 // With --backend gpu the same rows run on ddpm-ts's gpu backend (headless-gl; run it under
 // xvfb-run without a display) against its cpu backend, in the same run, with the GL renderer.
+// The UNet-S training step is also timed in the demo page in Chromium (bench/page.mjs): its cpu
+// backend on the same threads as Node's, and its gpu backend (WebGL2), against Node in the same run.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
 // TF.js, which reports ddpm-ts's own peak RSS (and its RSS, or the gpu backend's live textures,
 // every 100 steps, for --soak 1000).
@@ -15,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { F, GpuBackend, Rng, availableCores, diffusion, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
+import { benchInPage, CHROMIUM } from './page.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -224,6 +227,7 @@ for (const row of Object.keys(rows)) {
 }
 
 // Per core: ddpm-ts on one thread against TF.js wasm, which runs one thread in Node.
+let pageSummary = null;
 const perCore = { forward1: 'forward', train1: 'train' };
 if (threads > 1) {
   await setThreads(1);
@@ -236,6 +240,29 @@ if (threads > 1) {
     results[row]['tfjs-wasm'] = results[of]['tfjs-wasm'];
   }
   await setThreads(threads);
+}
+
+// ---------------------------------------------------------------- in a page
+// The same training step in the demo page (Chromium), between two Node runs of it on the same
+// number of threads: the page's cpu backend against Node's, and its gpu backend (WebGL2).
+const pageRows = [];
+if (!flag('no-page', false)) {
+  const nodeTrain = [];
+  const timeNode = () => {
+    for (let rep = 0; rep < REPS; rep++) nodeTrain.push(time(oursFns.train));
+  };
+  timeNode();
+  const inPage = await benchInPage({ reps: REPS, threads });
+  timeNode();
+  if (!inPage) {
+    console.log(`  page row skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  } else {
+    const node = median(nodeTrain);
+    pageRows.push([`${rows.train.label}, in a page: cpu backend, ${inPage.cpu.threads} thread(s) (Web Workers)`, fmt('train', inPage.cpu.seconds), fmt('train', node), `${(inPage.cpu.seconds / node).toFixed(2)}×`]);
+    pageRows.push([`${rows.train.label}, in a page: gpu backend`, fmt('train', inPage.gpu.seconds), fmt('train', node), `${(inPage.gpu.seconds / node).toFixed(2)}×`]);
+    pageSummary = { node, cpu: inPage.cpu, gpu: inPage.gpu, cpuPageOverNode: inPage.cpu.seconds / node, gpuPageOverNodeCpu: inPage.gpu.seconds / node };
+  }
+  process.stdout.write('  page rows: done\n');
 }
 
 // ---------------------------------------------------------------- table
@@ -253,6 +280,11 @@ summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
 summary.peakRssMB = Math.round(peakRss / 2 ** 20);
 summary.matchVsTfjsWasm = matchWasm;
 printTable(table);
+if (pageRows.length) {
+  printTable([['', 'in the page', `Node cpu (${threads} thread(s))`, 'page / Node'], ...pageRows]);
+  console.log(`the page ran in ${CHROMIUM}; its gpu backend on ${pageSummary.gpu.renderer}`);
+  summary.page = pageSummary;
+}
 console.log(`\nddpm-ts ran on ${threads} thread(s) (the per-core rows on 1); ${engines.map((e) => `TF.js ${e} on 1`).join(', ')}.`);
 console.log(`ratios below 1× mean ddpm-ts is faster (time ours / time theirs). Peak RSS of this process (all engines loaded): ${summary.peakRssMB} MB`);
 soakRun(summary, 'cpu');

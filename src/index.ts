@@ -1,5 +1,8 @@
 // ddpm-ts: the public API.
 
+import { browserThreadHost } from './browser/threads.js';
+import { setThreadHost } from './backends/cpu/threads.js';
+
 export { Tensor, type GradNode } from './tensor/tensor.js';
 export { noGrad, isGradEnabled } from './tensor/autograd.js';
 export { tidy, dispose } from './backends/scope.js';
@@ -22,6 +25,9 @@ export * as diffusion from './diffusion/index.js';
 export * as data from './data/index.js';
 export { resolveConfig, defaultConfig, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
 export { formatProgress, formatDuration } from './util/progress.js';
-export { setThreads, getThreads, availableCores } from './backends/cpu/threads.js';
+export { setThreads, getThreads, availableCores, threadTaskCounts } from './backends/cpu/threads.js';
 export { setPlatform, platform, type Platform } from './platform.js';
-export { setThreadHost, type ThreadHost, type WorkerPool } from './backends/cpu/threads.js';
+export { setThreadHost, runWorker, type ThreadHost, type WorkerHandle, type SharedBlocks } from './backends/cpu/threads.js';
+
+// In a page, the CPU backend's workers are Web Workers (the Node entry installs worker_threads).
+if (typeof window !== 'undefined' && typeof Worker === 'function') setThreadHost(browserThreadHost);

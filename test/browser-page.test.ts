@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Rng, UNet, diffusion, resolveConfig } from 'ddpm-ts';
+import { Rng, UNet, data, diffusion, io, resolveConfig } from 'ddpm-ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -88,6 +88,62 @@ describe('the demo page in Chromium', function () {
     expect(problems).to.deep.equal([]);
   });
 
+  it('runs the cpu backend on Web Workers over shared memory: every worker does its part, with bit-identical results', async () => {
+    const r = await page.evaluate(async () => {
+      const demo = (window as unknown as { ddpmDemo: { ddpm: any } }).ddpmDemo;
+      const { F, Rng, randn, setThreads, getThreads, threadTaskCounts, useBackend, availableCores } = demo.ddpm;
+      await useBackend('cpu');
+      const cores = await availableCores();
+      const work = () => {
+        const rng = new Rng(5);
+        const x = randn([4, 32, 24, 24], rng, { requiresGrad: true }), w = randn([48, 32, 3, 3], rng, { requiresGrad: true });
+        const y = F.groupNormSilu(F.conv2d(x, w, null, { padding: 1 }), 8);
+        y.backward(randn(y.shape, rng));
+        const a = randn([200, 300], rng), b = randn([300, 180], rng);
+        return [y, x.grad, w.grad, F.matmul(a, b)].map((t: any) => Array.from(t.toFloat32Array() as Float32Array));
+      };
+      await setThreads(1);
+      const one = work();
+      await setThreads(3);
+      const threads = getThreads();
+      const three = work();
+      const parts = threadTaskCounts();
+      const same = one.every((arr: number[], k: number) => arr.length === three[k]!.length && arr.every((v, i) => Object.is(v, three[k]![i])));
+      await setThreads(cores);
+      return { cores, hardware: navigator.hardwareConcurrency, threads, parts, same };
+    });
+    expect(r.cores).to.equal(r.hardware);
+    expect(r.threads).to.equal(3);
+    expect(r.parts).to.have.length(3);
+    // Thread 0 is the page's own; threads 1 and 2 are Web Workers, and each ran part of every parallel task.
+    expect(r.parts[1]).to.be.above(0);
+    expect(r.parts[2]).to.equal(r.parts[1]);
+    expect(r.parts[0]).to.equal(r.parts[1]);
+    expect(r.same).to.equal(true);
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('trains on photos dropped onto the page: decoded by the browser, cropped and resized exactly as Node\'s folder loader', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddpm-ts-photos-'));
+    const rng = new Rng(11);
+    const sizes = [[37, 23], [20, 31], [16, 16], [64, 48]] as const;
+    for (const [k, [width, height]] of sizes.entries()) {
+      const pixels = Uint8Array.from({ length: width * height * 4 }, (_, i) => (i % 4 === 3 ? 255 : rng.int(256)));
+      writeFileSync(join(dir, `photo-${k}.png`), await io.encodePng({ width, height, data: pixels }));
+    }
+    const inNode = await data.folderDataset(dir, { imageSize: 16, channels: 3 });
+    const files = sizes.map((_, k) => join(dir, `photo-${k}.png`)).reverse(); // the page sorts them by name, as Node does
+    await page.setInputFiles('#photos', files);
+    await page.waitForFunction(() => /^Training set: 4 images/.test(document.getElementById('photoInfo')!.textContent!), undefined, { timeout: 60000 });
+    const inPage = await page.evaluate(() => (window as unknown as { ddpmDemo: { photoImages(): number[][] } }).ddpmDemo.photoImages());
+    expect(inPage).to.have.length(4);
+    inPage.forEach((img, k) => expect(img, `photo-${k}.png`).to.deep.equal(Array.from(inNode.image(k))));
+    const losses = await page.evaluate(() => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number, o: object): Promise<number[]> } }).ddpmDemo.train('cpu', 3, 3, { source: 'photos' }));
+    expect(losses).to.have.length(3);
+    expect(losses.every(Number.isFinite)).to.equal(true);
+    expect(problems).to.deep.equal([]);
+  });
+
   for (const backend of ['cpu', 'gpu'] as const) {
     it(`UNet-S matches PyTorch in the page on the ${backend} backend (output, gradX, all parameter gradients ≤ 1e-3)`, async () => {
       const r = await page.evaluate((b) => (window as unknown as { ddpmDemo: { unetFixture(b: string): Promise<Fixture> } }).ddpmDemo.unetFixture(b), backend);
@@ -100,7 +156,7 @@ describe('the demo page in Chromium', function () {
     });
 
     it(`trains 20 steps in the page on the ${backend} backend, with finite losses, and draws the sample grid`, async () => {
-      const losses = await page.evaluate((b) => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number): Promise<number[]> } }).ddpmDemo.train(b, 20, 10), backend);
+      const losses = await page.evaluate((b) => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number, o: object): Promise<number[]> } }).ddpmDemo.train(b, 20, 10, { source: 'faces' }), backend);
       expect(losses).to.have.length(20);
       expect(losses.every(Number.isFinite)).to.equal(true);
       const colours = await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('grid'));

@@ -1,7 +1,7 @@
 // Worker threads change speed, never results: every product is bit-identical for any thread count.
 
 import { expect } from 'chai';
-import { F, Rng, getThreads, nn, optim, randn, setThreads } from 'ddpm-ts';
+import { F, Rng, getThreads, nn, optim, randn, setThreads, threadTaskCounts } from 'ddpm-ts';
 
 /** Runs fn once per thread count and returns the float arrays it produced. */
 async function underThreads(counts: number[], fn: () => Float32Array[]): Promise<Float32Array[][]> {
@@ -64,6 +64,43 @@ describe('threads', function () {
       return net.parameters().map((p) => p.toFloat32Array());
     });
     results[1]!.forEach((arr, i) => expect(same(arr, results[0]![i]!), `parameter ${i}`).to.equal(true));
+  });
+
+  it('every worker runs its part of each parallel task; small work stays on the calling thread', async () => {
+    const before = getThreads();
+    try {
+      await setThreads(3);
+      expect(threadTaskCounts()).to.deep.equal([0, 0, 0]);
+      const r = new Rng(3);
+      F.matmul(randn([8, 8], r), randn([8, 8], r)); // 512 multiply-adds: not worth waking a worker
+      expect(threadTaskCounts()).to.deep.equal([0, 0, 0]);
+      F.matmul(randn([200, 300], r), randn([300, 180], r)).toFloat32Array();
+      expect(threadTaskCounts()).to.deep.equal([1, 1, 1]);
+      await setThreads(1);
+      expect(threadTaskCounts()).to.deep.equal([]);
+    } finally {
+      await setThreads(before);
+    }
+  });
+
+  it('a task posted the moment the workers are ready runs on them (no start-up race)', async function () {
+    // A worker once read the job counter after saying it was ready: a job posted in between was
+    // taken as already seen, and the caller waited for that worker forever (seen twice in a row
+    // in examples/tour/03-convolution.js). The window is short, so this repeats the start 20 times.
+    this.timeout(60000);
+    const before = getThreads();
+    const r = new Rng(8);
+    const a = randn([200, 300], r), b = randn([300, 180], r);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await setThreads(2);
+        F.matmul(a, b);
+        expect(threadTaskCounts()).to.deep.equal([1, 1]);
+        await setThreads(1);
+      }
+    } finally {
+      await setThreads(before);
+    }
   });
 
   it('rejects a bad thread count', async () => {

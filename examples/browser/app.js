@@ -16,7 +16,10 @@ function notice(text) {
 }
 const hasWebGL2 = !!document.createElement('canvas').getContext('webgl2');
 if (!hasWebGL2) notice('This browser has no WebGL2, so the gpu backend cannot run here: training uses the cpu backend.');
-if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends): the cpu backend runs on one thread.');
+if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends), so workers cannot share memory: the cpu backend runs on one thread, several times slower than on all cores.');
+// The cpu backend runs its big kernels on Web Workers, one per core (1 where memory cannot be shared).
+const cores = await ddpm.availableCores();
+document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores} thread${cores > 1 ? 's' : ''})`;
 
 /** Makes `name` the current backend: 'cpu', or 'gpu' (WebGL2, then WebGL). */
 async function selectBackend(name) {
@@ -72,10 +75,11 @@ function demoConfig(steps, sampleEvery) {
 const run = { trainer: null, store: null, paused: false, running: false, losses: [] };
 
 /** Trains `steps` steps on `backend`, yielding to the page between steps; resolves with the losses. */
-async function train(backend, steps, sampleEvery, { onStep } = {}) {
+async function train(backend, steps, sampleEvery, { onStep, source = $('dataSource').value } = {}) {
   await selectBackend(backend);
   run.store = new diffusion.MemoryStore('page');
-  run.trainer = await diffusion.Trainer.create(demoConfig(steps, sampleEvery), { store: run.store, dataset: data.facesDataset(16, 3) });
+  const dataset = source === 'photos' ? photos.dataset : data.facesDataset(16, 3);
+  run.trainer = await diffusion.Trainer.create(demoConfig(steps, sampleEvery), { store: run.store, dataset });
   run.losses = [];
   run.running = true;
   const started = performance.now();
@@ -124,6 +128,37 @@ $('download').onclick = async () => {
   URL.revokeObjectURL(url);
 };
 $('backend').value = hasWebGL2 ? 'gpu' : 'cpu';
+
+// ------------------------------------------------------------------ the user's photos
+const photos = { dataset: null };
+
+/** Makes dropped or picked image files the training set (decoded here; nothing leaves the page). */
+async function usePhotos(files) {
+  $('photoInfo').textContent = `Reading ${files.length} file(s)…`;
+  photos.dataset = await data.imageFilesDataset(files, {
+    imageSize: 16, channels: 3, skipBad: true,
+    warn: (message) => notice(message.replace(/^warning: skipping /, 'Skipped ')),
+  });
+  $('photoInfo').textContent = `Training set: ${photos.dataset.description}.`;
+  $('dataSource').querySelector('option[value=photos]').disabled = false;
+  $('dataSource').value = 'photos';
+  return photos.dataset.size;
+}
+/** The training images as the network sees them (for the tests). */
+const photoImages = () => Array.from({ length: photos.dataset.size }, (_, i) => Array.from(photos.dataset.image(i)));
+
+const reportPhotos = (promise) => promise.catch((e) => notice(`Those photos cannot be used: ${e.message}`));
+$('photos').onchange = () => reportPhotos(usePhotos($('photos').files));
+$('drop').ondragover = (e) => {
+  e.preventDefault();
+  $('drop').classList.add('over');
+};
+$('drop').ondragleave = () => $('drop').classList.remove('over');
+$('drop').ondrop = (e) => {
+  e.preventDefault();
+  $('drop').classList.remove('over');
+  reportPhotos(usePhotos(e.dataTransfer.files));
+};
 
 /**
  * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) with DDIM, on
@@ -250,5 +285,39 @@ function drawn(id) {
   return new Set(Array.from({ length: px.length / 4 }, (_, i) => px[4 * i] * 65536 + px[4 * i + 1] * 256 + px[4 * i + 2])).size;
 }
 
-window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, crossOriginIsolated, pretrained, ready: true };
+/** The cpu backend's threads and the task parts each has run (thread 0 is the page's own). */
+const threadInfo = () => ({ threads: ddpm.getThreads(), parts: ddpm.threadTaskCounts() });
+
+/**
+ * For npm run bench: seconds per UNet-S training step (batch 16, 32×32, forward + backward + Adam)
+ * on `backend` with `threads` cpu threads, the median of `reps` after one warm-up step.
+ */
+async function benchTrainStep(backend, reps, threads) {
+  const chosen = await selectBackend(backend);
+  await ddpm.setThreads(threads);
+  const weights = io.parseSafetensors(new Uint8Array(await (await fetch('/fixtures/unet-s.safetensors')).arrayBuffer()), 'unet-s.safetensors');
+  const net = new ddpm.UNet({ ...JSON.parse(weights.metadata.config), zeroInitOut: false });
+  net.loadStateDict(weights.tensors);
+  const optimizer = new ddpm.optim.Adam(net.parameters(), { lr: 1e-4 });
+  const rng = new ddpm.Rng(1);
+  const x = ddpm.randn([16, 3, 32, 32], rng), noise = ddpm.randn([16, 3, 32, 32], rng);
+  const t = Array.from({ length: 16 }, () => rng.int(1000));
+  const step = () => ddpm.tidy(() => {
+    const loss = ddpm.F.mseLoss(net.forward(x, t), noise);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  });
+  step();
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return { backend: chosen.name, renderer: chosen.renderer ?? null, threads: ddpm.getThreads(), seconds: times.sort((a, b) => a - b)[Math.floor(reps / 2)] };
+}
+
+window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, threadInfo, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
 openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`));

@@ -25,7 +25,8 @@ export const noNode = {
 /** Bundles `entry` for browsers into `outdir`; resolves to the output files, or rejects with esbuild's errors. */
 export async function buildBrowser({ entry = fileURLToPath(new URL('dist/src/index.js', root)), outdir = fileURLToPath(new URL('dist/browser/', root)) } = {}) {
   const result = await build({
-    entryPoints: { 'ddpm-ts': entry },
+    // The cpu backend's Web Worker is an entry of its own, beside the library (src/browser/threads.ts loads it from there).
+    entryPoints: { 'ddpm-ts': entry, 'cpu-worker': fileURLToPath(new URL('dist/src/browser/cpu-worker.js', root)) },
     outdir,
     bundle: true,
     splitting: true,

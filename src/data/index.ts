@@ -1,5 +1,7 @@
 export { type Dataset, sampleBatch, facesDataset, inMemoryDataset, toBytes } from './dataset.js';
 export { renderFace } from './faces.js';
+export { imageSetDataset, MAX_IMAGE_PIXELS, type ImageSource, type ImageSetOptions } from './image-set.js';
+export { imageFilesDataset } from '../browser/image-files.js';
 
 import type { DataConfig } from '../config.js';
 import { platform } from '../platform.js';

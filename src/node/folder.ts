@@ -1,18 +1,11 @@
-// A user's folder of photos (for example CelebA crops): every file is decoded, centre-cropped,
-// resized and kept in memory.
+// A user's folder of photos (for example CelebA crops): every file, in name order, decoded by
+// get-pixels and made a training image as in a page (src/data/image-set.ts).
 
-import { toNetworkInput } from '../io/image.js';
+import type { Dataset } from '../data/dataset.js';
+import { imageSetDataset, type ImageSetOptions } from '../data/image-set.js';
 import { readImage } from './image-files.js';
-import { inMemoryDataset, toBytes, type Dataset } from '../data/dataset.js';
 
-export interface FolderOptions {
-  imageSize: number;
-  channels: number;
-  /** Skip unreadable or non-image files with a warning instead of stopping. */
-  skipBad?: boolean;
-  warn?: (message: string) => void;
-  onProgress?: (done: number, total: number) => void;
-}
+export type FolderOptions = ImageSetOptions;
 
 export async function folderDataset(dir: string, { imageSize, channels, skipBad = false, warn = console.warn, onProgress }: FolderOptions): Promise<Dataset> {
   const { readdir, stat } = await import('node:fs/promises');
@@ -28,18 +21,5 @@ export async function folderDataset(dir: string, { imageSize, channels, skipBad 
   for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
   if (files.length === 0) throw new Error(`data.path ${dir}: the folder holds no files`);
 
-  const images: Uint8Array[] = [];
-  let skipped = 0;
-  for (const [i, file] of files.entries()) {
-    try {
-      images.push(toBytes(toNetworkInput(await readImage(file), imageSize, channels)));
-    } catch (e) {
-      if (!skipBad) throw new Error(`${(e as Error).message} (set data.skipBad to skip such files)`);
-      warn(`warning: skipping ${(e as Error).message}`);
-      skipped++;
-    }
-    onProgress?.(i + 1, files.length);
-  }
-  if (images.length === 0) throw new Error(`data.path ${dir}: none of its ${files.length} files is a readable image`);
-  return inMemoryDataset(images, imageSize, channels, `${images.length} images from ${dir}${skipped ? ` (${skipped} skipped)` : ''}, ${imageSize}×${imageSize}`);
+  return imageSetDataset(files.map((file) => ({ name: file, decode: () => readImage(file) })), dir, { imageSize, channels, skipBad, warn, onProgress });
 }

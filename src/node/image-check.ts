@@ -6,8 +6,9 @@
 
 import { inflateSync } from 'node:zlib';
 
-/** Images with more pixels than this (8192 × 8192) are refused before decoding. */
-export const MAX_IMAGE_PIXELS = 8192 * 8192;
+import { MAX_IMAGE_PIXELS } from '../data/image-set.js';
+
+export { MAX_IMAGE_PIXELS };
 
 export type ImageType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/bmp';
 

@@ -1,0 +1,35 @@
+// The page row of npm run bench: the UNet-S training step (batch 16) timed inside the demo page
+// in Debian's Chromium (headless, via playwright-core), on the cpu backend with Web Workers and
+// on the gpu backend (WebGL2), with the same model and batch as the Node rows.
+
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { buildBrowser } from '../examples/browser/build.mjs';
+import { startServer } from '../examples/browser/serve.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Opens the demo page and times `reps` training steps (after one warm-up) on each backend: the cpu
+ * backend on `threads` threads (the page's own and threads − 1 Web Workers), then the gpu
+ * backend. Resolves to { cpu, gpu } as the page's benchTrainStep reports them, or null without Chromium.
+ */
+export async function benchInPage({ reps, threads }) {
+  if (!existsSync(CHROMIUM)) return null;
+  await buildBrowser();
+  const server = await startServer({ port: 0 });
+  // SwiftShader gives WebGL2 where there is no GPU; with a GPU, Chromium uses it.
+  const swiftshader = process.env.DDPM_PAGE_GPU ? [] : ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...swiftshader, '--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.ddpmDemo?.ready === true, undefined, { timeout: 120000 });
+    if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('the demo page is not cross-origin isolated: its cpu backend would run on one thread');
+    const timeStep = (backend, n) => page.evaluate(([b, r, t]) => window.ddpmDemo.benchTrainStep(b, r, t), [backend, reps, n]);
+    return { cpu: await timeStep('cpu', threads), gpu: await timeStep('gpu', 1) };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

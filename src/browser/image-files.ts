@@ -1,0 +1,37 @@
+// Photos a user drops onto a page (File objects) as a dataset: the browser decodes each one, and
+// the same code as Node's folder loader crops and resizes it (src/data/image-set.ts). Nothing
+// leaves the page.
+//
+// Decoding asks for the file's own pixels (no colour-space conversion, no premultiplied alpha),
+// so an opaque PNG gives exactly the values get-pixels gives in Node; a canvas keeps alpha
+// premultiplied, so half-transparent pixels may differ by a rounding step.
+
+import type { Dataset } from '../data/dataset.js';
+import { imageSetDataset, MAX_IMAGE_PIXELS, type ImageSetOptions } from '../data/image-set.js';
+import type { RGBAImage } from '../io/image.js';
+
+/** A file's pixels, decoded by the browser. */
+async function decodeInPage(file: Blob, name: string): Promise<RGBAImage> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  } catch {
+    throw new Error(`${name}: the browser cannot decode it as an image`);
+  }
+  const { width, height } = bitmap;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    bitmap.close();
+    throw new Error(`${name}: ${width}×${height} pixels is over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} (8192×8192); shrink the image first`);
+  }
+  const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data } = ctx.getImageData(0, 0, width, height);
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** A dataset of image files (from a file input or a drop), taken in name order as Node takes a folder's. */
+export function imageFilesDataset(files: ArrayLike<File>, options: ImageSetOptions): Promise<Dataset> {
+  const sorted = Array.from(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return imageSetDataset(sorted.map((file) => ({ name: file.name, decode: () => decodeInPage(file, file.name) })), `${sorted.length} dropped files`, options);
+}
