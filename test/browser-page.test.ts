@@ -57,7 +57,7 @@ describe('the demo page in Chromium', function () {
     expect(await page.locator('.notice').count()).to.equal(0);
   });
 
-  it('a checkpoint trained in Node gives the same DDIM samples in the page (cpu backend, ≤ 1e-5); one made in the page loads in Node', async () => {
+  it('a checkpoint trained in Node gives the same DDIM samples in the page (cpu backend, ≤ 1e-5) and continues training there as in Node; one made in the page loads in Node', async () => {
     const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
     const config = resolveConfig({
       seed: 3, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
@@ -74,8 +74,17 @@ describe('the demo page in Chromium', function () {
     const inPage = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { sampleCheckpoint(b: Uint8Array, o: object): Promise<number[]> } }).ddpmDemo.sampleCheckpoint(new Uint8Array(b as number[]), { backend: 'cpu', steps: 5, count: 4, seed: 9 }), [Array.from(bytes)]);
     expect(inPage).to.have.length(inNode.length);
     expect(Math.max(...inPage.map((v, i) => Math.abs(v - inNode[i]!)))).to.be.at.most(1e-5);
+    // Continuing that run in the page ("Continue training it") takes the same steps as --resume in Node.
+    const nodeDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
+    mkdirSync(nodeDir);
+    writeFileSync(join(nodeDir, 'checkpoint.safetensors'), bytes);
+    const resumedInNode = await diffusion.Trainer.create(resolveConfig({ ...config, train: { ...config.train, steps: 5, outDir: nodeDir } }), { resume: true });
+    for (let i = 0; i < 2; i++) resumedInNode.trainStep();
+    const resumedInPage = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { train(b: string, n: number, e: number, o: object): Promise<number[]> } }).ddpmDemo.train('cpu', 2, 2, { resume: new Uint8Array(b as number[]) }), [Array.from(bytes)]);
+    expect(resumedInPage).to.have.length(2);
+    expect(resumedInPage.map((l, i) => Math.abs(l - resumedInNode.losses[i]!) / resumedInNode.losses[i]!)).to.satisfy((d: number[]) => d.every((v) => v <= 1e-6));
     // The other way: a page's checkpoint (what its download button saves) loads in Node and resumes there.
-    await page.evaluate(() => (window as unknown as { ddpmDemo: { train(b: string, n: number, e: number): Promise<number[]> } }).ddpmDemo.train('cpu', 2, 2));
+    await page.evaluate(() => (window as unknown as { ddpmDemo: { train(b: string, n: number, e: number, o: object): Promise<number[]> } }).ddpmDemo.train('cpu', 2, 2, { source: 'faces' }));
     const fromPage = Uint8Array.from(await page.evaluate(() => (window as unknown as { ddpmDemo: { checkpointBytes(): Promise<number[]> } }).ddpmDemo.checkpointBytes()));
     const pageDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
     const pageCheckpoint = diffusion.parseCheckpoint(fromPage, 'page checkpoint');

@@ -74,26 +74,38 @@ function demoConfig(steps, sampleEvery) {
 
 const run = { trainer: null, store: null, paused: false, running: false, losses: [] };
 
-/** Trains `steps` steps on `backend`, yielding to the page between steps; resolves with the losses. */
-async function train(backend, steps, sampleEvery, { onStep, source = $('dataSource').value } = {}) {
+/**
+ * Trains on `backend`, yielding to the page between steps; resolves with the losses. A fresh run
+ * trains `steps` steps; given a checkpoint's bytes (`resume`), the run continues from it for
+ * `steps` more, exactly as `--resume` does in Node.
+ */
+async function train(backend, steps, sampleEvery, { onStep, source = $('dataSource').value, resume = null } = {}) {
   await selectBackend(backend);
   run.store = new diffusion.MemoryStore('page');
-  const dataset = source === 'photos' ? photos.dataset : data.facesDataset(16, 3);
-  run.trainer = await diffusion.Trainer.create(demoConfig(steps, sampleEvery), { store: run.store, dataset });
+  let config = demoConfig(steps, sampleEvery);
+  if (resume) {
+    const checkpoint = diffusion.parseCheckpoint(resume, 'the loaded checkpoint');
+    config = resolveConfig({ ...checkpoint.config, train: { ...checkpoint.config.train, steps: checkpoint.step + steps, sampleEvery, checkpointEvery: 0 } });
+    run.store.files.set('checkpoint.safetensors', resume);
+  }
+  const { imageSize, channels } = config.data;
+  const usePhotos = source === 'photos' && photos.dataset?.imageSize === imageSize && photos.dataset.channels === channels;
+  const dataset = usePhotos ? photos.dataset : data.facesDataset(imageSize, channels);
+  run.trainer = await diffusion.Trainer.create(config, { store: run.store, dataset, resume: !!resume });
   run.losses = [];
   run.running = true;
-  const started = performance.now();
-  while (run.trainer.step < steps && run.running) {
+  const started = performance.now(), first = run.trainer.step, total = config.train.steps;
+  while (run.trainer.step < total && run.running) {
     if (run.paused) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
     const loss = run.trainer.trainStep();
     run.losses.push([run.trainer.step, loss]);
-    const perStep = (performance.now() - started) / 1000 / run.losses.length;
-    $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: steps, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (steps - run.trainer.step) * perStep }, 20);
-    if (run.trainer.step % 10 === 0 || run.trainer.step === steps) chart($('loss'), [{ points: run.losses, colour: '#1565c0' }], { logY: true });
-    if (run.trainer.step % sampleEvery === 0 || run.trainer.step === steps) drawSamples();
+    const perStep = (performance.now() - started) / 1000 / (run.trainer.step - first);
+    $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: total, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (total - run.trainer.step) * perStep }, 20);
+    if (run.trainer.step % 10 === 0 || run.trainer.step === total) chart($('loss'), [{ points: run.losses, colour: '#1565c0' }], { logY: true });
+    if (run.trainer.step % sampleEvery === 0 || run.trainer.step === total) drawSamples();
     onStep?.(run.trainer.step, loss);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
@@ -102,21 +114,27 @@ async function train(backend, steps, sampleEvery, { onStep, source = $('dataSour
 }
 
 function drawSamples() {
+  const { imageSize, channels } = run.trainer.config.data;
   const { images } = run.trainer.sampleEma(16);
-  draw($('grid'), io.imageGrid(images.toFloat32Array(), 16, 3, 16, { scale: 3 }));
+  draw($('grid'), io.imageGrid(images.toFloat32Array(), 16, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
 }
 
-$('start').onclick = async () => {
-  $('start').disabled = true;
+/** Runs a training session from the buttons, reporting a failure in the page. */
+async function startTraining(options) {
+  $('start').disabled = $('continue').disabled = true;
   $('pause').disabled = false;
   $('download').disabled = false;
   try {
-    await train($('backend').value, Number($('steps').value), Number($('sampleEvery').value));
+    await train($('backend').value, Number($('steps').value), Number($('sampleEvery').value), options);
   } catch (e) {
     notice(`Training stopped: ${e.message}`);
   }
   $('start').disabled = false;
-};
+  $('continue').disabled = !loaded.bytes;
+}
+
+$('start').onclick = () => startTraining({});
+$('continue').onclick = () => startTraining({ resume: loaded.bytes });
 $('pause').onclick = () => {
   run.paused = !run.paused;
   $('pause').textContent = run.paused ? 'Resume' : 'Pause';
@@ -184,11 +202,16 @@ async function checkpointBytes() {
   return Array.from(run.store.files.get('checkpoint.safetensors'));
 }
 
+/** The checkpoint picked last (a Node run's, or one downloaded here): sampled at once, and "Continue training" resumes it. */
+const loaded = { bytes: null };
 $('load').onchange = async () => {
   const file = $('load').files[0];
   if (!file) return;
   try {
-    await sampleCheckpoint(new Uint8Array(await file.arrayBuffer()));
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    await sampleCheckpoint(bytes);
+    loaded.bytes = bytes;
+    $('continue').disabled = false;
   } catch (e) {
     notice(`That checkpoint cannot be used: ${e.message}`);
   }
