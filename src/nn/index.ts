@@ -5,3 +5,4 @@ export { ResBlock, type ResBlockOptions } from './resblock.js';
 export { AttentionBlock } from './attention.js';
 export { UNet, resolveUNetConfig, checkUNetConfig, type UNetConfigProblem, planUNet, defaultUNetConfig, type UNetConfig, type UNetPlan, type LevelPlan } from './unet.js';
 export { uniform, defaultBound } from './init.js';
+export { traceShapes, type TraceEntry } from './trace.js';
