@@ -1,11 +1,12 @@
-// Draw images from a trained checkpoint (its EMA weights).
+// Draw images from a trained checkpoint (its EMA weights), or from a weights-only file with its
+// config in the metadata (examples/export-ema.js writes one; so can PyTorch, see docs/07).
 //
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
 import { ConfigError, diffusion, io, nn, resolveConfig, Rng, formatDuration, useBackend } from 'ddpm-ts';
 import { flagProblems, parseFlags, run, UsageError } from './cli.js';
 
-const USAGE = `Draw samples from a trained ddpm-ts checkpoint.
+const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
 Usage: node examples/sample.js --checkpoint FILE [options]
 
@@ -32,7 +33,7 @@ await run(USAGE, async () => {
     return;
   }
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
-  let checkpoint = await diffusion.loadCheckpoint(opts.checkpoint);
+  let checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
 
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
   let config;
@@ -45,9 +46,9 @@ await run(USAGE, async () => {
   }
   // The weights are read again onto the chosen backend.
   const backend = await useBackend(config.backend, { log: console.log });
-  if (backend.name !== 'cpu') checkpoint = await diffusion.loadCheckpoint(opts.checkpoint);
+  if (backend.name !== 'cpu') checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
   const model = new nn.UNet(config.model);
-  model.loadStateDict(checkpoint.ema);
+  model.loadStateDict(checkpoint.weights);
   model.eval();
 
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
@@ -55,7 +56,7 @@ await run(USAGE, async () => {
   const { channels, imageSize } = config.data;
   const { count } = config.sample;
   const started = performance.now();
-  console.log(`sampling ${count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps) from step ${checkpoint.step} of ${opts.checkpoint}`);
+  console.log(`sampling ${count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const result = diffusion.sample(model, schedule, samplerOptions, {
     count, channels, imageSize, rng: new Rng(config.seed), batchSize: 16,
     trajectoryFrames: opts.strip ? 10 : 0,

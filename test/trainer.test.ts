@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Rng, data, diffusion, io, formatProgress, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
+import { Rng, UNet, data, diffusion, io, formatProgress, resolveConfig, type DeepPartial, type Config } from 'ddpm-ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-train-'));
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -96,6 +96,37 @@ describe('trainer', function () {
     const img = await io.readImage(grid);
     expect([img.width, img.height]).to.deep.equal([2 * (8 * 8 + 2) + 2, 2 * (8 * 8 + 2) + 2]);
     expect(existsSync(join(splitDir, 'strip.png'))).to.equal(true);
+
+    // The EMA weights alone (examples/export-ema.js: a plain state dict with the config in its
+    // metadata, what a PyTorch user would bring back) sample the very same grid.
+    const weights = join(splitDir, 'ema.safetensors'), fromWeights = join(splitDir, 'grid-weights.png');
+    expect(spawnSync(process.execPath, [join(repoRoot, 'examples/export-ema.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--out', weights]).status).to.equal(0);
+    const w = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', weights, '--count', '3', '--steps', '2', '--out', fromWeights], { encoding: 'utf8' });
+    expect(w.status, w.stderr).to.equal(0);
+    expect(w.stdout).to.match(/sampling 3 images with DDIM \(2 steps\) from step 6 of .*ema\.safetensors/);
+    expect(Array.from((await io.readImage(fromWeights)).data)).to.deep.equal(Array.from(img.data));
+  });
+
+  it('a weights file without a config, or whose tensors do not fit its config, is refused by name', async () => {
+    const dir = tmp();
+    const model = { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 };
+    const net = new UNet({ ...model, imageSize: 8 });
+    const bare = join(dir, 'bare.safetensors'), wrong = join(dir, 'wrong.safetensors');
+    await io.saveSafetensors(bare, net.stateDict());
+    const state = net.stateDict();
+    state.delete('convOut.bias');
+    await io.saveSafetensors(wrong, state, { config: JSON.stringify({ data: { imageSize: 8 }, model }) });
+    for (const [file, message] of [
+      [bare, /bare\.safetensors: neither a ddpm-ts training checkpoint nor a weights file with its config in the metadata \(metadata fields: none\); the file was not used/],
+      [wrong, /wrong\.safetensors: its tensors do not fit the model its config describes \(.*convOut\.bias/],
+    ] as const) {
+      try {
+        await diffusion.loadSamplingWeights(file);
+        expect.fail('should have thrown');
+      } catch (e) {
+        expect((e as Error).message).to.match(message);
+      }
+    }
   });
 
   it('a file that is not a training checkpoint is refused by name', async () => {

@@ -184,15 +184,14 @@ $('drop').ondrop = (e) => {
  */
 async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 20, count = 16, seed = 0 } = {}) {
   await selectBackend(backend);
-  const checkpoint = diffusion.parseCheckpoint(bytes, 'the loaded checkpoint');
-  const { config } = checkpoint;
+  const { config, weights, step } = diffusion.parseSamplingWeights(bytes, 'the loaded file');
   const net = new ddpm.UNet(config.model);
-  net.loadStateDict(checkpoint.ema);
+  net.loadStateDict(weights);
   const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
   const images = diffusion.sample(net.eval(), diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array();
   draw($('grid'), io.imageGrid(images, count, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
-  $('progress').textContent = `${count} samples (DDIM, ${steps} steps) from step ${checkpoint.step} of the loaded checkpoint`;
+  $('progress').textContent = `${count} samples (DDIM, ${steps} steps) from ${step === null ? 'the loaded weights' : `step ${step} of the loaded file`}`;
   return Array.from(images);
 }
 
@@ -202,7 +201,7 @@ async function checkpointBytes() {
   return Array.from(run.store.files.get('checkpoint.safetensors'));
 }
 
-/** The checkpoint picked last (a Node run's, or one downloaded here): sampled at once, and "Continue training" resumes it. */
+/** The file picked last (a checkpoint from Node or this page, or a weights file): sampled at once; a checkpoint can also be continued. */
 const loaded = { bytes: null };
 $('load').onchange = async () => {
   const file = $('load').files[0];
@@ -210,8 +209,10 @@ $('load').onchange = async () => {
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     await sampleCheckpoint(bytes);
-    loaded.bytes = bytes;
-    $('continue').disabled = false;
+    // A weights-only file samples, but only a training checkpoint (optimizer and random state) continues.
+    const resumable = io.parseSafetensors(bytes, file.name).metadata.format === diffusion.CHECKPOINT_FORMAT;
+    loaded.bytes = resumable ? bytes : null;
+    $('continue').disabled = !resumable;
   } catch (e) {
     notice(`That checkpoint cannot be used: ${e.message}`);
   }
@@ -242,11 +243,11 @@ async function samplePretrained() {
 async function openPretrained() {
   const bytes = new Uint8Array(await (await fetch('model/faces-16.safetensors')).arrayBuffer());
   await selectBackend($('backend').value); // first: tensors are made on the current backend
-  const file = io.parseSafetensors(bytes, 'model/faces-16.safetensors');
-  pretrained.config = JSON.parse(file.metadata.config);
-  pretrained.net = new ddpm.UNet(pretrained.config.model).eval();
-  pretrained.net.loadStateDict(file.tensors);
-  $('modelInfo').textContent = `A ${pretrained.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${file.metadata.step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${ddpm.getBackend().name} backend.`;
+  const { config, weights, step } = diffusion.parseSamplingWeights(bytes, 'model/faces-16.safetensors');
+  pretrained.config = config;
+  pretrained.net = new ddpm.UNet(config.model).eval();
+  pretrained.net.loadStateDict(weights);
+  $('modelInfo').textContent = `A ${pretrained.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${ddpm.getBackend().name} backend.`;
   await samplePretrained();
   $('sampleAgain').disabled = false;
   pretrained.ready = true;

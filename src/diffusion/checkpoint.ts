@@ -69,28 +69,13 @@ export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoi
     if (text === undefined || !/^\d{1,15}$/.test(text)) fail(`metadata field '${field}' must be a whole number, got ${JSON.stringify(text ?? null)}`);
     return Number(text);
   };
-  const json = (field: 'config' | 'rng'): unknown => {
-    const text = metadata[field];
-    if (text === undefined) return fail(`metadata field '${field}' is missing`);
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      return fail(`metadata field '${field}' is not valid JSON (${(e as Error).message})`);
-    }
-  };
   const step = count('step'), optimizerStep = count('optimizerStep'), emaUpdates = count('emaUpdates');
-  let config: Config;
-  try {
-    config = resolveConfig(json('config'));
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return fail(`metadata field 'config' is not a valid config: ${e.problems.join('; ')}`);
-  }
-  const rng = json('rng') as RngState;
+  const config = configIn(metadata, fail);
+  const rng = jsonField(metadata, 'rng', fail) as RngState;
   if (!isRngState(rng)) fail(`metadata field 'rng' must be {"s": four 32-bit unsigned integers, not all zero, "spareNormal": a number or null}, got ${metadata.rng!.slice(0, 200)}`);
 
   // The tensors a resume needs: each group holds exactly the UNet's parameters, by name and shape.
-  const expected = new UNet(config.model, { rng: new Rng(1) }).stateDict();
+  const expected = unetShapes(config);
   const group = (prefix: string) => new Map([...tensors].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
   const groups = { model: group('model.'), ema: group('ema.'), 'adam.m': group('adam.m.'), 'adam.v': group('adam.v.') };
   const problems: string[] = [];
@@ -104,6 +89,62 @@ export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoi
     path, step, config, rng, model: groups.model, ema: groups.ema, emaUpdates,
     optimizer: { step: optimizerStep, m: groups['adam.m'], v: groups['adam.v'] },
   };
+}
+
+/** A metadata field parsed as JSON; `fail` reports what is wrong with it. */
+function jsonField(metadata: Record<string, string>, field: string, fail: (why: string) => never): unknown {
+  const text = metadata[field];
+  if (text === undefined) return fail(`metadata field '${field}' is missing`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return fail(`metadata field '${field}' is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The config in a file's metadata, validated (missing fields take their defaults). */
+function configIn(metadata: Record<string, string>, fail: (why: string) => never): Config {
+  try {
+    return resolveConfig(jsonField(metadata, 'config', fail));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return fail(`metadata field 'config' is not a valid config: ${e.problems.join('; ')}`);
+  }
+}
+
+/** The parameter names and shapes of the UNet a config describes. */
+const unetShapes = (config: Config) => new UNet(config.model, { rng: new Rng(1) }).stateDict();
+
+/** What sampling needs: a config and the weights to sample with. */
+export interface SamplingWeights {
+  path: string;
+  config: Config;
+  weights: Map<string, Tensor>;
+  /** The training step the weights come from, when the file says. */
+  step: number | null;
+}
+
+/**
+ * The weights to sample with, from either kind of file: a training checkpoint (its EMA weights),
+ * or a weights-only file, a plain state dict with the config in its metadata (what
+ * examples/export-ema.js writes, or PyTorch's `save_file(state, path, metadata={"config": …})`).
+ * The weights are checked against the config's UNet by name and shape, as a checkpoint's are.
+ */
+export function parseSamplingWeights(bytes: Uint8Array, path: string): SamplingWeights {
+  const { tensors, metadata } = parseSafetensors(bytes, path);
+  if (metadata.format === CHECKPOINT_FORMAT) {
+    const checkpoint = parseCheckpoint(bytes, path);
+    return { path, config: checkpoint.config, weights: checkpoint.ema, step: checkpoint.step };
+  }
+  const fail = (why: string): never => {
+    throw new Error(`${path}: ${why}; the file was not used`);
+  };
+  if (metadata.config === undefined) fail(`neither a ddpm-ts training checkpoint nor a weights file with its config in the metadata (metadata fields: ${Object.keys(metadata).join(', ') || 'none'})`);
+  const config = configIn(metadata, fail);
+  const problems = stateDictProblems(unetShapes(config), tensors);
+  if (problems.length) fail(`its tensors do not fit the model its config describes (${problems.join(' | ').slice(0, 800)})`);
+  const step = metadata.step !== undefined && /^\d{1,15}$/.test(metadata.step) ? Number(metadata.step) : null;
+  return { path, config, weights: tensors, step };
 }
 
 const isUint32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;

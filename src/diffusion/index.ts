@@ -4,5 +4,5 @@ export { ddpmStep, ddimStep, ddimTimesteps, type StepOptions, type Variance } fr
 export { sample, samplingPlan, type Denoiser, type SamplerOptions, type SampleRequest, type SampleResult, type SamplerKind } from './sampler.js';
 export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';
 export { estimateMemory, activationsPerImage, assertFits, MAX_TENSOR_ELEMENTS, type MemoryEstimate } from './memory.js';
-export { serializeCheckpoint, parseCheckpoint, CHECKPOINT_FORMAT, type CheckpointState, type LoadedCheckpoint } from './checkpoint.js';
+export { serializeCheckpoint, parseCheckpoint, parseSamplingWeights, CHECKPOINT_FORMAT, type CheckpointState, type LoadedCheckpoint, type SamplingWeights } from './checkpoint.js';
 export { MemoryStore, StoreWriteError, type RunStore } from './store.js';
