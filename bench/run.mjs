@@ -3,7 +3,7 @@
 // and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
 // thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS] [-- --backend gpu]
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend gpu]
 //
 // With --backend gpu the same rows run on ddpm-ts's gpu backend (headless-gl; run it under
 // xvfb-run without a display) against its cpu backend, in the same run, with the GL renderer.
@@ -119,12 +119,13 @@ function printTable(table) {
 function soakRun(summary, backend) {
   const soak = Number(flag('soak', 20));
   if (soak <= 0) return;
-  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads), backend], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const model = flag('soak-model', 'unet-s');
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL('./soak.mjs', import.meta.url)), String(soak), String(threads), backend, model], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`the soak run failed (exit ${child.status})`);
   const lines = child.stdout.trim().split('\n');
   lines.slice(0, -1).forEach((l) => console.log(l));
   summary.soak = JSON.parse(lines.at(-1));
-  console.log(`ddpm-ts alone (${backend} backend), training UNet-S at batch 16 for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
+  console.log(`ddpm-ts alone (${backend} backend), training ${model === 'tiny' ? 'a tiny UNet at batch 4' : 'UNet-S at batch 16'} for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
 }
 
 // ---------------------------------------------------------------- --backend gpu: gpu against cpu
