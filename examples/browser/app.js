@@ -1,6 +1,8 @@
-// The demo page: trains a small DDPM on generated faces live (gpu via WebGL2, or cpu), draws
-// EMA samples and the loss as it goes, and shows the forward process on a face. It uses the
-// browser bundle of ddpm-ts (npm run build:browser), nothing else.
+// The demo page: samples from a model this project trained; trains a small DDPM live on
+// generated faces or on photos dropped onto the page (gpu via WebGL2, or cpu on Web Workers),
+// drawing EMA samples and the loss as it goes; samples from or continues a picked checkpoint; and
+// shows the forward process on a face. It uses the browser bundle of ddpm-ts
+// (npm run build:browser), nothing else.
 
 import * as ddpm from '/lib/ddpm-ts.js';
 
