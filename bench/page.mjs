@@ -3,11 +3,9 @@
 // on the gpu backend (WebGL2), with the same model and batch as the Node rows.
 
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import { buildBrowser } from '../examples/browser/build.mjs';
-import { startServer } from '../examples/browser/serve.mjs';
+import { CHROMIUM, openDemo } from '../examples/browser/open-demo.mjs';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM };
 
 /**
  * Opens the demo page and times `reps` training steps (after one warm-up) on each backend: the cpu
@@ -16,20 +14,12 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  */
 export async function benchInPage({ reps, threads }) {
   if (!existsSync(CHROMIUM)) return null;
-  await buildBrowser();
-  const server = await startServer({ port: 0 });
-  // SwiftShader gives WebGL2 where there is no GPU; with a GPU, Chromium uses it.
-  const swiftshader = process.env.DDPM_PAGE_GPU ? [] : ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...swiftshader, '--no-sandbox'] });
+  const { page, close } = await openDemo();
   try {
-    const page = await browser.newPage();
-    await page.goto(server.url);
-    await page.waitForFunction(() => window.ddpmDemo?.ready === true, undefined, { timeout: 120000 });
     if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('the demo page is not cross-origin isolated: its cpu backend would run on one thread');
     const timeStep = (backend, n) => page.evaluate(([b, r, t]) => window.ddpmDemo.benchTrainStep(b, r, t), [backend, reps, n]);
     return { cpu: await timeStep('cpu', threads), gpu: await timeStep('gpu', 1) };
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 }

@@ -9,43 +9,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Rng, UNet, data, diffusion, io, resolveConfig } from 'ddpm-ts';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
+
+/** examples/browser/open-demo.mjs, as this test uses it. */
+interface OpenDemoModule {
+  CHROMIUM: string;
+  openDemo(options?: { onPage?: (page: Page) => void }): Promise<{ page: Page; close(): Promise<void> }>;
+}
 
 interface Fixture { backend: string; renderer: string | null; out: number; gradX: number; params: number; count: number }
 
 describe('the demo page in Chromium', function () {
   this.timeout(600000);
-  let browser: Browser;
   let page: Page;
-  let server: { url: string; close(): Promise<void> };
+  let close: (() => Promise<void>) | undefined;
   const problems: string[] = [];
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`CI needs Debian's chromium at ${CHROMIUM} (.ci/run installs it)`);
+    const demo = (await import(join(repoRoot, 'examples/browser/open-demo.mjs'))) as OpenDemoModule;
+    if (!existsSync(demo.CHROMIUM)) {
+      if (process.env.CI) throw new Error(`CI needs Debian's chromium at ${demo.CHROMIUM} (.ci/run installs it)`);
       return this.skip();
     }
-    const { buildBrowser } = await import(join(repoRoot, 'examples/browser/build.mjs'));
-    await buildBrowser();
-    const { startServer } = await import(join(repoRoot, 'examples/browser/serve.mjs'));
-    server = await startServer({ port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'] });
-    page = await browser.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(server.url);
-    // Playwright's default wait is 30 s; a page's first load on a busy 2-core machine took longer once.
-    await page.waitForFunction(() => (window as unknown as { ddpmDemo?: { ready: boolean } }).ddpmDemo?.ready === true, undefined, { timeout: 120000 });
+    ({ page, close } = await demo.openDemo({
+      onPage: (p) => {
+        p.on('console', (m) => {
+          if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+        });
+        p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      },
+    }));
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await close?.();
   });
 
   it('loads with no console error, cross-origin isolated (SharedArrayBuffer available), and samples from the pretrained model', async () => {
@@ -71,7 +70,8 @@ describe('the demo page in Chromium', function () {
     net.loadStateDict(checkpoint.ema);
     const options = { ...config.sample, sampler: 'ddim' as const, steps: 5, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
     const inNode = diffusion.sample(net.eval(), diffusion.makeSchedule(config.diffusion), options, { count: 4, channels: 3, imageSize: 8, rng: new Rng(9) }).images.toFloat32Array();
-    const inPage = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { sampleCheckpoint(b: Uint8Array, o: object): Promise<number[]> } }).ddpmDemo.sampleCheckpoint(new Uint8Array(b as number[]), { backend: 'cpu', steps: 5, count: 4, seed: 9 }), [Array.from(bytes)]);
+    const { values: inPage, resumable } = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { sampleCheckpoint(b: Uint8Array, o: object): Promise<{ values: number[]; resumable: boolean }> } }).ddpmDemo.sampleCheckpoint(new Uint8Array(b as number[]), { backend: 'cpu', steps: 5, count: 4, seed: 9 }), [Array.from(bytes)]);
+    expect(resumable).to.equal(true);
     expect(inPage).to.have.length(inNode.length);
     expect(Math.max(...inPage.map((v, i) => Math.abs(v - inNode[i]!)))).to.be.at.most(1e-5);
     // Continuing that run in the page ("Continue training it") takes the same steps as --resume in Node.

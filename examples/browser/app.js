@@ -180,21 +180,34 @@ $('drop').ondrop = (e) => {
   reportPhotos(usePhotos(e.dataTransfer.files));
 };
 
+/** The bytes at a URL of this page. */
+const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+
 /**
- * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) with DDIM, on
- * the backend selected above: its EMA weights, its config, the given seed. Returns the images' values.
+ * A UNet, in evaluation mode on the current backend, from a file's bytes: a training
+ * checkpoint's EMA weights or a weights-only file, with the config, step and kind the file holds.
+ */
+function openWeights(bytes, name) {
+  const { config, weights, step, resumable } = diffusion.parseSamplingWeights(bytes, name);
+  const net = new ddpm.UNet(config.model).eval();
+  net.loadStateDict(weights);
+  return { net, config, step, resumable };
+}
+
+/**
+ * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) or a weights
+ * file's with DDIM, on the backend selected above: its weights, its config, the given seed.
+ * Returns the images' values and whether the file is a checkpoint a run can continue from.
  */
 async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 20, count = 16, seed = 0 } = {}) {
   await selectBackend(backend);
-  const { config, weights, step } = diffusion.parseSamplingWeights(bytes, 'the loaded file');
-  const net = new ddpm.UNet(config.model);
-  net.loadStateDict(weights);
+  const { net, config, step, resumable } = openWeights(bytes, 'the loaded file');
   const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
-  const images = diffusion.sample(net.eval(), diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array();
+  const images = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array();
   draw($('grid'), io.imageGrid(images, count, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
   $('progress').textContent = `${count} samples (DDIM, ${steps} steps) from ${step === null ? 'the loaded weights' : `step ${step} of the loaded file`}`;
-  return Array.from(images);
+  return { values: Array.from(images), resumable };
 }
 
 /** The current run's checkpoint, as the bytes a download would hold. */
@@ -210,9 +223,8 @@ $('load').onchange = async () => {
   if (!file) return;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    await sampleCheckpoint(bytes);
     // A weights-only file samples, but only a training checkpoint (optimizer and random state) continues.
-    const resumable = io.parseSafetensors(bytes, file.name).metadata.format === diffusion.CHECKPOINT_FORMAT;
+    const { resumable } = await sampleCheckpoint(bytes);
     loaded.bytes = resumable ? bytes : null;
     $('continue').disabled = !resumable;
   } catch (e) {
@@ -243,12 +255,10 @@ async function samplePretrained() {
 
 /** Opens the model this project trained (EMA weights and config, see the README) and samples from it. */
 async function openPretrained() {
-  const bytes = new Uint8Array(await (await fetch('model/faces-16.safetensors')).arrayBuffer());
+  const bytes = await fetchBytes('model/faces-16.safetensors');
   await selectBackend($('backend').value); // first: tensors are made on the current backend
-  const { config, weights, step } = diffusion.parseSamplingWeights(bytes, 'model/faces-16.safetensors');
-  pretrained.config = config;
-  pretrained.net = new ddpm.UNet(config.model).eval();
-  pretrained.net.loadStateDict(weights);
+  const { net, config, step } = openWeights(bytes, 'model/faces-16.safetensors');
+  Object.assign(pretrained, { net, config });
   $('modelInfo').textContent = `A ${pretrained.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${ddpm.getBackend().name} backend.`;
   await samplePretrained();
   $('sampleAgain').disabled = false;
@@ -284,11 +294,13 @@ function relError(a, b) {
   return Number.isNaN(d) ? Infinity : d / m;
 }
 
+/** A PyTorch fixture file (test/fixtures/, served at /fixtures/). */
+const fixture = async (name) => io.parseSafetensors(await fetchBytes(`/fixtures/${name}`), name);
+
 /** The UNet-S PyTorch fixture on `backend`: the worst relative error of the output, gradX and every parameter's gradient. */
 async function unetFixture(backend) {
   const chosen = await selectBackend(backend);
-  const load = async (name) => io.parseSafetensors(new Uint8Array(await (await fetch(`/fixtures/${name}`)).arrayBuffer()), name);
-  const weights = await load('unet-s.safetensors'), ref = await load('unet-s.io.safetensors');
+  const weights = await fixture('unet-s.safetensors'), ref = await fixture('unet-s.io.safetensors');
   const net = new ddpm.UNet(JSON.parse(weights.metadata.config));
   net.loadStateDict(weights.tensors);
   const x = ref.tensors.get('x');
@@ -311,9 +323,6 @@ function drawn(id) {
   return new Set(Array.from({ length: px.length / 4 }, (_, i) => px[4 * i] * 65536 + px[4 * i + 1] * 256 + px[4 * i + 2])).size;
 }
 
-/** The cpu backend's threads and the task parts each has run (thread 0 is the page's own). */
-const threadInfo = () => ({ threads: ddpm.getThreads(), parts: ddpm.threadTaskCounts() });
-
 /**
  * For npm run bench: seconds per UNet-S training step (batch 16, 32×32, forward + backward + Adam)
  * on `backend` with `threads` cpu threads, the median of `reps` after one warm-up step.
@@ -321,7 +330,7 @@ const threadInfo = () => ({ threads: ddpm.getThreads(), parts: ddpm.threadTaskCo
 async function benchTrainStep(backend, reps, threads) {
   const chosen = await selectBackend(backend);
   await ddpm.setThreads(threads);
-  const weights = io.parseSafetensors(new Uint8Array(await (await fetch('/fixtures/unet-s.safetensors')).arrayBuffer()), 'unet-s.safetensors');
+  const weights = await fixture('unet-s.safetensors');
   const net = new ddpm.UNet({ ...JSON.parse(weights.metadata.config), zeroInitOut: false });
   net.loadStateDict(weights.tensors);
   const optimizer = new ddpm.optim.Adam(net.parameters(), { lr: 1e-4 });
@@ -345,5 +354,5 @@ async function benchTrainStep(backend, reps, threads) {
   return { backend: chosen.name, renderer: chosen.renderer ?? null, threads: ddpm.getThreads(), seconds: times.sort((a, b) => a - b)[Math.floor(reps / 2)] };
 }
 
-window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, threadInfo, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
+window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
 openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`));

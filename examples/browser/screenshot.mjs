@@ -3,17 +3,11 @@
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
-import { buildBrowser } from './build.mjs';
-import { startServer } from './serve.mjs';
+import { openDemo } from './open-demo.mjs';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, backend: { type: 'string', default: 'gpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
-await buildBrowser();
-const server = await startServer({ port: 0 });
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-sandbox'] });
+const { page, close } = await openDemo({ viewport: { width: 1000, height: 900 } });
 try {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-  await page.goto(server.url);
   await page.waitForFunction(() => window.ddpmDemo?.pretrained.ready === true, undefined, { timeout: 600000 });
   await page.evaluate(() => {
     document.getElementById('t').value = '120';
@@ -24,6 +18,5 @@ try {
   await page.screenshot({ path: values.out, fullPage: true });
   console.log(`trained ${steps} steps on ${values.backend}; screenshot: ${values.out}`);
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }

@@ -4,7 +4,7 @@
 // as files in src/node/checkpoint-files.ts, written atomically.
 
 import { ConfigError, resolveConfig, type Config } from '../config.js';
-import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
+import { parseSafetensors, serializeSafetensors, type Safetensors } from '../io/safetensors.js';
 import { stateDictProblems, type Module } from '../nn/module.js';
 import { UNet } from '../nn/unet.js';
 import { Rng, type RngState } from '../random/rng.js';
@@ -57,7 +57,11 @@ export function serializeCheckpoint(parts: { model: Module; ema: EMA; optimizer:
  * and the field or tensor.
  */
 export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
-  const { tensors, metadata } = parseSafetensors(bytes, path);
+  return checkpointOf(parseSafetensors(bytes, path), path);
+}
+
+/** The checks of parseCheckpoint, on a safetensors file already parsed. */
+function checkpointOf({ tensors, metadata }: Safetensors, path: string): LoadedCheckpoint {
   const fail = (why: string): never => {
     throw new Error(`${path}: ${why}; the file was not used and nothing was changed`);
   };
@@ -65,9 +69,8 @@ export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoi
     throw new Error(`${path}: not a ddpm-ts training checkpoint (its metadata format is ${JSON.stringify(metadata.format ?? null)}, expected '${CHECKPOINT_FORMAT}')`);
   }
   const count = (field: 'step' | 'optimizerStep' | 'emaUpdates'): number => {
-    const text = metadata[field];
-    if (text === undefined || !/^\d{1,15}$/.test(text)) fail(`metadata field '${field}' must be a whole number, got ${JSON.stringify(text ?? null)}`);
-    return Number(text);
+    const value = wholeNumber(metadata[field]);
+    return value ?? fail(`metadata field '${field}' must be a whole number, got ${JSON.stringify(metadata[field] ?? null)}`);
   };
   const step = count('step'), optimizerStep = count('optimizerStep'), emaUpdates = count('emaUpdates');
   const config = configIn(metadata, fail);
@@ -90,6 +93,9 @@ export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoi
     optimizer: { step: optimizerStep, m: groups['adam.m'], v: groups['adam.v'] },
   };
 }
+
+/** A metadata field holding a whole number (up to 15 digits), or null when it does not. */
+const wholeNumber = (text: string | undefined): number | null => (text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : null);
 
 /** A metadata field parsed as JSON; `fail` reports what is wrong with it. */
 function jsonField(metadata: Record<string, string>, field: string, fail: (why: string) => never): unknown {
@@ -122,6 +128,8 @@ export interface SamplingWeights {
   weights: Map<string, Tensor>;
   /** The training step the weights come from, when the file says. */
   step: number | null;
+  /** Whether the file is a training checkpoint (optimizer and random state included), so a run can continue from it. */
+  resumable: boolean;
 }
 
 /**
@@ -131,10 +139,11 @@ export interface SamplingWeights {
  * The weights are checked against the config's UNet by name and shape, as a checkpoint's are.
  */
 export function parseSamplingWeights(bytes: Uint8Array, path: string): SamplingWeights {
-  const { tensors, metadata } = parseSafetensors(bytes, path);
+  const file = parseSafetensors(bytes, path);
+  const { tensors, metadata } = file;
   if (metadata.format === CHECKPOINT_FORMAT) {
-    const checkpoint = parseCheckpoint(bytes, path);
-    return { path, config: checkpoint.config, weights: checkpoint.ema, step: checkpoint.step };
+    const checkpoint = checkpointOf(file, path);
+    return { path, config: checkpoint.config, weights: checkpoint.ema, step: checkpoint.step, resumable: true };
   }
   const fail = (why: string): never => {
     throw new Error(`${path}: ${why}; the file was not used`);
@@ -143,8 +152,7 @@ export function parseSamplingWeights(bytes: Uint8Array, path: string): SamplingW
   const config = configIn(metadata, fail);
   const problems = stateDictProblems(unetShapes(config), tensors);
   if (problems.length) fail(`its tensors do not fit the model its config describes (${problems.join(' | ').slice(0, 800)})`);
-  const step = metadata.step !== undefined && /^\d{1,15}$/.test(metadata.step) ? Number(metadata.step) : null;
-  return { path, config, weights: tensors, step };
+  return { path, config, weights: tensors, step: wholeNumber(metadata.step), resumable: false };
 }
 
 const isUint32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;

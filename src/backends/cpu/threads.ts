@@ -226,6 +226,8 @@ const single: TaskContext = { thread: 0, threads: 1, barrier: () => {} };
  */
 export function runTask<N extends TaskName>(name: N, params: TaskParams<N>, roles: ArrayRoles = {}, parallel = true): void {
   const task = tasks[name] as (p: TaskParams<N>, ctx: TaskContext) => void;
+  const alone = () => task(params, single);
+  if (!pool || !parallel) return alone();
   const entries = Object.entries(params) as Array<[string, number | TaskArray]>;
   // Lay the arrays out in the arena (8-byte aligned).
   let bytes = 0;
@@ -235,10 +237,7 @@ export function runTask<N extends TaskName>(name: N, params: TaskParams<N>, role
     bytes += Math.ceil(v.byteLength / 8) * 8;
     return at;
   });
-  if (!pool || !parallel || !fitArena(pool, bytes)) {
-    task(params, single);
-    return;
-  }
+  if (!fitArena(pool, bytes)) return alone();
   const p = pool;
   const threads = p.workers.length + 1;
   const mode = (key: string) => (roles.out?.includes(key) ? 'out' : roles.inout?.includes(key) ? 'inout' : roles.scratch?.includes(key) ? 'scratch' : 'in');
