@@ -1,5 +1,5 @@
-// Moving values without arithmetic: filling, laying a strided view out contiguously, and
-// copying a view into a region of an existing storage.
+// Moving values without arithmetic: filling, laying a strided view out contiguously, copying a
+// view into a region of an existing storage, and joining the pages of a big tensor.
 //
 // A texture cannot be written in place (a fragment shader writes only its own output), so
 // `assign` produces the whole destination anew: each element j of the old storage either lies
@@ -55,4 +55,15 @@ export function assign(this: KernelThis, old: Input, src: Input): number {
     return src[at]!;
   }
   return old[j]!;
+}
+
+/**
+ * out_i = a[aOffset + i] for i < split, else b[i − split]: the end of one page and the start of
+ * the next side by side, the window of a view that straddles them (see src/backends/gpu/paging.ts).
+ */
+export function join(this: KernelThis, a: Input, b: Input): number {
+  if (this.thread.x < this.constants.split!) {
+    return a[this.constants.aOffset! + this.thread.x]!;
+  }
+  return b[this.thread.x - this.constants.split!]!;
 }

@@ -6,7 +6,7 @@
 // (llvmpipe on a machine without a GPU), which CI requires.
 
 import { expect } from 'chai';
-import { CpuBackend, F, GpuBackend, Rng, UNet, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { CpuBackend, F, GpuBackend, Rng, UNet, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,27 @@ for (const mode of modes) {
     after(() => {
       setBackend(before0);
     });
+
+    /** fn's result on the cpu backend (the reference). */
+    const onCpu = <T>(fn: () => T): T => {
+      setBackend('cpu');
+      try {
+        return fn();
+      } finally {
+        setBackend(gpu);
+      }
+    };
+    /** fn run on a gpu backend whose textures hold at most `side`² values, so bigger tensors are split into pages. */
+    const withSmallTextures = async <T>(side: number, fn: (small: GpuBackend) => T | Promise<T>): Promise<T> => {
+      const small = await GpuBackend.create({ mode, maxTextureSize: side });
+      setBackend(small);
+      try {
+        return await fn(small);
+      } finally {
+        setBackend(gpu);
+        small.dispose();
+      }
+    };
 
     it('runs in the mode asked for, and says where', () => {
       expect(gpu.name).to.equal('gpu');
@@ -82,14 +103,6 @@ for (const mode of modes) {
     });
 
     describe('loop bounds past gpu.js\'s default 1,000 iterations', () => {
-      const onCpu = <T>(fn: () => T): T => {
-        setBackend('cpu');
-        try {
-          return fn();
-        } finally {
-          setBackend(gpu);
-        }
-      };
       it('matmul with K = 1,200', () => {
         const a = randomInput([2, 3, 1200], 20), b = randomInput([1200, 4], 21);
         const want = onCpu(() => F.matmul(tensor(a.toFloat32Array(), a.shape), tensor(b.toFloat32Array(), b.shape)).toFloat32Array());
@@ -112,12 +125,71 @@ for (const mode of modes) {
       });
     });
 
-    it('refuses a tensor larger than its textures can hold, naming the size', async () => {
-      const small = await GpuBackend.create({ mode, maxTextureSize: 8 });
-      expect(small.maxElements).to.equal(64);
-      expect(() => small.zeros(65)).to.throw(/fill would write 65 values, more than one tensor may hold here \(64\)/);
-      expect(small.read({ storage: small.zeros(64), shape: [64], strides: [1], offset: 0 }).length).to.equal(64);
-      small.dispose();
+    describe('tensors bigger than a texture: kept in pages, ops run slice by slice', () => {
+      describe('every op of the PyTorch fixture, its biggest tensor split in two or more pages (≤ 1e-4)', () => {
+        const size = (shape: number[]) => shape.reduce((m, n) => m * n, 1);
+        for (const { c, label } of fixtureOpCases()) {
+          const biggest = Math.max(c.output.data.length, ...Object.values(c.inputs).map((a) => size(a.shape)));
+          // Weights are read whole (only the batch is sliced), so they must fit one texture.
+          const weight = c.inputs.weight && c.name !== 'groupNorm' ? size(c.inputs.weight.shape) : 0;
+          const side = Math.ceil(Math.sqrt(Math.max(Math.ceil(biggest / 2), weight)));
+          // linear's biggest tensor is its weight: no page can be smaller than it and still split the rest (the row-sliced matmul has its own test below).
+          if (biggest <= side * side) continue;
+          it(`${label}: textures of ${side}×${side}`, () => withSmallTextures(side, () => checkOpCase(c, 1e-4)));
+        }
+      });
+
+      it('the UNet-S fixture with textures of 314×314 values: its full-resolution tensors are paged (≤ 1e-3)', async () => {
+        await withSmallTextures(314, async (small) => {
+          const { net, x, out, ref } = await runUNetFixture();
+          expect(out.backend).to.equal(small);
+          // [2, 96, 32, 32] and [2, 64, 32, 32] activations (196,608 and 131,072 values) do not fit 98,596.
+          expect(small.memory().paged).to.be.at.least(10);
+          expectClose(out, ref.tensors.get('out')!.toFloat32Array(), 1e-3, 'UNet output');
+          expectUNetGradients(net, x, ref);
+        });
+      });
+
+      it('pages in 8×8 textures: uploads, slices across page boundaries, concat, sums, row-sliced matmul, equal to the cpu backend', async () => {
+        const values = Float32Array.from({ length: 40 * 12 }, (_, i) => ((i * 37) % 101) - 50);
+        const left = Float32Array.from({ length: 40 * 7 }, (_, i) => (i % 13) * 0.5);
+        const weights = Float32Array.from({ length: 12 * 5 }, (_, i) => ((i * 7) % 11) / 4 - 1);
+        const run = () => {
+          const x = tensor(values, [40, 12]), l = tensor(left, [40, 7]);
+          return [
+            x, // 480 values: 8 pages of 64
+            F.slice(x, [3, 2], [37, 11]), // a view starting mid-page, each row read through a window
+            F.concat([l, x], 1), // rows of 19 values, written across page boundaries
+            F.add(F.mul(x, 2), F.exp(F.mul(x, 0.01))),
+            F.sum(x), // summed slice by slice, then the partial sums added
+            F.sum(x, 1), F.max(x, 0),
+            F.matmul(x, tensor(weights, [12, 5])), // one batch: sliced along the rows
+          ].map((t) => t.toFloat32Array());
+        };
+        const want = onCpu(run);
+        await withSmallTextures(8, (small) => {
+          expect(small.pageSize).to.equal(64);
+          const before = small.memory();
+          const got = tidy(run);
+          want.forEach((w, k) => expectClose(got[k]!, w, 1e-6, `result ${k}`));
+          expect(small.memory()).to.deep.equal(before); // every page freed with its scope
+          const x = tensor(values, [40, 12]);
+          expect(small.memory()).to.deep.equal({ textures: before.textures + 8, bytes: before.bytes + 4 * 480, paged: before.paged + 1 });
+          // A transposed view of it reads 12 rows, each spanning all 480 values: no slice fits.
+          expect(() => F.transpose(x, 0, 1).toFloat32Array()).to.throw(/read cannot be cut into pieces that fit a texture of 64 values/);
+        });
+      });
+
+      it(`a tensor over 2²⁴ values (float32 shader indices are exact only up to there), at the context's own texture limit`, () => {
+        // 3 × 6,000,000 = 18,000,000 values: two slices of [2, 6e6] and [1, 6e6]; each value tells where it came from.
+        const n = 6_000_000;
+        expect(gpu.pageSize).to.be.at.most(2 ** 24);
+        const values = Float32Array.from({ length: 3 * n }, (_, i) => i % 4099);
+        const got = tidy(() => F.add(F.mul(tensor(values, [3, n]), 2), 1).toFloat32Array());
+        let wrong = 0;
+        for (let i = 0; i < got.length; i++) if (got[i] !== 2 * (i % 4099) + 1) wrong++;
+        expect(wrong, 'values off').to.equal(0);
+      });
     });
 
     it('GPU memory stays flat over 300 training steps (after the first), each step freeing what it made', async () => {

@@ -19,13 +19,15 @@
 // a constant and each loop runs to its true bound. Compiled kernels are cached by
 // (kernel name, output size, constants): one compile per shape signature, reused on every step.
 //
-// Limits. gpu.js lays an output of n values out in a near-square texture, so one tensor holds at
-// most MAX_TEXTURE_SIZE² values, and at most 2²⁴ (indices are float32 in the shader); a bigger
-// one is refused with its size.
+// Big tensors. gpu.js lays an output of n values out in a near-square texture, so one texture
+// holds at most MAX_TEXTURE_SIZE² values, and a shader's float32 indices are exact only up to
+// 2²⁴: `pageSize` is the smaller of the two. A bigger tensor's storage is a list of pages, and
+// an op on it runs slice by slice, each slice's inputs read through windows of at most one page
+// (paging.ts says how). Kernels never see a page boundary.
 
 import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
 import { convOutputSize, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
-import { assign as assignKernel, fill, gather } from '../../../kernels/copy.js';
+import { assign as assignKernel, fill, gather, join } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
@@ -34,6 +36,7 @@ import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/view.js';
 import { track } from '../scope.js';
 import { openGpu, type CompiledKernel, type GpuMode, type KernelValue, type OpenGpu } from './gpujs.js';
+import { itemsWithin, leadingAxis, readRange, slice, span } from './paging.js';
 
 export type { GpuMode } from './gpujs.js';
 
@@ -43,24 +46,58 @@ const HELPERS = [floorDiv, viewOffset, applyUnary, applyBinary, affineAt, sigmoi
 /** Float32 holds whole numbers exactly up to 2²⁴: the largest index a shader computes. */
 const MAX_INDEXABLE = 2 ** 24;
 
-/** The texture (or, in 'cpu' mode, the array) behind a storage; `assign` swaps in a new one. */
+/** The texture (or, in 'cpu' mode, the array) behind a page; `assign` swaps in a new one. */
 interface Cell {
   value: KernelValue;
   /** Set when the texture was freed (by tidy() or dispose()); using the storage then is an error. */
   released?: boolean;
 }
 
+/** Storage values [start, start + size) in one texture. */
+interface Page {
+  readonly start: number;
+  readonly size: number;
+  readonly cell: Cell;
+}
+
 /** A kernel argument: values with their count (a compiled shader has its inputs' sizes built in), or a number. */
 type Arg = { value: KernelValue; size: number } | number;
 
+/** A tensor's values: one page, or several for a tensor bigger than a texture. */
 export class GpuStorage implements Storage {
-  constructor(readonly backend: GpuBackend, readonly size: number, readonly cell: Cell) {}
+  /**
+   * False for a window onto another storage's page, and for a storage whose pages were handed
+   * on to a bigger one: releasing it then frees nothing.
+   */
+  owns = true;
+  constructor(readonly backend: GpuBackend, readonly size: number, readonly pages: readonly Page[]) {}
 }
 
+/** The one texture behind a storage a kernel reads (the backend hands kernels windows, never paged storages). */
 function cellOf(s: Storage): Cell {
   if (!(s instanceof GpuStorage)) throw new Error(`gpu backend: got a storage of backend '${s.backend.name}'`);
-  if (s.cell.released) throw new Error('gpu backend: this tensor was freed at the end of the tidy() scope that created it; return it from the scope (or make it outside) to use it afterwards');
-  return s.cell;
+  if (s.pages.length !== 1) throw new Error(`gpu backend: a storage of ${s.pages.length} pages reached a kernel (a bug: it should have been read through windows)`);
+  const cell = s.pages[0]!.cell;
+  if (cell.released) throw new Error('gpu backend: this tensor was freed at the end of the tidy() scope that created it; return it from the scope (or make it outside) to use it afterwards');
+  return cell;
+}
+
+/** How an op's output is put together from its slices' outputs. */
+type Output =
+  /** The slices' outputs side by side: `item` values per item of the sliced axis. */
+  | { item: number }
+  /** Every slice gives the whole output (e.g. a sum over the sliced axis); `combine` folds them. */
+  | { size: number; combine: BinaryOp };
+
+/** An op, described for slicing: inputs cut along an axis with the output, inputs read whole. */
+interface Slicing {
+  /** The op's name, for errors. */
+  name: string;
+  /** The length of the sliced axis. */
+  items: number;
+  outputs: Output[];
+  sliced: Array<{ view: View; axis: number }>;
+  whole: Array<View | null>;
 }
 
 function deleteTexture(value: KernelValue): void {
@@ -88,6 +125,13 @@ function viewConstants(name: string, v: Pick<View, 'shape' | 'strides' | 'offset
   return out;
 }
 
+/** The page that holds everything a view reads, or null when it straddles pages. */
+function pageHolding(pages: readonly Page[], v: View): Page | null {
+  const { lo, hi } = readRange(v);
+  if (lo === hi) return pages[0]!;
+  return pages.find((p) => p.start <= lo && hi <= p.start + p.size) ?? null;
+}
+
 /** A view that is its whole storage, in order: kernels can read the storage as it is. */
 const isWhole = (v: View) => v.offset === 0 && v.storage.size === sizeOf(v.shape) && isContiguous(v.shape, v.strides);
 
@@ -103,16 +147,16 @@ export class GpuBackend implements Backend {
   readonly mode: GpuMode;
   /** The GL version and renderer the kernels run on. */
   readonly renderer: string;
-  /** The most values one tensor may hold. */
-  readonly maxElements: number;
+  /** The most values one texture holds; a bigger tensor is kept in pages of this size. */
+  readonly pageSize: number;
   private readonly kernels = new Map<string, CompiledKernel>();
-  private live = { textures: 0, bytes: 0 };
-  private readonly registry = new FinalizationRegistry<{ cell: Cell; bytes: number }>(({ cell, bytes }) => this.forget(cell.value, bytes));
+  private live = { textures: 0, bytes: 0, paged: 0 };
+  private readonly registry = new FinalizationRegistry<readonly Page[]>((pages) => this.forget(pages));
 
   private constructor(private readonly gpu: OpenGpu, maxTextureSize: number) {
     this.mode = gpu.mode;
     this.renderer = gpu.renderer;
-    this.maxElements = Math.min(MAX_INDEXABLE, maxTextureSize ** 2);
+    this.pageSize = Math.min(MAX_INDEXABLE, maxTextureSize ** 2);
   }
 
   /**
@@ -134,8 +178,8 @@ export class GpuBackend implements Backend {
     throw new Error(failures.join('; '));
   }
 
-  /** Live textures and their bytes (float32 values × 4). */
-  memory(): { textures: number; bytes: number } {
+  /** Live textures, their bytes (float32 values × 4), and how many live tensors are held in several textures (pages). */
+  memory(): { textures: number; bytes: number; paged: number } {
     return { ...this.live };
   }
 
@@ -145,29 +189,146 @@ export class GpuBackend implements Backend {
     this.gpu.destroy();
   }
 
-  private forget(value: KernelValue, bytes: number): void {
-    deleteTexture(value);
-    this.live.textures--;
-    this.live.bytes -= bytes;
+  private forget(pages: readonly Page[]): void {
+    if (pages.length > 1) this.live.paged--;
+    for (const { cell, size } of pages) {
+      deleteTexture(cell.value);
+      cell.released = true;
+      this.live.textures--;
+      this.live.bytes -= 4 * size;
+    }
   }
 
-  /** A storage for a kernel's output, watched so its texture is deleted when it is unreachable. */
-  private wrap(value: KernelValue, size: number): GpuStorage {
-    const storage = new GpuStorage(this, size, { value });
-    this.live.textures++;
-    this.live.bytes += 4 * size;
-    this.registry.register(storage, { cell: storage.cell, bytes: 4 * size }, storage);
+  /** Watches a storage so its textures are deleted when it is unreachable, and puts it in the open tidy() scope. */
+  private own(storage: GpuStorage): GpuStorage {
+    this.registry.register(storage, storage.pages, storage);
     track(storage);
     return storage;
   }
 
-  /** Deletes a storage's texture now (instead of waiting for the collector). */
+  /** A storage for a kernel's output. */
+  private wrap(value: KernelValue, size: number): GpuStorage {
+    this.live.textures++;
+    this.live.bytes += 4 * size;
+    return this.own(new GpuStorage(this, size, [{ start: 0, size, cell: { value } }]));
+  }
+
+  /** Deletes a storage's textures now (instead of waiting for the collector). */
   release(s: Storage): void {
-    const { cell } = s as GpuStorage;
-    if (cell.released) return;
-    this.registry.unregister(s);
-    this.forget(cell.value, 4 * s.size);
-    cell.released = true;
+    const storage = s as GpuStorage;
+    if (!storage.owns || storage.pages.every((p) => p.cell.released)) return;
+    this.registry.unregister(storage);
+    this.forget(storage.pages);
+  }
+
+  /** One storage made of the parts' pages, in order; the parts no longer own them. */
+  private concat(parts: Storage[]): GpuStorage {
+    if (parts.length === 1) return parts[0] as GpuStorage;
+    const pages: Page[] = [];
+    let at = 0;
+    for (const part of parts as GpuStorage[]) {
+      for (const p of part.pages) pages.push({ ...p, start: at + p.start });
+      at += part.size;
+      this.registry.unregister(part);
+      part.owns = false;
+    }
+    this.live.paged++;
+    return this.own(new GpuStorage(this, at, pages));
+  }
+
+  /** Folds the slices' whole outputs with `op` (e.g. partial sums into the sum). */
+  private combine(op: BinaryOp, parts: Storage[]): Storage {
+    const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
+    return parts.reduce((acc, part) => {
+      const next = this.binary(op, flat(acc), flat(part));
+      this.done(acc as GpuStorage, part as GpuStorage);
+      return next;
+    });
+  }
+
+  /** A page as a storage of its own that reads the same texture and frees nothing. */
+  private borrow(page: Page): GpuStorage {
+    const storage = new GpuStorage(this, page.size, [{ start: 0, size: page.size, cell: page.cell }]);
+    storage.owns = false;
+    return storage;
+  }
+
+  /**
+   * The view, read from one texture: as it is when its storage is one page; else the page that
+   * holds what it reads, or a joined copy of the pages it straddles (pushed on `temps`).
+   */
+  private window(v: View, temps: GpuStorage[]): View {
+    const { pages } = v.storage as GpuStorage;
+    if (pages.length === 1) return v;
+    const { lo, hi } = readRange(v);
+    const inside = pages.filter((p) => p.start < hi && p.start + p.size > lo);
+    if (inside.length <= 1) {
+      const page = inside[0] ?? pages[0]!;
+      return { ...v, storage: this.borrow(page), offset: v.offset - page.start };
+    }
+    // Each join appends the next page's share to what is joined so far.
+    const first = inside[0]!;
+    let joined: Arg = { value: cellOf(this.borrow(first)).value, size: first.size };
+    let from = lo - first.start, length = first.start + first.size - lo;
+    let temp: GpuStorage | null = null;
+    for (const page of inside.slice(1)) {
+      const take = Math.min(page.size, hi - page.start);
+      const next = this.run('join', join, length + take, { split: length, aOffset: from }, joined, { value: cellOf(this.borrow(page)).value, size: page.size });
+      this.done(temp);
+      temp = next;
+      joined = this.arg(next);
+      from = 0;
+      length += take;
+    }
+    temps.push(temp!);
+    return { ...v, storage: temp!, offset: v.offset - lo };
+  }
+
+  /**
+   * Runs `body` on the op's views when its outputs and everything it reads fit one texture each
+   * (through windows); otherwise on slices of the sliced axis, as many items at a time as fit.
+   * Returns each slice's result, in order.
+   */
+  private slices<T>(op: Slicing, body: (sliced: View[], whole: Array<View | null>) => T): T[] {
+    const limit = this.pageSize;
+    const fits = (v: View | null) => !v || span(v) <= limit;
+    const outputSize = (o: Output) => ('item' in o ? o.item * op.items : o.size);
+    if (op.outputs.every((o) => outputSize(o) <= limit) && op.sliced.every((s) => fits(s.view)) && op.whole.every(fits)) {
+      const temps: GpuStorage[] = [];
+      try {
+        return [body(op.sliced.map((s) => this.window(s.view, temps)), op.whole.map((v) => v && this.window(v, temps)))];
+      } finally {
+        this.done(...temps);
+      }
+    }
+    let per = Infinity;
+    for (const o of op.outputs) per = Math.min(per, 'item' in o ? Math.floor(limit / o.item) : o.size <= limit ? Infinity : 0);
+    for (const s of op.sliced) per = Math.min(per, itemsWithin(s.view, s.axis, limit));
+    if (per < 1 || !op.whole.every(fits)) {
+      throw new Error(`gpu backend: ${op.name} cannot be cut into pieces that fit a texture of ${limit.toLocaleString('en-US')} values: one item of its inputs [${op.sliced.map((s) => s.view.shape.join(',')).join('], [')}] along the sliced axis, or an input read whole, or its output is bigger than that`);
+    }
+    const out: T[] = [];
+    for (let from = 0; from < op.items; from += per) {
+      const count = Math.min(per, op.items - from);
+      out.push(...this.slices({ ...op, items: count, sliced: op.sliced.map((s) => ({ view: slice(s.view, s.axis, from, count), axis: s.axis })) }, body));
+    }
+    return out;
+  }
+
+  /** An op that fits runs as it is; a bigger one runs slice by slice, its outputs put together from theirs. */
+  private sliced(op: Slicing, body: (sliced: View[], whole: Array<View | null>) => Storage[]): Storage[] {
+    const parts = this.slices(op, body);
+    return op.outputs.map((o, k) => {
+      const outputs = parts.map((p) => p[k]!);
+      return 'item' in o ? this.concat(outputs) : outputs.length === 1 ? outputs[0]! : this.combine(o.combine, outputs);
+    });
+  }
+
+  /** An elementwise op (output of x's shape, inputs views of that shape), sliced along the output's leading axis. */
+  private elementwise(name: string, views: View[], body: (views: View[]) => Storage): Storage {
+    const shape = views[0]!.shape, axis = leadingAxis(shape);
+    const items = shape[axis] ?? 1;
+    return this.sliced({ name, items, outputs: [{ item: sizeOf(shape) / Math.max(items, 1) }], sliced: views.map((view) => ({ view, axis })), whole: [] }, (v) => [body(v)])[0]!;
   }
 
   /**
@@ -176,8 +337,8 @@ export class GpuBackend implements Backend {
    */
   private run(name: string, fn: unknown, size: number, constants: Record<string, number>, ...args: Arg[]): GpuStorage {
     if (size === 0) return this.wrap(new Float32Array(0), 0);
-    if (size > this.maxElements) {
-      throw new Error(`gpu backend: ${name} would write ${size.toLocaleString('en-US')} values, more than one tensor may hold here (${this.maxElements.toLocaleString('en-US')})`);
+    if (size > this.pageSize) {
+      throw new Error(`gpu backend: ${name} would write ${size.toLocaleString('en-US')} values, more than one texture holds here (${this.pageSize.toLocaleString('en-US')})`);
     }
     const key = `${name}|${size}|${JSON.stringify(constants)}|${args.map((a) => (typeof a === 'number' ? 'n' : a.size)).join(',')}`;
     let kernel = this.kernels.get(key);
@@ -197,7 +358,7 @@ export class GpuBackend implements Backend {
   private contiguous(v: View): { value: KernelValue; size: number; temp: GpuStorage | null } {
     if (isWhole(v)) return { value: cellOf(v.storage).value, size: v.storage.size, temp: null };
     const temp = this.gather(v);
-    return { value: temp.cell.value, size: temp.size, temp };
+    return { value: cellOf(temp).value, size: temp.size, temp };
   }
 
   private gather(v: View): GpuStorage {
@@ -207,36 +368,83 @@ export class GpuBackend implements Backend {
   /** A temporary filled with one value, as a contiguous input. */
   private filled(size: number, value: number): { value: KernelValue; size: number; temp: GpuStorage } {
     const temp = this.run('fill', fill, size, { value });
-    return { value: temp.cell.value, size, temp };
+    return { value: cellOf(temp).value, size, temp };
   }
 
   private done(...temps: Array<GpuStorage | null>): void {
     for (const t of temps) if (t) this.release(t);
   }
 
+  /** A new storage of `size` values, written a page at a time by `page(start, count)`. */
+  private paged(size: number, page: (start: number, count: number) => Storage): GpuStorage {
+    const parts: Storage[] = [page(0, Math.min(size, this.pageSize))];
+    for (let start = this.pageSize; start < size; start += this.pageSize) parts.push(page(start, Math.min(this.pageSize, size - start)));
+    return this.concat(parts);
+  }
+
   zeros(size: number): Storage {
-    return this.run('fill', fill, size, { value: 0 });
+    return this.paged(size, (_, count) => this.run('fill', fill, count, { value: 0 }));
   }
 
   /** Uploads through the same copy kernel as gather (named apart: its input is an array, not a texture). */
   fromArray(data: Float32Array): Storage {
-    return this.run('upload', gather, data.length, { ...outputDims([data.length]), ...viewConstants('x', { shape: [data.length], strides: [1], offset: 0 }) }, { value: Float32Array.from(data), size: data.length });
+    return this.paged(data.length, (start, count) => this.run('upload', gather, count, { ...outputDims([count]), ...viewConstants('x', { shape: [count], strides: [1], offset: 0 }) }, { value: data.slice(start, start + count), size: count }));
   }
 
   read(x: View): Float32Array {
-    const { value, temp } = this.contiguous(x);
-    const out = value instanceof Float32Array ? Float32Array.from(value.subarray(0, sizeOf(x.shape))) : Float32Array.from(value.toArray());
-    this.done(temp);
+    const axis = leadingAxis(x.shape);
+    const items = x.shape[axis] ?? 1;
+    const parts = this.slices({ name: 'read', items, outputs: [{ item: sizeOf(x.shape) / Math.max(items, 1) }], sliced: [{ view: x, axis }], whole: [] }, ([v]) => {
+      const { value, temp } = this.contiguous(v!);
+      const values = value instanceof Float32Array ? Float32Array.from(value.subarray(0, sizeOf(v!.shape))) : Float32Array.from(value.toArray());
+      this.done(temp);
+      return values;
+    });
+    if (parts.length === 1) return parts[0]!;
+    const out = new Float32Array(sizeOf(x.shape));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
     return out;
   }
 
   /**
-   * Copies src into the region dst of its storage: a new texture holding the old values outside
-   * the region and src's inside it, swapped into the storage. The region's axes are taken
-   * largest stride first, which finds each element's place uniquely for any slice of a
-   * contiguous layout (checked).
+   * Copies src into the region dst of its storage. A region inside one page is copied by
+   * assignWithin; a region across pages is cut along its leading axis into runs of items that
+   * each lie in one page (an item that straddles a page boundary is cut along its next axis).
    */
   assign(dst: View, src: View): void {
+    const { pages } = dst.storage as GpuStorage;
+    const page = pageHolding(pages, dst);
+    if (page && span(src) <= this.pageSize) {
+      const temps: GpuStorage[] = [];
+      try {
+        const region = pages.length === 1 ? dst : { ...dst, storage: this.borrow(page), offset: dst.offset - page.start };
+        this.assignWithin(region, this.window(src, temps));
+      } finally {
+        this.done(...temps);
+      }
+      return;
+    }
+    const axis = leadingAxis(dst.shape), n = dst.shape[axis]!;
+    const fits = (from: number, count: number) => pageHolding(pages, slice(dst, axis, from, count)) !== null && span(slice(src, axis, from, count)) <= this.pageSize;
+    for (let from = 0; from < n; ) {
+      let count = 1;
+      while (from + count < n && fits(from, count + 1)) count++;
+      this.assign(slice(dst, axis, from, count), slice(src, axis, from, count));
+      from += count;
+    }
+  }
+
+  /**
+   * Copies src into the region dst of its one-texture storage: a new texture holding the old
+   * values outside the region and src's inside it, swapped into the storage. The region's axes
+   * are taken largest stride first, which finds each element's place uniquely for any slice of
+   * a contiguous layout (checked).
+   */
+  private assignWithin(dst: View, src: View): void {
     const target = dst.storage as GpuStorage;
     const axes = dst.shape.map((n, k) => ({ n, t: dst.strides[k]!, u: src.strides[k]! })).filter((a) => a.n > 1).sort((a, b) => b.t - a.t);
     axes.forEach((a, k) => {
@@ -247,21 +455,30 @@ export class GpuBackend implements Backend {
     const constants: Record<string, number> = { dstOffset: dst.offset, srcOffset: src.offset };
     axes.forEach((a, k) => Object.assign(constants, { [`d${k}`]: a.n, [`t${k}`]: a.t, [`u${k}`]: a.u }));
     const next = this.run('assign', assignKernel, target.size, constants, this.arg(target), this.arg(src.storage));
-    // The new texture goes into `target`; `next` takes the old one, and releasing it frees that.
-    [target.cell.value, next.cell.value] = [next.cell.value, target.cell.value];
+    // The new texture goes into `target`'s page; `next` takes the old one, and releasing it frees that.
+    const into = cellOf(target), old = cellOf(next);
+    [into.value, old.value] = [old.value, into.value];
     this.release(next);
   }
 
   unary(op: UnaryOp, x: View): Storage {
-    return this.run('unary', unaryKernel, sizeOf(x.shape), { op: UNARY_OPS.indexOf(op), ...outputDims(x.shape), ...viewConstants('x', x) }, this.arg(x.storage));
+    return this.elementwise('unary', [x], ([x]) => this.run('unary', unaryKernel, sizeOf(x!.shape), { op: UNARY_OPS.indexOf(op), ...outputDims(x!.shape), ...viewConstants('x', x!) }, this.arg(x!.storage)));
   }
 
   binary(op: BinaryOp, a: View, b: View): Storage {
-    return this.run('binary', binaryKernel, sizeOf(a.shape), { op: BINARY_OPS.indexOf(op), ...outputDims(a.shape), ...viewConstants('a', a), ...viewConstants('b', b) }, this.arg(a.storage), this.arg(b.storage));
+    return this.elementwise('binary', [a, b], ([a, b]) => this.run('binary', binaryKernel, sizeOf(a!.shape), { op: BINARY_OPS.indexOf(op), ...outputDims(a!.shape), ...viewConstants('a', a!), ...viewConstants('b', b!) }, this.arg(a!.storage), this.arg(b!.storage)));
   }
 
   binaryScalar(op: BinaryOp, a: View, s: number): Storage {
-    return this.run('binaryScalar', binaryScalarKernel, sizeOf(a.shape), { op: BINARY_OPS.indexOf(op), ...outputDims(a.shape), ...viewConstants('a', a) }, this.arg(a.storage), s);
+    return this.elementwise('binaryScalar', [a], ([a]) => this.run('binaryScalar', binaryScalarKernel, sizeOf(a!.shape), { op: BINARY_OPS.indexOf(op), ...outputDims(a!.shape), ...viewConstants('a', a!) }, this.arg(a!.storage), s));
+  }
+
+  /** Sliced along x's leading axis: the slices' outputs side by side when the axis is kept, folded when it is reduced. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    const axis = leadingAxis(x.shape), items = x.shape[axis] ?? 1;
+    const outSize = sizeOf(x.shape.filter((_, k) => !axes.includes(k)));
+    const output: Output = axes.includes(axis) ? { size: outSize, combine: op === 'sum' ? 'add' : 'max' } : { item: outSize / Math.max(items, 1) };
+    return this.sliced({ name: 'reduce', items, outputs: [output], sliced: [{ view: x, axis }], whole: [] }, ([x]) => [this.reduceWithin(op, x!, axes)])[0]!;
   }
 
   /**
@@ -269,7 +486,7 @@ export class GpuBackend implements Backend {
    * values with one stride (as they do in any contiguous layout); otherwise x is gathered in
    * that order first.
    */
-  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+  private reduceWithin(op: ReduceOp, x: View, axes: readonly number[]): Storage {
     const kept = x.shape.map((_, k) => k).filter((k) => !axes.includes(k));
     const reduced = [...axes].sort((a, b) => a - b);
     const R = reduced.reduce((n, k) => n * x.shape[k]!, 1);
@@ -291,7 +508,17 @@ export class GpuBackend implements Backend {
     return out;
   }
 
+  /** Sliced along the batch, or along a's rows when the batch is 1. */
   matmul(a: View, b: View): Storage {
+    const [B, M] = a.shape as [number, number];
+    const N = b.shape[2]!;
+    const op: Slicing = B > 1
+      ? { name: 'matmul', items: B, outputs: [{ item: M * N }], sliced: [{ view: a, axis: 0 }, { view: b, axis: 0 }], whole: [] }
+      : { name: 'matmul', items: M, outputs: [{ item: N }], sliced: [{ view: a, axis: 1 }], whole: [b] };
+    return this.sliced(op, (sliced, whole) => [this.matmulWithin(sliced[0]!, sliced[1] ?? whole[0]!)])[0]!;
+  }
+
+  private matmulWithin(a: View, b: View): Storage {
     const [B, M, K] = a.shape as [number, number, number];
     const N = b.shape[2]!;
     return this.run('matmul', matmulKernel, B * M * N, {
@@ -307,7 +534,15 @@ export class GpuBackend implements Backend {
     return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
   }
 
+  // The convolutions and the norms are sliced along the batch (images are independent); the
+  // weight gradients sum over it, so their slices' outputs are added.
+
   conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
+    const c = this.convConstants(x.shape, w.shape, g);
+    return this.sliced({ name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: [{ view: x, axis: 0 }], whole: [w, bias] }, ([x], [w, bias]) => [this.conv2dWithin(x!, w!, bias!, g)])[0]!;
+  }
+
+  private conv2dWithin(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
     const c = this.convConstants(x.shape, w.shape, g);
     const xs = this.contiguous(x), ws = this.contiguous(w);
     const bs = bias ? this.contiguous(bias) : this.filled(1, 0);
@@ -317,6 +552,11 @@ export class GpuBackend implements Backend {
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
+    const [N, ...image] = xShape;
+    return this.sliced({ name: 'conv2dBackwardInput', items: N!, outputs: [{ item: sizeOf(image) }], sliced: [{ view: dy, axis: 0 }], whole: [w] }, ([dy], [w]) => [this.conv2dBackwardInputWithin(dy!, w!, [dy!.shape[0]!, ...image], g)])[0]!;
+  }
+
+  private conv2dBackwardInputWithin(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
     const c = this.convConstants(xShape, w.shape, g);
     const dys = this.contiguous(dy), ws = this.contiguous(w);
     const out = this.run('conv2dBackwardInput', conv2dBackwardInputKernel, sizeOf(xShape), c, dys, ws);
@@ -325,6 +565,10 @@ export class GpuBackend implements Backend {
   }
 
   conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+    return this.sliced({ name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size: sizeOf(wShape), combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [this.conv2dBackwardWeightWithin(x!, dy!, wShape, g)])[0]!;
+  }
+
+  private conv2dBackwardWeightWithin(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
     const c = this.convConstants(x.shape, wShape, g);
     const xs = this.contiguous(x), dys = this.contiguous(dy);
     const out = this.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, sizeOf(wShape), c, xs, dys);
@@ -342,6 +586,16 @@ export class GpuBackend implements Backend {
   }
 
   groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
+    const [y, mean, rstd] = this.sliced({
+      name: 'groupNorm', items: x.shape[0]!, outputs: [{ item: sizeOf(x.shape.slice(1)) }, { item: groups }, { item: groups }], sliced: [{ view: x, axis: 0 }], whole: [gamma, beta],
+    }, ([x], [gamma, beta]) => {
+      const { y, mean, rstd } = this.groupNormWithin(x!, gamma!, beta!, groups, eps, silu);
+      return [y, mean, rstd];
+    });
+    return { y: y!, mean: mean!, rstd: rstd! };
+  }
+
+  private groupNormWithin(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
     const { sizes, xs, gs, bs } = this.normInputs(x, gamma, beta, groups);
     const stats = sizes.N * groups;
     const mean = this.run('groupMean', groupMean, stats, sizes, xs);
@@ -352,16 +606,31 @@ export class GpuBackend implements Backend {
   }
 
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+    const N = x.shape[0]!, C = x.shape[1]!;
+    const stats = (s: Storage): View => ({ storage: s, shape: [N, groups], strides: [groups, 1], offset: 0 });
+    const [dx, dgamma, dbeta] = this.sliced({
+      name: 'groupNormBackward', items: N,
+      outputs: [{ item: sizeOf(x.shape.slice(1)) }, { size: C, combine: 'add' }, { size: C, combine: 'add' }],
+      sliced: [dy, x, stats(mean), stats(rstd)].map((view) => ({ view, axis: 0 })), whole: [gamma, beta],
+    }, ([dy, x, mean, rstd], [gamma, beta]) => {
+      const { dx, dgamma, dbeta } = this.groupNormBackwardWithin(dy!, x!, gamma!, beta!, mean!, rstd!, groups, silu);
+      return [dx, dgamma, dbeta];
+    });
+    return { dx: dx!, dgamma: dgamma!, dbeta: dbeta! };
+  }
+
+  /** mean and rstd are [N, groups] views, read contiguously. */
+  private groupNormBackwardWithin(dy: View, x: View, gamma: View | null, beta: View | null, mean: View, rstd: View, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
     const { sizes, xs, gs, bs } = this.normInputs(x, gamma, beta, groups);
-    const dys = this.contiguous(dy);
+    const dys = this.contiguous(dy), means = this.contiguous(mean), rstds = this.contiguous(rstd);
     const constants = { ...sizes, silu: silu ? 1 : 0 };
-    const inputs: Arg[] = [dys, xs, this.arg(mean), this.arg(rstd), gs, bs];
+    const inputs: Arg[] = [dys, xs, means, rstds, gs, bs];
     const sums = this.run('groupNormGroupSums', groupNormGroupSums, 2 * sizes.N * groups, constants, ...inputs);
     const dx = this.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, this.arg(sums));
     const affineGrads = this.run('groupNormAffineGrads', groupNormAffineGrads, 2 * sizes.C, constants, ...inputs);
     const half = (from: number) => this.gather({ storage: affineGrads, shape: [sizes.C], strides: [1], offset: from });
     const dgamma = half(0), dbeta = half(sizes.C);
-    this.done(dys.temp, xs.temp, gs.temp, bs.temp, sums, affineGrads);
+    this.done(dys.temp, xs.temp, means.temp, rstds.temp, gs.temp, bs.temp, sums, affineGrads);
     return { dx, dgamma, dbeta };
   }
 }
