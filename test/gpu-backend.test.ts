@@ -180,6 +180,36 @@ for (const mode of modes) {
         });
       });
 
+      it('trains with paged activations: the same losses as with whole textures, and memory flat from step to step', async () => {
+        const config = (dir: string) => resolveConfig({
+          seed: 3, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
+          model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+          train: { batchSize: 8, steps: 4, outDir: join(mkdtempSync(join(tmpdir(), 'ddpm-ts-pages-')), dir), sampleEvery: 0, checkpointEvery: 0 },
+        });
+        const steps = async (backend: GpuBackend) => {
+          const trainer = await diffusion.Trainer.create(config('run'), { dataset: data.facesDataset(8, 3), backend });
+          const losses: number[] = [], after: Array<ReturnType<GpuBackend['memory']>> = [];
+          for (let i = 0; i < 4; i++) {
+            losses.push(trainer.trainStep());
+            after.push(backend.memory());
+          }
+          return { trainer, losses, after };
+        };
+        const whole = await steps(gpu);
+        // 69×69 = 4,761 values: the biggest weight ([16, 32, 3, 3], 4,608) fits; an [8, 32, 8, 8] activation (16,384) takes 4 pages.
+        await withSmallTextures(69, async (small) => {
+          const { trainer, losses, after } = await steps(small);
+          expect(after.slice(1)).to.deep.equal([after[0], after[0], after[0]]);
+          expect(after[0]!.paged).to.equal(0); // between steps only weights and optimizer state live, one texture each
+          losses.forEach((loss, k) => expect(Math.abs(loss - whole.losses[k]!), `step ${k + 1}: ${loss} vs ${whole.losses[k]}`).to.be.at.most(1e-5 * whole.losses[k]!));
+          // And a step does page: the model's activations on a batch of 8.
+          tidy(() => {
+            trainer.model.forward(randn([8, 3, 8, 8], new Rng(4)), [1, 5, 9, 13, 17, 21, 25, 29]);
+            expect(small.memory().paged).to.be.at.least(4);
+          });
+        });
+      });
+
       it(`a tensor over 2²⁴ values (float32 shader indices are exact only up to there), at the context's own texture limit`, () => {
         // 3 × 6,000,000 = 18,000,000 values: two slices of [2, 6e6] and [1, 6e6]; each value tells where it came from.
         const n = 6_000_000;
