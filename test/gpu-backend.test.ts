@@ -150,7 +150,7 @@ for (const mode of modes) {
         });
       });
 
-      it('pages in 8×8 textures: uploads, slices across page boundaries, concat, sums, row-sliced matmul, equal to the cpu backend', async () => {
+      it('pages in 8×8 textures: uploads, slices across page boundaries, concat, sums, row-sliced matmul, transposes, equal to the cpu backend', async () => {
         const values = Float32Array.from({ length: 40 * 12 }, (_, i) => ((i * 37) % 101) - 50);
         const left = Float32Array.from({ length: 40 * 7 }, (_, i) => (i % 13) * 0.5);
         const weights = Float32Array.from({ length: 12 * 5 }, (_, i) => ((i * 7) % 11) / 4 - 1);
@@ -164,6 +164,8 @@ for (const mode of modes) {
             F.sum(x), // summed slice by slice, then the partial sums added
             F.sum(x, 1), F.max(x, 0),
             F.matmul(x, tensor(weights, [12, 5])), // one batch: sliced along the rows
+            F.transpose(x, 0, 1), // each of its 12 rows spans 469 values: read 6 values at a time
+            F.sub(F.transpose(x, 0, 1), 1),
           ].map((t) => t.toFloat32Array());
         };
         const want = onCpu(run);
@@ -173,10 +175,12 @@ for (const mode of modes) {
           const got = tidy(run);
           want.forEach((w, k) => expectClose(got[k]!, w, 1e-6, `result ${k}`));
           expect(small.memory()).to.deep.equal(before); // every page freed with its scope
-          const x = tensor(values, [40, 12]);
+          const kept = tensor(values, [40, 12]); // made outside any scope: 8 pages stay
           expect(small.memory()).to.deep.equal({ textures: before.textures + 8, bytes: before.bytes + 4 * 480, paged: before.paged + 1 });
-          // A transposed view of it reads 12 rows, each spanning all 480 values: no slice fits.
-          expect(() => F.transpose(x, 0, 1).toFloat32Array()).to.throw(/read cannot be cut into pieces that fit a texture of 64 values/);
+          expect(kept.toFloat32Array()).to.deep.equal(values);
+          // A convolution is sliced by image only: one image bigger than a texture is refused, by name.
+          const image = tensor(values.subarray(0, 2 * 6 * 6), [1, 2, 6, 6]);
+          expect(() => F.conv2d(image, tensor(Float32Array.of(1, 2), [1, 2, 1, 1]), null, { stride: 1, padding: 0 })).to.throw(/conv2d cannot be cut into pieces that fit a texture of 64 values/);
         });
       });
 

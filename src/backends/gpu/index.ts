@@ -98,6 +98,20 @@ interface Slicing {
   outputs: Output[];
   sliced: Array<{ view: View; axis: number }>;
   whole: Array<View | null>;
+  /**
+   * For ops whose every output is one run per item (elementwise, read): the op on one item's
+   * views, sliced along their next axis, for when even one item is bigger than a texture.
+   */
+  refine?: (sliced: View[]) => Slicing;
+}
+
+/** An op whose output has the views' shape, sliced along its leading axis (and, item by item, further). */
+function alongLeadingAxis(name: string, views: View[]): Slicing {
+  const shape = views[0]!.shape, axis = leadingAxis(shape), items = shape[axis] ?? 1;
+  return {
+    name, items, outputs: [{ item: sizeOf(shape) / Math.max(items, 1) }], sliced: views.map((view) => ({ view, axis })), whole: [],
+    refine: items > 1 ? (one) => alongLeadingAxis(name, one) : undefined,
+  };
 }
 
 function deleteTexture(value: KernelValue): void {
@@ -304,10 +318,14 @@ export class GpuBackend implements Backend {
     let per = Infinity;
     for (const o of op.outputs) per = Math.min(per, 'item' in o ? Math.floor(limit / o.item) : o.size <= limit ? Infinity : 0);
     for (const s of op.sliced) per = Math.min(per, itemsWithin(s.view, s.axis, limit));
+    const out: T[] = [];
+    if (per < 1 && op.refine) {
+      for (let from = 0; from < op.items; from++) out.push(...this.slices(op.refine(op.sliced.map((s) => slice(s.view, s.axis, from, 1))), body));
+      return out;
+    }
     if (per < 1 || !op.whole.every(fits)) {
       throw new Error(`gpu backend: ${op.name} cannot be cut into pieces that fit a texture of ${limit.toLocaleString('en-US')} values: one item of its inputs [${op.sliced.map((s) => s.view.shape.join(',')).join('], [')}] along the sliced axis, or an input read whole, or its output is bigger than that`);
     }
-    const out: T[] = [];
     for (let from = 0; from < op.items; from += per) {
       const count = Math.min(per, op.items - from);
       out.push(...this.slices({ ...op, items: count, sliced: op.sliced.map((s) => ({ view: slice(s.view, s.axis, from, count), axis: s.axis })) }, body));
@@ -324,11 +342,9 @@ export class GpuBackend implements Backend {
     });
   }
 
-  /** An elementwise op (output of x's shape, inputs views of that shape), sliced along the output's leading axis. */
+  /** An elementwise op (output of x's shape, inputs views of that shape). */
   private elementwise(name: string, views: View[], body: (views: View[]) => Storage): Storage {
-    const shape = views[0]!.shape, axis = leadingAxis(shape);
-    const items = shape[axis] ?? 1;
-    return this.sliced({ name, items, outputs: [{ item: sizeOf(shape) / Math.max(items, 1) }], sliced: views.map((view) => ({ view, axis })), whole: [] }, (v) => [body(v)])[0]!;
+    return this.sliced(alongLeadingAxis(name, views), (v) => [body(v)])[0]!;
   }
 
   /**
@@ -392,9 +408,7 @@ export class GpuBackend implements Backend {
   }
 
   read(x: View): Float32Array {
-    const axis = leadingAxis(x.shape);
-    const items = x.shape[axis] ?? 1;
-    const parts = this.slices({ name: 'read', items, outputs: [{ item: sizeOf(x.shape) / Math.max(items, 1) }], sliced: [{ view: x, axis }], whole: [] }, ([v]) => {
+    const parts = this.slices(alongLeadingAxis('read', [x]), ([v]) => {
       const { value, temp } = this.contiguous(v!);
       const values = value instanceof Float32Array ? Float32Array.from(value.subarray(0, sizeOf(v!.shape))) : Float32Array.from(value.toArray());
       this.done(temp);
