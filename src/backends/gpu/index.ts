@@ -243,6 +243,7 @@ export class GpuBackend implements Backend {
     for (const part of parts as GpuStorage[]) {
       for (const p of part.pages) pages.push({ ...p, start: at + p.start });
       at += part.size;
+      if (part.pages.length > 1) this.live.paged--;
       this.registry.unregister(part);
       part.owns = false;
     }
