@@ -283,12 +283,12 @@ export class GpuBackend implements Backend {
     }
     // Each join appends the next page's share to what is joined so far.
     const first = inside[0]!;
-    let joined: Arg = { value: cellOf(this.borrow(first)).value, size: first.size };
+    let joined = this.arg(this.borrow(first));
     let from = lo - first.start, length = first.start + first.size - lo;
     let temp: GpuStorage | null = null;
     for (const page of inside.slice(1)) {
       const take = Math.min(page.size, hi - page.start);
-      const next = this.run('join', join, length + take, { split: length, aOffset: from }, joined, { value: cellOf(this.borrow(page)).value, size: page.size });
+      const next = this.run('join', join, length + take, { split: length, aOffset: from }, joined, this.arg(this.borrow(page)));
       this.done(temp);
       temp = next;
       joined = this.arg(next);
