@@ -7,23 +7,32 @@ import { ConfigError } from 'ddpm-ts';
 /** A mistake in how the script was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 
+/** --help or -h: run() prints the usage and exits 0. */
+class HelpRequested extends Error {}
+
+/** A decimal number as people write one: 12, -3, 0.5, .5, 1e-3; not 0x3, 0b11, Infinity or ''. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
- * Parses argv against `options` ({ name: { type: 'string' | 'boolean', short?: 'h', number?: true } }).
- * Unknown options, missing values and non-numbers are UsageErrors that name the flag.
+ * Parses argv against `options` ({ name: { type: 'string' | 'boolean', number?: true } }); every
+ * script also takes --help (-h). Unknown options, missing or empty values and values that are not
+ * decimal numbers are UsageErrors that name the flag.
  */
 export function parseFlags(argv, options) {
-  const spec = Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short && { short: o.short }) }]));
+  const all = { ...options, help: { type: 'boolean', short: 'h' } };
+  const spec = Object.fromEntries(Object.entries(all).map(([name, o]) => [name, { type: o.type, ...(o.short && { short: o.short }) }]));
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: spec, strict: false, allowPositionals: true, tokens: true });
   } catch (e) {
     throw new UsageError(e.message);
   }
+  if (parsed.tokens.some((t) => t.kind === 'option' && t.name === 'help')) throw new HelpRequested();
   const values = {};
   for (const token of parsed.tokens) {
     if (token.kind === 'positional') throw new UsageError(`unexpected argument ${token.value}`);
     if (token.kind !== 'option') continue;
-    const option = options[token.name];
+    const option = Object.hasOwn(all, token.name) ? all[token.name] : undefined;
     if (!option) throw new UsageError(`unknown option ${token.rawName}`);
     if (option.type === 'boolean') {
       if (token.inlineValue) throw new UsageError(`${token.rawName} takes no value`);
@@ -32,10 +41,11 @@ export function parseFlags(argv, options) {
     }
     // strict: false reads "--out --resume" as --out with no value: say so rather than take the next flag.
     if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) throw new UsageError(`${token.rawName} needs a value`);
+    // An empty value ('') is a mistake in the command (an unset shell variable), never "use the default".
+    if (token.value.trim() === '') throw new UsageError(`${token.rawName} needs a value, got an empty one`);
     if (option.number) {
-      const n = token.value.trim() === '' ? NaN : Number(token.value);
-      if (!Number.isFinite(n)) throw new UsageError(`${token.rawName} needs a number, got ${JSON.stringify(token.value)}`);
-      values[token.name] = n;
+      if (!DECIMAL.test(token.value)) throw new UsageError(`${token.rawName} needs a decimal number, got ${JSON.stringify(token.value)}`);
+      values[token.name] = Number(token.value);
     } else values[token.name] = token.value;
   }
   return values;
@@ -54,6 +64,10 @@ export async function run(usage, body) {
   try {
     await body();
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      console.log(usage);
+      process.exit(0);
+    }
     if (process.env.DDPM_DEBUG) console.error(e);
     const usageError = e instanceof UsageError;
     console.error(`error: ${e instanceof Error ? e.message : String(e)}${usageError ? `\n\n${usage}` : ''}`);

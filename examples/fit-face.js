@@ -8,14 +8,21 @@
 //   node examples/fit-face.js [--steps 400]
 
 import { F, Rng, noGrad, optim, tensor } from 'ddpm-ts';
+import { parseFlags, run, UsageError } from './cli.js';
 
-const args = process.argv.slice(2);
-const stepsFlag = args.indexOf('--steps');
-const steps = stepsFlag >= 0 ? Number(args[stepsFlag + 1]) : 400;
-if (!Number.isInteger(steps) || steps < 1) {
-  console.error('usage: node examples/fit-face.js [--steps N]   (N a positive integer)');
-  process.exit(1);
-}
+const USAGE = `A small network learns to draw a face, printed as it improves.
+
+Usage: node examples/fit-face.js [--steps N]
+
+  --steps N  training steps, a positive integer (default 400)
+  --help     show this help`;
+
+let steps = 400;
+await run(USAGE, async () => {
+  const flags = parseFlags(process.argv.slice(2), { steps: { type: 'string', number: true } });
+  steps = flags.steps ?? steps;
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--steps must be a positive integer (got ${steps})`);
+});
 
 const S = 24; // picture size
 const FREQS = 6; // Fourier features per axis

@@ -17,22 +17,26 @@ Usage: node examples/sample.js --checkpoint FILE [options]
   --seed N             random seed (default 0)
   --backend NAME       cpu, gpu or auto (default: the checkpoint's config.backend)
   --out FILE           PNG grid to write (default samples.png)
-  --strip FILE         also write a denoising strip (x_T … x_0) of the first 4 images`;
+  --strip FILE         also write a denoising strip (x_T … x_0) of the first 4 images
+  --overwrite          replace an --out or --strip file that is not a PNG image
+  --help               show this help
+
+An existing PNG at --out or --strip is replaced; any other file there only with --overwrite, and
+never the checkpoint itself or any training checkpoint.`;
 
 const FLAGS = {
   checkpoint: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true },
   count: { type: 'string', number: true }, seed: { type: 'string', number: true }, out: { type: 'string' }, strip: { type: 'string' },
-  backend: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  backend: { type: 'string' }, overwrite: { type: 'boolean' },
 };
 const FLAG_FIELDS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
 
 await run(USAGE, async () => {
   const opts = { count: 64, seed: 0, out: 'samples.png', ...parseFlags(process.argv.slice(2), FLAGS) };
-  if (opts.help) {
-    console.log(USAGE);
-    return;
-  }
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
+  // Where the images go is checked before any work (see the rule in the usage above).
+  const outputs = [{ flag: '--out', path: opts.out, kind: 'image' }, ...(opts.strip ? [{ flag: '--strip', path: opts.strip, kind: 'image' }] : [])];
+  await io.checkOutputFiles(outputs, { inputs: [{ flag: '--checkpoint', path: opts.checkpoint }], overwrite: opts.overwrite });
   let checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
 
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.

@@ -26,7 +26,7 @@ Ctrl-C stops after the current step and writes a checkpoint; --resume continues 
 
 const FLAGS = {
   config: { type: 'string' }, data: { type: 'string' }, steps: { type: 'string', number: true }, out: { type: 'string' },
-  resume: { type: 'boolean' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
 };
 /** The config fields the flags set, for messages that name the flag. */
 const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.path': '--data' };
@@ -46,13 +46,16 @@ async function requestedConfig(args) {
     } catch (e) {
       throw new UsageError(`--config ${args.config} is not valid JSON: ${e.message}`);
     }
+    if (!isObject(partial)) throw new ConfigError([`--config ${args.config} must hold a JSON object such as {"train": {"steps": 500}} (got ${JSON.stringify(partial)})`]);
   }
-  const section = (name) => (partial[name] = { ...(partial[name] ?? {}) });
-  if (args.data) Object.assign(section('data'), { source: 'folder', path: args.data });
+  const section = (name) => (partial[name] = { ...(isObject(partial[name]) ? partial[name] : {}) });
+  if (args.data !== undefined) Object.assign(section('data'), { source: 'folder', path: args.data });
   if (args.steps !== undefined) section('train').steps = args.steps;
-  if (args.out) section('train').outDir = args.out;
+  if (args.out !== undefined) section('train').outDir = args.out;
   return partial;
 }
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** For --resume, the checkpoint's config with the requested changes over it. */
 async function resumeConfig(partial) {
@@ -63,17 +66,16 @@ async function resumeConfig(partial) {
   } catch (e) {
     throw new Error(`--resume: ${e.message}`);
   }
-  const merged = { ...saved };
-  for (const [key, value] of Object.entries(partial)) merged[key] = typeof value === 'object' ? { ...saved[key], ...value } : value;
-  return merged;
+  // Object.fromEntries makes every key an own field, even '__proto__' (an assignment would set the
+  // prototype instead, and the field would slip past the config's check of unknown fields).
+  return Object.fromEntries([
+    ...Object.entries(saved),
+    ...Object.entries(partial).map(([key, value]) => [key, isObject(value) && Object.hasOwn(saved, key) ? { ...saved[key], ...value } : value]),
+  ]);
 }
 
 await run(USAGE, async () => {
   const args = parseFlags(process.argv.slice(2), FLAGS);
-  if (args.help) {
-    console.log(USAGE);
-    return;
-  }
   if (args.resume && args.overwrite) throw new UsageError('--resume continues the run in the output folder and --overwrite replaces it: give one of them');
   const partial = await requestedConfig(args);
   let config;

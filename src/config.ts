@@ -205,7 +205,7 @@ export class ConfigError extends Error {
  */
 export function resolveConfig(partial: unknown = {}): Config {
   const problems: string[] = [];
-  if (!isObject(partial)) throw new ConfigError(['the config must be an object']);
+  if (!isObject(partial)) throw new ConfigError([`the config must be a JSON object such as {"train": {"steps": 500}} (got ${JSON.stringify(partial) ?? String(partial)})`]);
   const sections = ['seed', 'backend', 'threads', 'model', 'diffusion', 'data', 'train', 'sample'];
   for (const key of Object.keys(partial)) {
     if (!sections.includes(key)) {
@@ -224,7 +224,8 @@ export function resolveConfig(partial: unknown = {}): Config {
     }
     const sectionRules = rules[section] as Record<string, Rule>;
     for (const key of Object.keys(given)) {
-      if (!(key in sectionRules)) {
+      // Own keys only: 'constructor' or '__proto__' are not fields, though `in` finds them on every object.
+      if (!Object.hasOwn(sectionRules, key)) {
         const hint = closest(key, Object.keys(sectionRules));
         problems.push(`${section}.${key} is not a known field${hint ? `; did you mean ${section}.${hint}?` : ` (fields: ${Object.keys(sectionRules).join(', ')})`}`);
       }

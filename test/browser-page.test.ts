@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Rng, UNet, data, diffusion, io, resolveConfig } from 'ddpm-ts';
+import { pngClaiming } from './helpers.js';
 import type { Page } from 'playwright-core';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -47,6 +48,13 @@ describe('the demo page in Chromium', function () {
     await close?.();
   });
 
+  // Any error the page did not catch fails the suite, after the test it happened in (a test that
+  // provokes one on purpose takes its own out).
+  afterEach(() => {
+    const found = problems.splice(0);
+    if (found.length) throw new Error(`the page reported: ${found.join(' | ')}`);
+  });
+
   it('loads with no console error, cross-origin isolated (SharedArrayBuffer available), and samples from the pretrained model', async () => {
     await page.waitForFunction(() => (window as unknown as { ddpmDemo: { pretrained: { ready: boolean } } }).ddpmDemo.pretrained.ready === true, undefined, { timeout: 300000 });
     expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('samples'))).to.be.above(50);
@@ -54,6 +62,149 @@ describe('the demo page in Chromium', function () {
     expect(problems).to.deep.equal([]);
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).to.equal(true);
     expect(await page.locator('.notice').count()).to.equal(0);
+  });
+
+  type Demo = { run: { running: boolean; paused: boolean; trainer: { step: number; model: { parameters(): Array<{ backend: { name: string } }> } } | null } };
+  const notices = async () => page.locator('.notice').allTextContents();
+  const setField = (id: string, value: string) => page.locator(`#${id}`).fill(value);
+  /** Clicks Start for a cpu run of `steps` steps on generated faces and waits for it to end. */
+  async function trainFromButtons(steps: number) {
+    await page.selectOption('#backend', 'cpu');
+    await page.selectOption('#dataSource', 'faces');
+    await setField('steps', String(steps));
+    await setField('sampleEvery', '50');
+    await page.click('#start');
+    await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running && !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 120000 });
+  }
+
+  it('Download before the trainer exists is not offered, and says so when pressed; once it exists, the download is a checkpoint', async () => {
+    expect(await page.locator('#download').isDisabled()).to.equal(true);
+    await page.selectOption('#backend', 'cpu');
+    await page.selectOption('#dataSource', 'faces');
+    await setField('steps', '3');
+    // Start, then Download in the same tick: the run has no trainer yet.
+    const early = await page.evaluate(() => {
+      document.getElementById('start')!.click();
+      const download = document.getElementById('download') as HTMLButtonElement;
+      const offered = !download.disabled;
+      download.click(); // disabled: the browser drops it
+      (download.onclick as () => void)(); // as a click that came before the button was disabled // as a click that came before the button was disabled
+      return offered;
+    });
+    expect(early).to.equal(false);
+    await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running, undefined, { timeout: 120000 });
+    expect(await notices()).to.deep.equal(['There is no checkpoint to download yet: the training run is still starting (or none was started).×']);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const bytes = readFileSync((await download.path())!);
+    expect(diffusion.parseCheckpoint(bytes, 'downloaded').step).to.equal(3);
+    expect(await notices(), 'the notice went with the download that worked').to.deep.equal([]);
+  });
+
+  it('after cpu training, "Sample again" samples the pretrained model on its own backend', async () => {
+    expect(await page.locator('#modelInfo').textContent()).to.match(/sampled here on the gpu backend/);
+    await page.evaluate(() => {
+      const c = document.getElementById('samples') as HTMLCanvasElement;
+      c.getContext('2d')!.clearRect(0, 0, c.width, c.height);
+      // 2 DDIM steps: the gpu backend runs on SwiftShader here, a CPU drawing pixels.
+      const slider = document.getElementById('ddimSteps') as HTMLInputElement;
+      slider.value = '2';
+      slider.dispatchEvent(new Event('input'));
+    });
+    await page.click('#sampleAgain');
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('samples'))).to.be.above(50);
+    expect(await notices()).to.deep.equal([]);
+  });
+
+  it('a checkpoint picked while training runs (paused) is sampled in the top panel; the run\'s progress line is left alone and it finishes', async () => {
+    const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
+    await (await diffusion.Trainer.create(resolveConfig({
+      seed: 4, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
+      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir },
+    }))).train();
+    await page.selectOption('#backend', 'cpu');
+    await setField('steps', '20');
+    await setField('sampleEvery', '50');
+    await page.click('#start');
+    await page.waitForFunction(() => /^step +\d+\/20/.test(document.getElementById('progress')!.textContent!), undefined, { timeout: 120000 });
+    await page.click('#pause');
+    const paused = await page.locator('#progress').textContent();
+    expect(paused).to.match(/^step +\d+\/20 .* \(paused\)$/);
+    await page.setInputFiles('#load', join(outDir, 'checkpoint.safetensors'));
+    await page.waitForFunction(() => /from step 2 of the picked file/.test(document.getElementById('modelInfo')!.textContent!), undefined, { timeout: 120000 });
+    expect(await page.locator('#progress').textContent()).to.equal(paused);
+    expect(await page.locator('#continue').isDisabled(), 'continuing waits for the running training').to.equal(true);
+    await page.click('#pause');
+    await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running, undefined, { timeout: 300000 });
+    expect(await page.locator('#progress').textContent()).to.match(/^step 20\/20/);
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step)).to.equal(20);
+    expect(await page.locator('#continue').isDisabled()).to.equal(false);
+    expect(await page.locator('#pause').isDisabled(), 'Pause is off while idle').to.equal(true);
+    expect(await notices()).to.deep.equal([]);
+  });
+
+  it('an empty or zero steps field is named and starts nothing; Pause while idle does not carry over', async () => {
+    const before = await page.locator('#progress').textContent();
+    for (const [value, shown] of [['', 'empty'], ['0', '"0"'], ['2.5', '"2.5"']] as const) {
+      await setField('steps', value);
+      await page.click('#start');
+      expect(await notices()).to.deep.equal([`Steps must be a whole number of at least 1 (it is ${shown}).×`]);
+      expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running)).to.equal(false);
+      expect(await page.locator('#progress').textContent()).to.equal(before);
+    }
+    // Pause is disabled while idle; pressed anyway (its handler called), it changes nothing.
+    await page.evaluate(() => (document.getElementById('pause')!.onclick as () => void)());
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.paused)).to.equal(false);
+    await trainFromButtons(2);
+    expect(await page.locator('#progress').textContent()).to.match(/^step 2\/2/);
+    expect(await notices(), 'the field notice went once Start worked').to.deep.equal([]);
+  });
+
+  it('photos: a failed pick says so (not "Reading…"), one notice per kind that replaces the last, counts in words, and a 10000×10000 image refused from its header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddpm-ts-photos-'));
+    writeFileSync(join(dir, 'notes.txt'), 'not an image');
+    writeFileSync(join(dir, 'huge.png'), pngClaiming(10000, 10000, 1));
+    await io.writePng(join(dir, 'good.png'), { width: 20, height: 20, data: new Uint8Array(1600).fill(180) });
+    const info = () => page.locator('#photoInfo').textContent();
+    const before = await info();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await page.setInputFiles('#photos', [join(dir, 'notes.txt')]);
+      await page.waitForFunction(() => !/Reading/.test(document.getElementById('photoInfo')!.textContent!), undefined, { timeout: 60000 });
+      expect(await info(), 'the training set it had').to.equal(before);
+      expect(await notices()).to.deep.equal(['Those photos cannot be used: 1 file given: its one file is not a readable image×']);
+    }
+    await page.setInputFiles('#photos', [join(dir, 'huge.png'), join(dir, 'good.png')]);
+    await page.waitForFunction(() => /^Training set/.test(document.getElementById('photoInfo')!.textContent!), undefined, { timeout: 60000 });
+    expect(await info()).to.equal('Training set: 1 image from 2 files given (1 skipped), 16×16.');
+    // The decoder never saw it: its header's claim is refused (a decode would fail on its one row of data).
+    expect(await notices()).to.deep.equal(['Skipped 1 file: huge.png: 10000×10000 pixels is over the limit of 67,108,864 (8192×8192); shrink the image first×']);
+    await page.click('.notice .close');
+    expect(await notices()).to.deep.equal([]);
+    // A failed pick afterwards keeps the training set it had.
+    await page.setInputFiles('#photos', [join(dir, 'notes.txt')]);
+    await page.waitForFunction(() => !/Reading/.test(document.getElementById('photoInfo')!.textContent!), undefined, { timeout: 60000 });
+    expect(await info()).to.equal('Training set: 1 image from 2 files given (1 skipped), 16×16.');
+    await page.click('.notice .close');
+  });
+
+  it('any uncaught error or rejected promise becomes a visible notice', async () => {
+    expect(await notices()).to.deep.equal([]);
+    await page.evaluate(() => {
+      setTimeout(() => {
+        throw new Error('test: an uncaught error');
+      });
+      void Promise.reject(new Error('test: a rejected promise'));
+    });
+    // Both arrive; the second replaces the first (one notice for unexpected errors, the latest).
+    await page.waitForFunction(() => document.querySelectorAll('.notice').length > 0, undefined, { timeout: 10000 });
+    await page.waitForTimeout(300);
+    const shown = await notices();
+    expect(shown).to.have.length(1);
+    expect(shown[0]).to.match(/^Something went wrong: test: (an uncaught error|a rejected promise)×$/);
+    // Playwright saw them too: they are this test's own, so they are taken out.
+    expect(problems.filter((p) => p.includes('test: '))).to.have.length(2);
+    problems.splice(0, problems.length, ...problems.filter((p) => !p.includes('test: ')));
+    await page.evaluate(() => document.querySelectorAll('.notice').forEach((n) => n.remove()));
   });
 
   it('a checkpoint trained in Node gives the same DDIM samples in the page (cpu backend, ≤ 1e-5) and continues training there as in Node; one made in the page loads in Node', async () => {
@@ -164,9 +315,15 @@ describe('the demo page in Chromium', function () {
       expect(r.params, 'parameter gradients').to.be.at.most(1e-3);
     });
 
-    it(`trains 20 steps in the page on the ${backend} backend, with finite losses, and draws the sample grid`, async () => {
-      const losses = await page.evaluate((b) => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number, o: object): Promise<number[]> } }).ddpmDemo.train(b, 20, 10, { source: 'faces' }), backend);
-      expect(losses).to.have.length(20);
+    // The gpu backend runs on SwiftShader here (a CPU drawing pixels, about 20 s a step of the
+    // page's batch of 16): it trains a batch of 2 and samples with 2 DDIM steps.
+    const steps = backend === 'cpu' ? 20 : 4;
+    const config = backend === 'cpu' ? {} : { train: { batchSize: 2 }, sample: { steps: 2 } };
+    it(`trains ${steps} steps in the page on the ${backend} backend, with finite losses, and draws the sample grid`, async () => {
+      const losses = await page.evaluate(([b, n, c]) => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number, o: object): Promise<number[]> } }).ddpmDemo.train(b as string, n as number, (n as number) / 2, { source: 'faces', config: c }), [backend, steps, config] as const);
+      expect(losses).to.have.length(steps);
+      // The model trained is on the backend asked for (not the config's default).
+      expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { run: { trainer: { model: { parameters(): Array<{ backend: { name: string } }> } } } } }).ddpmDemo.run.trainer.model.parameters()[0]!.backend.name)).to.equal(backend);
       expect(losses.every(Number.isFinite)).to.equal(true);
       const colours = await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('grid'));
       expect(colours).to.be.above(50);

@@ -1,8 +1,9 @@
 // Shared test utilities: fixture loading, error measures, finite-difference gradient checks.
 
 import { readFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
-import { CpuBackend, Rng, Tensor, tensor, F, getBackend, io, nn, noGrad, type ConvAlgorithm } from 'ddpm-ts';
+import { CpuBackend, Rng, Tensor, tensor, F, getBackend, io, nn, noGrad, type Config, type ConvAlgorithm, type DeepPartial } from 'ddpm-ts';
 
 export const fixturesDir = new URL('../../test/fixtures/', import.meta.url);
 
@@ -176,3 +177,34 @@ export function withConv<T>(algorithm: ConvAlgorithm, fn: () => T): T {
     backend.conv = before;
   }
 }
+
+const crcTable = Array.from({ length: 256 }, (_, n) => [...Array(8)].reduce((c: number) => (c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1), n) >>> 0);
+/** A PNG chunk: length, type, body and CRC-32. */
+const pngChunk = (type: string, body: Buffer) => {
+  const b = Buffer.concat([Buffer.alloc(4), Buffer.from(type, 'latin1'), body, Buffer.alloc(4)]);
+  b.writeUInt32BE(body.length, 0);
+  const crc = b.subarray(4, 8 + body.length).reduce((c, x) => crcTable[(c ^ x) & 255]! ^ (c >>> 8), 0xffffffff);
+  b.writeUInt32BE((crc ^ 0xffffffff) >>> 0, 8 + body.length);
+  return b;
+};
+
+/** An RGBA PNG whose header says width×height and whose (valid, compressed) data holds `rows` rows of at most 24 pixels. */
+export function pngClaiming(width: number, height: number, rows: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const row = 1 + 4 * Math.min(width, 24);
+  const pixels = deflateSync(Buffer.alloc(rows * row, 0x40).map((v, i) => (i % row === 0 ? 0 : v))); // filter type 0 starts each row
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', pixels), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+/** The partial config of a tiny 8×8 run (milliseconds a step), its files in `outDir`. */
+export const tinyPartial = (outDir: string, train: DeepPartial<Config['train']> = {}) => ({
+  seed: 2,
+  data: { imageSize: 8 },
+  model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+  diffusion: { timesteps: 50 },
+  train: { batchSize: 2, steps: 4, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir, ...train },
+  sample: { steps: 2, count: 2 },
+});

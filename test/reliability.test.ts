@@ -7,24 +7,15 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import { data, diffusion, io, resolveConfig, UNet, type Config, type DeepPartial } from 'ddpm-ts';
+import { pngClaiming as png, tinyPartial } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-rel-'));
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const trainCli = join(repoRoot, 'examples/train-faces.js');
 const sampleCli = join(repoRoot, 'examples/sample.js');
 
-/** The partial config of a tiny 8×8 run (milliseconds a step). */
-const tinyPartial = (outDir: string, train: DeepPartial<Config['train']> = {}) => ({
-  seed: 2,
-  data: { imageSize: 8 },
-  model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
-  diffusion: { timesteps: 50 },
-  train: { batchSize: 2, steps: 4, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir, ...train },
-  sample: { steps: 2, count: 2 },
-});
 const tinyConfig = (outDir: string, train: DeepPartial<Config['train']> = {}) => resolveConfig(tinyPartial(outDir, train));
 
 /** A finished tiny run in a new folder (checkpoint at step 4, four log lines). */
@@ -207,25 +198,6 @@ describe('when things go wrong', function () {
   });
 
   describe('broken images', () => {
-    const crcTable = Array.from({ length: 256 }, (_, n) => [...Array(8)].reduce((c: number) => (c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1), n) >>> 0);
-    const chunk = (type: string, body: Buffer) => {
-      const b = Buffer.concat([Buffer.alloc(4), Buffer.from(type, 'latin1'), body, Buffer.alloc(4)]);
-      b.writeUInt32BE(body.length, 0);
-      const crc = b.subarray(4, 8 + body.length).reduce((c, x) => crcTable[(c ^ x) & 255]! ^ (c >>> 8), 0xffffffff);
-      b.writeUInt32BE((crc ^ 0xffffffff) >>> 0, 8 + body.length);
-      return b;
-    };
-    /** An RGBA PNG whose header says width×height and whose (valid, compressed) data holds `rows` rows of at most 24 pixels. */
-    const png = (width: number, height: number, rows: number) => {
-      const ihdr = Buffer.alloc(13);
-      ihdr.writeUInt32BE(width, 0);
-      ihdr.writeUInt32BE(height, 4);
-      ihdr.set([8, 6, 0, 0, 0], 8);
-      const row = 1 + 4 * Math.min(width, 24);
-      const pixels = deflateSync(Buffer.alloc(rows * row, 0x40).map((v, i) => (i % row === 0 ? 0 : v))); // filter type 0 starts each row
-      return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
-    };
-
     it('a well-formed file made here decodes (the checks pass real PNGs)', async () => {
       const img = await io.decodeImage(png(24, 24, 24), 'ok.png');
       expect([img.width, img.height, img.data[0], img.data[3]]).to.deep.equal([24, 24, 0x40, 0x40]);
@@ -328,7 +300,7 @@ describe('when things go wrong', function () {
       if (!disk) return this.skip();
       const dir = join(disk, 'runs', 'faces');
       const e = await rejection(diffusion.Trainer.create(tinyConfig(dir)));
-      expect(e.message).to.equal(`cannot create the folder ${join(dir, 'samples')} (its parent ${join(disk, 'runs')} cannot be made): the file system is read-only (EROFS) in ${disk}; the run did not start.`);
+      expect(e.message).to.equal(`cannot create the folder ${dir} (its parent ${join(disk, 'runs')} cannot be made): the file system is read-only (EROFS) in ${disk}; nothing was written`);
     });
   });
 
@@ -350,7 +322,7 @@ describe('when things go wrong', function () {
         expect(r.status, flags.join(' ')).to.equal(2);
         expect(r.stderr).to.equal(`error: invalid config:\n  - ${message}\n`);
       }
-      for (const [flags, message] of [[['--steps', 'abc'], '--steps needs a number, got "abc"'], [['--count'], '--count needs a value'], [['--bogus', '1'], 'unknown option --bogus']] as const) {
+      for (const [flags, message] of [[['--steps', 'abc'], '--steps needs a decimal number, got "abc"'], [['--count'], '--count needs a value'], [['--bogus', '1'], 'unknown option --bogus']] as const) {
         const r = runCli(sampleCli, ['--checkpoint', checkpoint, ...flags]);
         expect(r.status).to.equal(2);
         expect(r.stderr).to.match(new RegExp(`^error: ${message.replace(/[-"]/g, '\\$&')}\\n\\nDraw samples`));

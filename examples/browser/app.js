@@ -9,13 +9,32 @@ import * as ddpm from '/lib/ddpm-ts.js';
 const { diffusion, data, io, resolveConfig } = ddpm;
 const $ = (id) => document.getElementById(id);
 
-// ------------------------------------------------------------------ what this browser can do
-function notice(text) {
+// ------------------------------------------------------------------ notices
+/**
+ * Shows a notice with a button that closes it. A notice with a `key` replaces the earlier one of
+ * that key (a second failed pick replaces the first's message), and clearNotice(key) removes it
+ * once the user's next try works; the oldest go when more than MAX_NOTICES are shown.
+ */
+const MAX_NOTICES = 4;
+function notice(text, key = null) {
+  if (key) clearNotice(key);
   const p = document.createElement('p');
   p.className = 'notice';
-  p.textContent = text;
+  if (key) p.dataset.key = key;
+  const close = Object.assign(document.createElement('button'), { textContent: '×', title: 'close', className: 'close' });
+  close.onclick = () => p.remove();
+  p.append(text, close);
   $('notices').append(p);
+  while ($('notices').children.length > MAX_NOTICES) $('notices').firstElementChild.remove();
 }
+function clearNotice(key) {
+  for (const p of $('notices').querySelectorAll('.notice')) if (p.dataset.key === key) p.remove();
+}
+// Nothing fails silently: any error no handler caught becomes a notice.
+window.addEventListener('error', (e) => notice(`Something went wrong: ${e.message}`, 'uncaught'));
+window.addEventListener('unhandledrejection', (e) => notice(`Something went wrong: ${e.reason?.message ?? e.reason}`, 'uncaught'));
+
+// ------------------------------------------------------------------ what this browser can do
 const hasWebGL2 = !!document.createElement('canvas').getContext('webgl2');
 if (!hasWebGL2) notice('This browser has no WebGL2, so the gpu backend cannot run here: training uses the cpu backend.');
 if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends), so workers cannot share memory: the cpu backend runs on one thread, several times slower than on all cores.');
@@ -23,9 +42,34 @@ if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it nee
 const cores = await ddpm.availableCores();
 document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores} thread${cores > 1 ? 's' : ''})`;
 
-/** Makes `name` the current backend: 'cpu', or 'gpu' (WebGL2, then WebGL). */
+/** The backend called `name`: 'cpu', or 'gpu' (WebGL2, then WebGL), opened once. */
 async function selectBackend(name) {
   return ddpm.useBackend(name);
+}
+
+/**
+ * Runs `work` (synchronous) on `backend`, then puts back the backend that was current. The page
+ * holds models on both backends at once (the pretrained one, a picked one, a training run), and
+ * handlers interleave between training steps: each computation names its own backend, so none
+ * finds its tensors on another ("operands live on different backends").
+ */
+function onBackend(backend, work) {
+  const previous = ddpm.getBackend();
+  ddpm.setBackend(backend);
+  try {
+    return work();
+  } finally {
+    ddpm.setBackend(previous);
+  }
+}
+
+/** A whole number ≥ 1 from an input field, or a notice naming the field and null. */
+function positiveInteger(id, label) {
+  const text = $(id).value.trim();
+  const value = Number(text);
+  if (text !== '' && Number.isInteger(value) && value >= 1) return value;
+  notice(`${label} must be a whole number of at least 1 (it is ${text === '' ? 'empty' : `"${text}"`}).`, 'fields');
+  return null;
 }
 
 /** Draws an RGBA image (io.imageGrid's output) on a canvas, resizing the canvas to it. */
@@ -63,28 +107,46 @@ function chart(canvas, series, { logY = false, marker = null } = {}) {
 }
 
 // ------------------------------------------------------------------ training
-/** The small model the page trains: 16×16 faces, fast enough to watch them form. */
-function demoConfig(steps, sampleEvery) {
-  return resolveConfig({
+/**
+ * The small model the page trains: 16×16 faces, fast enough to watch them form. `changes` (a
+ * partial config, e.g. a smaller batch for a test on a software GPU) go over it, section by section.
+ */
+function demoConfig(steps, sampleEvery, changes = {}) {
+  const base = {
     data: { imageSize: 16 },
     model: { baseChannels: 16, channelMults: [1, 2], attnResolutions: [8], groups: 4, timeEmbDim: 64 },
     // A short EMA (0.99): in a run of a few hundred steps the samples follow the model closely.
-    train: { batchSize: 16, steps, lr: 2e-3, warmupSteps: 50, emaDecay: 0.99, logEvery: 10, sampleEvery, checkpointEvery: 0 },
+    train: { batchSize: 16, lr: 2e-3, warmupSteps: 50, emaDecay: 0.99, logEvery: 10, checkpointEvery: 0 },
     sample: { sampler: 'ddim', steps: 20, count: 16 },
-  });
+  };
+  const merged = Object.fromEntries(Object.entries(base).map(([section, fields]) => [section, { ...fields, ...changes[section] }]));
+  return resolveConfig({ ...merged, train: { ...merged.train, steps, sampleEvery } });
 }
 
-const run = { trainer: null, store: null, paused: false, running: false, losses: [] };
+const run = { trainer: null, store: null, backend: null, paused: false, running: false, losses: [] };
 
 /**
  * Trains on `backend`, yielding to the page between steps; resolves with the losses. A fresh run
  * trains `steps` steps; given a checkpoint's bytes (`resume`), the run continues from it for
  * `steps` more, exactly as `--resume` does in Node.
  */
-async function train(backend, steps, sampleEvery, { onStep, source = $('dataSource').value, resume = null } = {}) {
-  await selectBackend(backend);
+async function train(backend, steps, sampleEvery, { onStep, source = $('dataSource').value, resume = null, config = {} } = {}) {
+  if (run.running) throw new Error('a training run is already going: pause it or let it finish');
+  run.running = true;
+  try {
+    return await trainRun(backend, steps, sampleEvery, { onStep, source, resume, changes: config });
+  } finally {
+    run.running = false;
+    run.paused = false;
+    $('pause').textContent = 'Pause';
+  }
+}
+
+async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, changes }) {
+  run.trainer = null;
+  run.backend = await selectBackend(backend);
   run.store = new diffusion.MemoryStore('page');
-  let config = demoConfig(steps, sampleEvery);
+  let config = demoConfig(steps, sampleEvery, changes);
   if (resume) {
     const checkpoint = diffusion.parseCheckpoint(resume, 'the loaded checkpoint');
     config = resolveConfig({ ...checkpoint.config, train: { ...checkpoint.config.train, steps: checkpoint.step + steps, sampleEvery, checkpointEvery: 0 } });
@@ -93,16 +155,16 @@ async function train(backend, steps, sampleEvery, { onStep, source = $('dataSour
   const { imageSize, channels } = config.data;
   const usePhotos = source === 'photos' && photos.dataset?.imageSize === imageSize && photos.dataset.channels === channels;
   const dataset = usePhotos ? photos.dataset : data.facesDataset(imageSize, channels);
-  run.trainer = await diffusion.Trainer.create(config, { store: run.store, dataset, resume: !!resume });
+  run.trainer = await diffusion.Trainer.create(config, { store: run.store, dataset, resume: !!resume, backend: run.backend });
+  $('download').disabled = false;
   run.losses = [];
-  run.running = true;
   const started = performance.now(), first = run.trainer.step, total = config.train.steps;
-  while (run.trainer.step < total && run.running) {
+  while (run.trainer.step < total) {
     if (run.paused) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
-    const loss = run.trainer.trainStep();
+    const loss = onBackend(run.backend, () => run.trainer.trainStep());
     run.losses.push([run.trainer.step, loss]);
     const perStep = (performance.now() - started) / 1000 / (run.trainer.step - first);
     $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: total, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (total - run.trainer.step) * perStep }, 20);
@@ -111,42 +173,59 @@ async function train(backend, steps, sampleEvery, { onStep, source = $('dataSour
     onStep?.(run.trainer.step, loss);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  run.running = false;
   return run.losses.map(([, l]) => l);
 }
 
+/** Scale of a grid of images 16 px or so wide, drawn about 48 px wide. */
+const gridScale = (imageSize) => Math.max(1, Math.round(48 / imageSize));
+
 function drawSamples() {
   const { imageSize, channels } = run.trainer.config.data;
-  const { images } = run.trainer.sampleEma(16);
-  draw($('grid'), io.imageGrid(images.toFloat32Array(), 16, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
+  const images = onBackend(run.backend, () => run.trainer.sampleEma(16).images.toFloat32Array());
+  draw($('grid'), io.imageGrid(images, 16, channels, imageSize, { scale: gridScale(imageSize) }));
 }
 
 /** Runs a training session from the buttons, reporting a failure in the page. */
 async function startTraining(options) {
+  const steps = positiveInteger('steps', 'Steps'), sampleEvery = positiveInteger('sampleEvery', '"Samples every"');
+  if (steps === null || sampleEvery === null) return;
+  clearNotice('fields');
+  clearNotice('training');
   $('start').disabled = $('continue').disabled = true;
   $('pause').disabled = false;
-  $('download').disabled = false;
+  $('progress').textContent = 'Starting…';
   try {
-    await train($('backend').value, Number($('steps').value), Number($('sampleEvery').value), options);
+    await train($('backend').value, steps, sampleEvery, options);
   } catch (e) {
-    notice(`Training stopped: ${e.message}`);
+    notice(`Training stopped: ${e.message}`, 'training');
+    $('progress').textContent = 'Training stopped (see the notice above).';
   }
   $('start').disabled = false;
+  $('pause').disabled = true;
   $('continue').disabled = !loaded.bytes;
 }
 
 $('start').onclick = () => startTraining({});
 $('continue').onclick = () => startTraining({ resume: loaded.bytes });
 $('pause').onclick = () => {
+  if (!run.running) return;
   run.paused = !run.paused;
   $('pause').textContent = run.paused ? 'Resume' : 'Pause';
+  if (run.paused) $('progress').textContent += ' (paused)';
 };
-$('download').onclick = async () => {
-  await run.trainer.saveCheckpoint();
+/** Saves the running (or last) training run's checkpoint and offers it as a download. */
+async function downloadCheckpoint() {
+  if (!run.trainer) {
+    notice('There is no checkpoint to download yet: the training run is still starting (or none was started).', 'download');
+    return;
+  }
+  clearNotice('download');
+  await onBackend(run.backend, () => run.trainer.saveCheckpoint());
   const url = URL.createObjectURL(new Blob([run.store.files.get('checkpoint.safetensors')]));
   Object.assign(document.createElement('a'), { href: url, download: 'checkpoint.safetensors' }).click();
   URL.revokeObjectURL(url);
-};
+}
+$('download').onclick = () => downloadCheckpoint().catch((e) => notice(`The checkpoint could not be saved: ${e.message}`, 'download'));
 $('backend').value = hasWebGL2 ? 'gpu' : 'cpu';
 
 // ------------------------------------------------------------------ the user's photos
@@ -154,11 +233,23 @@ const photos = { dataset: null };
 
 /** Makes dropped or picked image files the training set (decoded here; nothing leaves the page). */
 async function usePhotos(files) {
-  $('photoInfo').textContent = `Reading ${files.length} file(s)…`;
-  photos.dataset = await data.imageFilesDataset(files, {
-    imageSize: 16, channels: 3, skipBad: true,
-    warn: (message) => notice(message.replace(/^warning: skipping /, 'Skipped ')),
-  });
+  clearNotice('photos');
+  if (files.length === 0) throw new Error('no files were given');
+  const before = photos.dataset ? `Training set: ${photos.dataset.description}.` : '';
+  $('photoInfo').textContent = `Reading ${countOf(files.length, 'file')}…`;
+  const skipped = [];
+  try {
+    photos.dataset = await data.imageFilesDataset(files, {
+      imageSize: 16, channels: 3, skipBad: true,
+      warn: (message) => skipped.push(message.replace(/^warning: skipping /, '')),
+    });
+  } catch (e) {
+    $('photoInfo').textContent = before;
+    throw e;
+  } finally {
+    // One notice for the files skipped, however many there are.
+    if (skipped.length) notice(`Skipped ${countOf(skipped.length, 'file')}: ${skipped.join('; ')}`, 'photos');
+  }
   $('photoInfo').textContent = `Training set: ${photos.dataset.description}.`;
   $('dataSource').querySelector('option[value=photos]').disabled = false;
   $('dataSource').value = 'photos';
@@ -167,7 +258,8 @@ async function usePhotos(files) {
 /** The training images as the network sees them (for the tests). */
 const photoImages = () => Array.from({ length: photos.dataset.size }, (_, i) => Array.from(photos.dataset.image(i)));
 
-const reportPhotos = (promise) => promise.catch((e) => notice(`Those photos cannot be used: ${e.message}`));
+const reportPhotos = (promise) => promise.catch((e) => notice(`Those photos cannot be used: ${e.message}`, 'photos'));
+const countOf = (n, noun) => (n === 0 ? `no ${noun}s` : `${n} ${noun}${n === 1 ? '' : 's'}`);
 $('photos').onchange = () => reportPhotos(usePhotos($('photos').files));
 $('drop').ondragover = (e) => {
   e.preventDefault();
@@ -184,14 +276,16 @@ $('drop').ondrop = (e) => {
 const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 
 /**
- * A UNet, in evaluation mode on the current backend, from a file's bytes: a training
- * checkpoint's EMA weights or a weights-only file, with the config, step and kind the file holds.
+ * A UNet, in evaluation mode on `backend`, from a file's bytes: a training checkpoint's EMA
+ * weights or a weights-only file, with the config, step and kind the file holds.
  */
-function openWeights(bytes, name) {
-  const { config, weights, step, resumable } = diffusion.parseSamplingWeights(bytes, name);
-  const net = new ddpm.UNet(config.model).eval();
-  net.loadStateDict(weights);
-  return { net, config, step, resumable };
+function openWeights(bytes, name, backend) {
+  return onBackend(backend, () => {
+    const { config, weights, step, resumable } = diffusion.parseSamplingWeights(bytes, name);
+    const net = new ddpm.UNet(config.model).eval();
+    net.loadStateDict(weights);
+    return { net, config, step, resumable, backend };
+  });
 }
 
 /**
@@ -200,19 +294,22 @@ function openWeights(bytes, name) {
  * Returns the images' values and whether the file is a checkpoint a run can continue from.
  */
 async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 20, count = 16, seed = 0 } = {}) {
-  await selectBackend(backend);
-  const { net, config, step, resumable } = openWeights(bytes, 'the loaded file');
+  const model = openWeights(bytes, 'the loaded file', await selectBackend(backend));
+  const { config, step, resumable } = model;
   const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
-  const images = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array();
-  draw($('grid'), io.imageGrid(images, count, channels, imageSize, { scale: Math.max(1, Math.round(48 / imageSize)) }));
-  $('progress').textContent = `${count} samples (DDIM, ${steps} steps) from ${step === null ? 'the loaded weights' : `step ${step} of the loaded file`}`;
+  const images = onBackend(model.backend, () => diffusion.sample(model.net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array());
+  // The picked model becomes the one the top panel samples ("Sample again"); a training run's panel is left alone.
+  clearInterval(shown.timer);
+  Object.assign(shown, { net: model.net, config, backend: model.backend });
+  draw($('samples'), io.imageGrid(images, count, channels, imageSize, { scale: gridScale(imageSize) }));
+  $('modelInfo').textContent = `${count} samples (DDIM, ${steps} steps) from ${step === null ? 'the picked weights' : `step ${step} of the picked file`}, a ${model.net.numParameters().toLocaleString('en-US')}-parameter UNet for ${imageSize}×${imageSize} images, on the ${model.backend.name} backend.`;
   return { values: Array.from(images), resumable };
 }
 
 /** The current run's checkpoint, as the bytes a download would hold. */
 async function checkpointBytes() {
-  await run.trainer.saveCheckpoint();
+  await onBackend(run.backend, () => run.trainer.saveCheckpoint());
   return Array.from(run.store.files.get('checkpoint.safetensors'));
 }
 
@@ -222,33 +319,38 @@ $('load').onchange = async () => {
   const file = $('load').files[0];
   if (!file) return;
   try {
+    clearNotice('load');
     const bytes = new Uint8Array(await file.arrayBuffer());
     // A weights-only file samples, but only a training checkpoint (optimizer and random state) continues.
     const { resumable } = await sampleCheckpoint(bytes);
     loaded.bytes = resumable ? bytes : null;
-    $('continue').disabled = !resumable;
+    $('continue').disabled = !resumable || run.running;
   } catch (e) {
-    notice(`That checkpoint cannot be used: ${e.message}`);
+    notice(`That checkpoint cannot be used: ${e.message}`, 'load');
   }
 };
 
-// ------------------------------------------------------------------ the pretrained model
-const pretrained = { net: null, config: null, timer: null, ready: false };
+// ------------------------------------------------------------------ the model the top panel samples
+/** The model shown at the top: the pretrained one, until a file is picked. */
+const shown = { net: null, config: null, backend: null, timer: null };
+const pretrained = { ready: false };
 
-/** Samples 16 images with the chosen sampler and plays the first one's chain x_T → x_0. */
-async function samplePretrained() {
-  const { config, net } = pretrained;
+/** Samples 16 images from the shown model with the chosen sampler and plays the first one's chain x_T → x_0. */
+function sampleShown() {
+  const { config, net, backend } = shown;
   const sampler = $('sampler').value;
   const steps = Number($('ddimSteps').value);
   const options = { ...config.sample, sampler, steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
-  const result = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 });
-  draw($('samples'), io.imageGrid(result.images.toFloat32Array(), 16, channels, imageSize, { scale: 3 }));
-  const frames = result.trajectory.map((f) => f.toFloat32Array().slice(0, channels * imageSize * imageSize));
-  clearInterval(pretrained.timer);
+  const { images, frames } = onBackend(backend, () => {
+    const result = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 });
+    return { images: result.images.toFloat32Array(), frames: result.trajectory.map((f) => f.toFloat32Array().slice(0, channels * imageSize * imageSize)) };
+  });
+  draw($('samples'), io.imageGrid(images, 16, channels, imageSize, { scale: gridScale(imageSize) }));
+  clearInterval(shown.timer);
   let k = 0;
-  pretrained.timer = setInterval(() => {
-    draw($('denoise'), io.imageGrid(frames[Math.min(k, frames.length - 1)], 1, channels, imageSize, { pad: 0, scale: 6 }));
+  shown.timer = setInterval(() => {
+    draw($('denoise'), io.imageGrid(frames[Math.min(k, frames.length - 1)], 1, channels, imageSize, { pad: 0, scale: Math.max(1, Math.round(96 / imageSize)) }));
     k = (k + 1) % (frames.length + 12); // hold x_0 a moment before starting again
   }, 120);
 }
@@ -256,15 +358,21 @@ async function samplePretrained() {
 /** Opens the model this project trained (EMA weights and config, see the README) and samples from it. */
 async function openPretrained() {
   const bytes = await fetchBytes('model/faces-16.safetensors');
-  await selectBackend($('backend').value); // first: tensors are made on the current backend
-  const { net, config, step } = openWeights(bytes, 'model/faces-16.safetensors');
-  Object.assign(pretrained, { net, config });
-  $('modelInfo').textContent = `A ${pretrained.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${ddpm.getBackend().name} backend.`;
-  await samplePretrained();
+  const { net, config, step, backend } = openWeights(bytes, 'model/faces-16.safetensors', await selectBackend($('backend').value));
+  Object.assign(shown, { net, config, backend });
+  $('modelInfo').textContent = `A ${net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${backend.name} backend.`;
+  sampleShown();
   $('sampleAgain').disabled = false;
   pretrained.ready = true;
 }
-$('sampleAgain').onclick = () => samplePretrained();
+$('sampleAgain').onclick = () => {
+  try {
+    clearNotice('sample');
+    sampleShown();
+  } catch (e) {
+    notice(`Sampling failed: ${e.message}`, 'sample');
+  }
+};
 $('ddimSteps').oninput = () => ($('ddimValue').textContent = $('ddimSteps').value);
 
 // ------------------------------------------------------------------ the forward process
@@ -354,5 +462,5 @@ async function benchTrainStep(backend, reps, threads) {
   return { backend: chosen.name, renderer: chosen.renderer ?? null, threads: ddpm.getThreads(), seconds: times.sort((a, b) => a - b)[Math.floor(reps / 2)] };
 }
 
-window.ddpmDemo = { ddpm, train, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
-openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`));
+window.ddpmDemo = { ddpm, train, run, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
+openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`, 'pretrained'));

@@ -54,7 +54,11 @@ export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    console.log('Serves the demo page on http://127.0.0.1:PORT/ (npm run demo).\n\nUsage: node examples/browser/serve.mjs [--port 8080]');
+    process.exit(0);
+  }
   const { buildBrowser } = await import('./build.mjs');
   await buildBrowser();
   const { url } = await startServer({ port: Number(values.port) });

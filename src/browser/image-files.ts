@@ -7,11 +7,26 @@
 // premultiplied, so half-transparent pixels may differ by a rounding step.
 
 import type { Dataset } from '../data/dataset.js';
+import { countOf } from '../util/words.js';
 import { imageSetDataset, MAX_IMAGE_PIXELS, type ImageSetOptions } from '../data/image-set.js';
+import { checkPixelCount, imageSize, sniffImageType } from '../io/image-header.js';
 import type { RGBAImage } from '../io/image.js';
 
-/** A file's pixels, decoded by the browser. */
+/**
+ * A file's pixels, decoded by the browser. Its type and size are read from its header first, as
+ * Node's loader does: a file that is not a PNG, JPEG, GIF or BMP, or that claims more than
+ * MAX_IMAGE_PIXELS, is refused before the browser spends seconds and gigabytes decoding it.
+ */
 async function decodeInPage(file: Blob, name: string): Promise<RGBAImage> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const type = sniffImageType(bytes);
+  if (!type) throw new Error(`${name}: not a PNG, JPEG, GIF or BMP image`);
+  try {
+    const claimed = imageSize(bytes, type);
+    checkPixelCount(claimed.width, claimed.height);
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}`);
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -33,5 +48,5 @@ async function decodeInPage(file: Blob, name: string): Promise<RGBAImage> {
 /** A dataset of image files (from a file input or a drop), taken in name order as Node takes a folder's. */
 export function imageFilesDataset(files: ArrayLike<File>, options: ImageSetOptions): Promise<Dataset> {
   const sorted = Array.from(files).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return imageSetDataset(sorted.map((file) => ({ name: file.name, decode: () => decodeInPage(file, file.name) })), `${sorted.length} dropped files`, options);
+  return imageSetDataset(sorted.map((file) => ({ name: file.name, decode: () => decodeInPage(file, file.name) })), `${countOf(sorted.length, 'file')} given`, options);
 }

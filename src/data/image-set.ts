@@ -4,6 +4,7 @@
 // same training image in Node and in a page.
 
 import { toNetworkInput, type RGBAImage } from '../io/image.js';
+import { countOf } from '../util/words.js';
 import { inMemoryDataset, toBytes, type Dataset } from './dataset.js';
 
 /** Images with more pixels than this (8192 × 8192) are refused. */
@@ -26,6 +27,7 @@ export interface ImageSetOptions {
 
 /** Decodes every source in order; `origin` (a folder, "dropped photos") names the set in messages and the description. */
 export async function imageSetDataset(sources: readonly ImageSource[], origin: string, { imageSize, channels, skipBad = false, warn = console.warn, onProgress }: ImageSetOptions): Promise<Dataset> {
+  if (sources.length === 0) throw new Error(`${origin}: there are no files to read`);
   const images: Uint8Array[] = [];
   let skipped = 0;
   for (const [i, source] of sources.entries()) {
@@ -38,6 +40,6 @@ export async function imageSetDataset(sources: readonly ImageSource[], origin: s
     }
     onProgress?.(i + 1, sources.length);
   }
-  if (images.length === 0) throw new Error(`${origin}: none of its ${sources.length} files is a readable image`);
-  return inMemoryDataset(images, imageSize, channels, `${images.length} images from ${origin}${skipped ? ` (${skipped} skipped)` : ''}, ${imageSize}×${imageSize}`);
+  if (images.length === 0) throw new Error(`${origin}: ${sources.length === 1 ? 'its one file is not' : `none of its ${sources.length} files is`} a readable image`);
+  return inMemoryDataset(images, imageSize, channels, `${countOf(images.length, 'image')} from ${origin}${skipped ? ` (${skipped} skipped)` : ''}, ${imageSize}×${imageSize}`);
 }

@@ -57,7 +57,31 @@ export function serializeCheckpoint(parts: { model: Module; ema: EMA; optimizer:
  * and the field or tensor.
  */
 export function parseCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
-  return checkpointOf(parseSafetensors(bytes, path), path);
+  return checkpointOf(parseSafetensors(bytes, path, { checkValues: weightProblem }), path);
+}
+
+/**
+ * What makes a weight tensor unusable, found in one pass as it is read: a NaN or an infinity
+ * (which would draw a black grid, or stop a resumed run as "diverged"), or a negative second
+ * moment in Adam's state (its square root is NaN at the first step).
+ */
+function weightProblem(name: string, values: Float32Array): string | null {
+  const nonNegative = name.startsWith('adam.v.');
+  const i = firstUnusable(values, nonNegative);
+  if (i < 0) return null;
+  const v = values[i]!;
+  return Number.isFinite(v)
+    ? `holds ${v} at index ${i} of ${values.length}, but Adam's second moments are never negative: the file is damaged`
+    : `holds ${v} at index ${i} of ${values.length}: the weights are damaged`;
+}
+
+/** The index of the first value that is not finite (or negative, with `nonNegative`), or -1. A loop of its own: V8 runs it about 15× faster than one that also builds the message. */
+function firstUnusable(values: Float32Array, nonNegative: boolean): number {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0 || (nonNegative && v < 0)) return i; // v − v is NaN for NaN and ±Infinity
+  }
+  return -1;
 }
 
 /** The checks of parseCheckpoint, on a safetensors file already parsed. */
@@ -139,7 +163,7 @@ export interface SamplingWeights {
  * The weights are checked against the config's UNet by name and shape, as a checkpoint's are.
  */
 export function parseSamplingWeights(bytes: Uint8Array, path: string): SamplingWeights {
-  const file = parseSafetensors(bytes, path);
+  const file = parseSafetensors(bytes, path, { checkValues: weightProblem });
   const { tensors, metadata } = file;
   if (metadata.format === CHECKPOINT_FORMAT) {
     const checkpoint = checkpointOf(file, path);

@@ -19,6 +19,8 @@ export interface RunStore {
   /** The names of the files below `prefix` (e.g. 'samples/'). */
   list(prefix: string): Promise<string[]>;
   remove(name: string): Promise<void>;
+  /** Says, before any work and without writing, whether the store can take the run's files; throws, naming it, when it cannot. */
+  check?(): Promise<void>;
   /** Makes the store ready to take files (a folder creates itself); throws, naming it, when it cannot. */
   prepare(): Promise<void>;
 }

@@ -87,6 +87,7 @@ export class Trainer {
   private readonly emaModel: UNet;
   private stopRequested = false;
   private lastCheckpointStep: number | null = null;
+  private lastPreviewStep: number | null = null;
   /** (step, mean loss) of each logged window, for the loss curve. */
   private logged: Array<[number, number]> = [];
   private window: number[] = [];
@@ -125,6 +126,7 @@ export class Trainer {
     if (backend) setBackend(backend);
     else await useBackend(config.backend, { log: events.log });
     await setThreads(config.threads ?? (await availableCores()));
+    await store.check?.();
     let checkpoint: LoadedCheckpoint | null = null;
     let log: Awaited<ReturnType<typeof readLog>> = { entries: [], kept: [] };
     if (resume) {
@@ -132,6 +134,9 @@ export class Trainer {
       if (!bytes) throw new Error(`cannot resume: there is no checkpoint at ${store.describe(CHECKPOINT)}`);
       checkpoint = parseCheckpoint(bytes, store.describe(CHECKPOINT));
       assertCompatible(checkpoint.config, config, checkpoint.path);
+      if (config.train.steps < checkpoint.step) {
+        throw new Error(`cannot resume from ${checkpoint.path}: it is at step ${checkpoint.step} and train.steps asks for ${config.train.steps}; a resumed run never goes backwards. Ask for ${checkpoint.step} steps or more; nothing was changed`);
+      }
       log = await readLog(store, checkpoint.step, events.log);
     } else if (!overwrite) {
       await assertNoRun(store, config.train.outDir);
@@ -236,8 +241,9 @@ export class Trainer {
       await new Promise((resolve) => setImmediate(resolve));
     }
     await this.stopOnWriteError(null, async () => {
-      await this.saveCheckpoint();
-      await this.writePreview();
+      // The last step may already have been saved and drawn by the loop (a multiple of checkpointEvery or sampleEvery).
+      if (this.lastCheckpointStep !== this.step) await this.saveCheckpoint();
+      if (this.lastPreviewStep !== this.step) await this.writePreview();
       await this.writeDenoisingStrip('denoising.png');
     });
     return 'finished';
@@ -298,6 +304,7 @@ export class Trainer {
     const scale = Math.max(1, Math.round(96 / imageSize));
     await this.store.writeImage(name, imageGrid(images, count, channels, imageSize, { scale }));
     await this.store.writeImage('loss.png', lossCurve(this.logged));
+    this.lastPreviewStep = this.step;
     this.events.log?.(`samples at step ${this.step}: ${this.store.describe(name)}`);
     return this.store.describe(name);
   }

@@ -1,3 +1,3 @@
-export { parseSafetensors, serializeSafetensors, MAX_HEADER_BYTES, type Safetensors } from './safetensors.js';
+export { parseSafetensors, serializeSafetensors, describeFileStart, MAX_HEADER_BYTES, type Safetensors, type ParseOptions } from './safetensors.js';
 export { toNetworkInput, imageGrid, trajectoryStrip, type RGBAImage } from './image.js';
 export { lossCurve } from './plot.js';

@@ -41,8 +41,20 @@ function jsonDepth(bytes: Uint8Array, limit: number): number {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Reads a safetensors file's bytes. I32 and I64 tensors become float32 tensors (exact up to 2^24). */
-export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safetensors data'): Safetensors {
+export interface ParseOptions {
+  /**
+   * Looks at each tensor's values as they are read; a returned text (for example "holds NaN at
+   * index 3") refuses the file, naming the tensor.
+   */
+  checkValues?: (name: string, values: Float32Array) => string | null;
+}
+
+/**
+ * Reads a safetensors file's bytes. I32 and I64 tensors become float32 tensors (exact up to 2^24).
+ * Everything the format requires is checked, and a file that breaks a rule is refused with an
+ * error naming `source` and what is wrong.
+ */
+export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safetensors data', { checkValues }: ParseOptions = {}): Safetensors {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   const fail = (why: string): never => {
     throw new Error(`${source}: ${why}`);
@@ -50,8 +62,10 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safe
   if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds the format's limit of ${MAX_HEADER_BYTES} bytes`);
-  if (headerLen > bytes.length - 8) fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes)`);
+  // A safetensors file starts with a plausible length and a JSON object; anything else is another kind of file.
+  const looksLikeSafetensors = headerLen <= MAX_HEADER_BYTES && headerLen >= 2 && bytes[8] === 0x7b;
+  if (!looksLikeSafetensors) fail(`not a safetensors file: it starts with ${describeFileStart(bytes)}, where a safetensors file has an 8-byte header length (at most ${MAX_HEADER_BYTES}) and then a JSON header ('{')`);
+  if (headerLen > bytes.length - 8) fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes): truncated`);
   const headerBytes = bytes.subarray(8, 8 + headerLen);
   const depth = jsonDepth(headerBytes, MAX_HEADER_DEPTH);
   if (depth > MAX_HEADER_DEPTH) fail(`header nests more than ${MAX_HEADER_DEPTH} levels deep (a safetensors header needs 3)`);
@@ -104,10 +118,7 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safe
     }
     entries.push({ name, dtype: dtype as string, shape, begin, end });
   }
-  const sorted = [...entries].sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.begin < sorted[i - 1]!.end) fail(`tensors '${sorted[i - 1]!.name}' and '${sorted[i]!.name}' overlap`);
-  }
+  checkTiling(entries, dataLen, fail);
 
   const tensors = new Map<string, Tensor>();
   for (const { name, dtype, shape, begin } of entries) {
@@ -123,9 +134,51 @@ export function parseSafetensors(input: ArrayBuffer | Uint8Array, source = 'safe
         values[i] = v;
       }
     }
+    const problem = checkValues?.(name, values);
+    if (problem) fail(`tensor '${name}' ${problem}`);
     tensors.set(name, tensor(values, shape));
   }
   return { tensors, metadata };
+}
+
+/**
+ * The format requires the tensors to cover the data exactly: sorted by offset, each begins where
+ * the one before ends, the first at 0 and the last at the end of the file. A hole, an overlap or
+ * bytes left over mean the header does not describe the data (a wrong length prefix shifts every
+ * tensor by a few bytes and leaves that many over at the end), so every value would be garbage.
+ */
+function checkTiling(entries: ReadonlyArray<{ name: string; begin: number; end: number }>, dataLen: number, fail: (why: string) => never): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0, previous: string | null = null;
+  for (const { name, begin, end } of sorted) {
+    if (begin < covered) fail(`tensors '${previous}' and '${name}' overlap`);
+    if (begin > covered) fail(`data bytes [${covered}, ${begin}) belong to no tensor (a hole ${previous === null ? 'before the first tensor' : `between '${previous}' and '${name}'`}): the header does not describe the data`);
+    covered = end;
+    previous = name;
+  }
+  if (covered !== dataLen) {
+    fail(`the data holds ${dataLen - covered} byte(s) after the last tensor${previous === null ? '' : ` ('${previous}' ends at ${covered} of ${dataLen})`}: the header does not describe the data (a wrong header length, or bytes appended)`);
+  }
+}
+
+/** The first bytes of a file in hex, with the kind of file they announce when it is a common one. */
+export function describeFileStart(bytes: Uint8Array): string {
+  const at = (text: string | number[], offset = 0) => (typeof text === 'string' ? [...text].map((c) => c.charCodeAt(0)) : text).every((b, i) => bytes[offset + i] === b);
+  const kinds: Array<[boolean, string]> = [
+    [at([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), 'a PNG image'],
+    [at([0xff, 0xd8, 0xff]), 'a JPEG image'],
+    [at('GIF8'), 'a GIF image'],
+    [at('PK\x03\x04'), 'a ZIP archive; PyTorch\'s torch.save writes one: save with safetensors instead'],
+    [at([0x1f, 0x8b]), 'a gzip file'],
+    [at('%PDF'), 'a PDF document'],
+    [at([0x89]) && at('HDF', 1), 'an HDF5 file'],
+    [at([0x93]) && at('NUMPY', 1), 'a NumPy array file'],
+    [bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5, 'a Python pickle; PyTorch\'s legacy torch.save writes one: save with safetensors instead'],
+    [bytes[0] === 0x7b || bytes[0] === 0x5b, 'text, perhaps JSON'],
+  ];
+  const hex = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  const kind = kinds.find(([matches]) => matches)?.[1];
+  return `${hex}${bytes.length > 8 ? ' …' : ''}${kind ? ` (${kind})` : ''}`;
 }
 
 /** Encodes float32 tensors (in the given order) and string metadata as safetensors bytes. */

@@ -1,7 +1,8 @@
 // Writing files (Node): atomic replacement, appending a line, creating a folder, and errors that
 // say in words which file failed and why ("no space left on the device"), never a bare errno.
 
-import { appendFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, appendFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StoreWriteError } from '../diffusion/store.js';
 
@@ -27,6 +28,7 @@ export function describeFsError(e: unknown): string {
     EISDIR: 'it is a folder',
     EEXIST: 'a file of that name exists',
     EIO: 'an input/output error from the device',
+    ELOOP: 'a symbolic link that leads back to itself (a loop)',
   };
   return code && words[code] ? `${words[code]} (${code})` : message;
 }
@@ -59,6 +61,32 @@ export async function appendText(path: string, text: string): Promise<void> {
     await appendFile(path, text);
   } catch (e) {
     throw new FileWriteError(path, (e as NodeJS.ErrnoException).code, `cannot write ${path}: ${describeFsError(e)}`);
+  }
+}
+
+/**
+ * Checks, without creating anything, that `dir` is a writable folder or can be made: its nearest
+ * existing ancestor must be a folder this process can write in. Throws a FileWriteError naming the
+ * folder and why.
+ */
+export async function checkDirUsable(dir: string): Promise<void> {
+  let existing = dir, missing: string | null = null;
+  let found = await stat(existing).catch(() => null);
+  while (!found && dirname(existing) !== existing) {
+    missing = existing;
+    existing = dirname(existing);
+    found = await stat(existing).catch(() => null);
+  }
+  const fail = (code: string | undefined, why: string): never => {
+    const what = missing === null ? `cannot use the folder ${dir}` : `cannot create the folder ${dir}${missing === dir ? '' : ` (its parent ${missing} cannot be made)`}`;
+    throw new FileWriteError(dir, code, `${what}: ${why}; nothing was written`);
+  };
+  if (!found) return fail('ENOENT', 'no part of its path exists');
+  if (!found.isDirectory()) return fail('ENOTDIR', existing === dir ? 'it is a file, not a folder' : `${existing} is a file, not a folder`);
+  try {
+    await access(existing, constants.W_OK);
+  } catch (e) {
+    fail((e as NodeJS.ErrnoException).code, `${describeFsError(e)} in ${existing}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { RGBAImage } from '../io/image.js';
 import type { RunStore } from '../diffusion/store.js';
-import { appendText, ensureDir, writeAtomic } from './files.js';
+import { appendText, checkDirUsable, ensureDir, writeAtomic } from './files.js';
 import { writePng } from './image-files.js';
 
 export class FolderStore implements RunStore {
@@ -44,6 +44,11 @@ export class FolderStore implements RunStore {
 
   async remove(name: string): Promise<void> {
     await rm(this.describe(name), { force: true });
+  }
+
+  /** Whether the folder is one, or can be made, and can be written in; creates nothing. */
+  async check(): Promise<void> {
+    await checkDirUsable(this.dir);
   }
 
   /** Creates the folder and its samples/ subfolder, or says which folder cannot be made and why. */

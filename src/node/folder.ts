@@ -2,7 +2,8 @@
 // get-pixels and made a training image as in a page (src/data/image-set.ts).
 
 import type { Dataset } from '../data/dataset.js';
-import { imageSetDataset, type ImageSetOptions } from '../data/image-set.js';
+import { imageSetDataset, type ImageSetOptions, type ImageSource } from '../data/image-set.js';
+import { describeFsError } from './files.js';
 import { readImage } from './image-files.js';
 
 export type FolderOptions = ImageSetOptions;
@@ -17,9 +18,29 @@ export async function folderDataset(dir: string, { imageSize, channels, skipBad 
   } catch (e) {
     throw new Error(`data.path ${dir}: cannot read the image folder (${(e as Error).message})`);
   }
-  const files: string[] = [];
-  for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
-  if (files.length === 0) throw new Error(`data.path ${dir}: the folder holds no files`);
+  // Each entry is followed to what it names; one that leads nowhere (a dangling or looping
+  // symbolic link) becomes a source that fails with the cause in words, so skipBad can skip it.
+  const sources: ImageSource[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const target = await stat(file).catch((e: unknown) => e as NodeJS.ErrnoException);
+    if (target instanceof Error) {
+      const why = await brokenLink(file, target);
+      sources.push({ name: file, decode: () => Promise.reject(new Error(`${file}: ${why}`)) });
+    } else if (target.isFile()) sources.push({ name: file, decode: () => readImage(file) });
+  }
+  if (sources.length === 0) throw new Error(`data.path ${dir}: the folder holds no files`);
 
-  return imageSetDataset(files.map((file) => ({ name: file, decode: () => readImage(file) })), dir, { imageSize, channels, skipBad, warn, onProgress });
+  return imageSetDataset(sources, dir, { imageSize, channels, skipBad, warn, onProgress });
+}
+
+/** Why an entry of the folder cannot be opened, in words. */
+async function brokenLink(file: string, error: NodeJS.ErrnoException): Promise<string> {
+  const { lstat, readlink } = await import('node:fs/promises');
+  const link = await lstat(file).then((s) => s.isSymbolicLink(), () => false);
+  if (!link) return `cannot be read: ${describeFsError(error)}`;
+  const to = await readlink(file).catch(() => '?');
+  if (error.code === 'ENOENT') return `a symbolic link to ${to}, which does not exist`;
+  if (error.code === 'ELOOP') return `a symbolic link (to ${to}) that leads back to itself, a loop`;
+  return `a symbolic link to ${to} that cannot be followed: ${describeFsError(error)}`;
 }

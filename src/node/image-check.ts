@@ -7,20 +7,11 @@
 import { inflateSync } from 'node:zlib';
 
 import { MAX_IMAGE_PIXELS } from '../data/image-set.js';
+import { checkPixelCount, imageSize, u32be, type ImageType } from '../io/image-header.js';
 
 export { MAX_IMAGE_PIXELS };
 
-export type ImageType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/bmp';
-
-/** The image type from the file's first bytes (its extension may lie). */
-export function sniffImageType(bytes: Uint8Array): ImageType | null {
-  const at = (i: number, ...b: number[]) => b.every((v, k) => bytes[i + k] === v);
-  if (at(0, 0x89, 0x50, 0x4e, 0x47)) return 'image/png';
-  if (at(0, 0xff, 0xd8, 0xff)) return 'image/jpeg';
-  if (at(0, 0x47, 0x49, 0x46, 0x38)) return 'image/gif';
-  if (at(0, 0x42, 0x4d)) return 'image/bmp';
-  return null;
-}
+export { sniffImageType, type ImageType } from '../io/image-header.js';
 
 /**
  * Throws, with a reason, unless the image's header gives a size within MAX_IMAGE_PIXELS and (for
@@ -28,58 +19,9 @@ export function sniffImageType(bytes: Uint8Array): ImageType | null {
  */
 export function checkImage(bytes: Uint8Array, type: ImageType): void {
   if (type === 'image/png') return checkPng(bytes);
-  const { width, height } = type === 'image/jpeg' ? jpegSize(bytes) : type === 'image/gif' ? gifSize(bytes) : bmpSize(bytes);
+  const { width, height } = imageSize(bytes, type);
   checkPixelCount(width, height);
 }
-
-function checkPixelCount(width: number, height: number): void {
-  if (!(width > 0 && height > 0)) throw new Error(`the header gives no size (${width}×${height})`);
-  if (width * height > MAX_IMAGE_PIXELS) {
-    throw new Error(`${width}×${height} pixels is over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} (8192×8192); shrink the image first`);
-  }
-}
-
-const u16le = (b: Uint8Array, i: number) => b[i]! | (b[i + 1]! << 8);
-const u16be = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
-const u32be = (b: Uint8Array, i: number) => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-
-function gifSize(b: Uint8Array): { width: number; height: number } {
-  if (b.length < 10) throw new Error('truncated GIF header');
-  return { width: u16le(b, 6), height: u16le(b, 8) };
-}
-
-function bmpSize(b: Uint8Array): { width: number; height: number } {
-  if (b.length < 26) throw new Error('truncated BMP header');
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { width: Math.abs(view.getInt32(18, true)), height: Math.abs(view.getInt32(22, true)) }; // negative height: top-down rows
-}
-
-/** A JPEG's size is in its start-of-frame segment (markers C0–CF, except C4, C8 and CC). */
-function jpegSize(b: Uint8Array): { width: number; height: number } {
-  let i = 2;
-  while (i + 3 < b.length) {
-    if (b[i] !== 0xff) throw new Error(`corrupt JPEG: no segment marker at byte ${i}`);
-    const marker = b[i + 1]!;
-    if (marker === 0xff) {
-      i++; // fill byte
-      continue;
-    }
-    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      i += 2; // markers without a length
-      continue;
-    }
-    const length = u16be(b, i + 2);
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (i + 9 > b.length) break;
-      return { width: u16be(b, i + 7), height: u16be(b, i + 5) };
-    }
-    if (marker === 0xd9 || marker === 0xda) break; // end of image, or scan data before any frame header
-    i += 2 + length;
-  }
-  throw new Error('corrupt JPEG: no frame header (SOF) found');
-}
-
-// --- PNG ---------------------------------------------------------------------------------------
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;

@@ -5,7 +5,7 @@ import ndarray from 'ndarray';
 import getPixels from 'get-pixels';
 import savePixels from 'save-pixels';
 import type { RGBAImage } from '../io/image.js';
-import { writeAtomic } from './files.js';
+import { describeFsError, writeAtomic } from './files.js';
 import { checkImage, sniffImageType } from './image-check.js';
 
 /**
@@ -46,7 +46,7 @@ export async function readImage(path: string): Promise<RGBAImage> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new Error(`cannot read image ${path}: ${(e as Error).message}`);
+    throw new Error(`cannot read image ${path}: ${describeFsError(e)}`);
   }
   return decodeImage(bytes, path);
 }
