@@ -6,7 +6,7 @@
 // (llvmpipe on a machine without a GPU), which CI requires.
 
 import { expect } from 'chai';
-import { CpuBackend, F, GpuBackend, Rng, UNet, data, diffusion, getBackend, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { CpuBackend, F, GpuBackend, Rng, UNet, data, diffusion, dispose, getBackend, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -223,6 +223,87 @@ for (const mode of modes) {
         let wrong = 0;
         for (let i = 0; i < got.length; i++) if (got[i] !== 2 * (i % 4099) + 1) wrong++;
         expect(wrong, 'values off').to.equal(0);
+      });
+    });
+
+    describe('scopes keep what outlives them: the same script gives the same numbers here and on the cpu backend', () => {
+      /** A script that uses gradients, optimizer state and tidy() results outside the scopes that made them. */
+      const script = () => {
+        const rng = new Rng(3);
+        const w = randn([4, 3, 3, 3], rng, { requiresGrad: true }), b = randn([4], rng, { requiresGrad: true });
+        const x = randn([2, 3, 6, 6], rng);
+        const lossOf = () => F.sum(F.square(F.conv2d(x, w, b, { padding: 1 })));
+        // The gradient made inside a scope is read after it.
+        tidy(() => lossOf().backward());
+        const once = Array.from(w.grad!.toFloat32Array());
+        // A second scope accumulates into the same gradient (as in PyTorch): twice the first.
+        const gradBefore = w.grad;
+        tidy(() => lossOf().backward());
+        const twice = Array.from(w.grad!.toFloat32Array());
+        const sameTensor = w.grad === gradBefore;
+        // Clipping and an optimizer step outside any scope.
+        const norm = optim.clipGradNorm([w, b], 0.5);
+        const opt = new optim.Adam([w, b], { lr: 0.1 });
+        opt.step();
+        const stepped = Array.from(w.toFloat32Array());
+        // tidy() returning a Map, an array and an object of tensors.
+        const returned = tidy(() => {
+          const y = F.conv2d(x, w, b, { padding: 1 });
+          return { map: new Map([['y', y]]), list: [F.sum(y), F.mul(y, 2)], set: new Set([F.neg(y)]) };
+        });
+        const sums = [F.sum(returned.map.get('y')!).item(), returned.list[0]!.item(), F.sum(returned.list[1]!).item(), F.sum([...returned.set][0]!).item()];
+        opt.zeroGrad();
+        return { once, twice, sameTensor, norm, stepped, sums, gradAfterZero: w.grad };
+      };
+
+      it('gradients, clipping, Adam and tidy() results used outside their scopes', () => {
+        const here = script(), there = onCpu(script);
+        expect(here.sameTensor, 'accumulation keeps the same gradient tensor').to.equal(true);
+        expectClose(here.once, there.once, 1e-4, 'gradient read after its scope');
+        expectClose(here.twice, here.once.map((v) => 2 * v), 1e-5, 'two scopes accumulate');
+        expectClose(here.twice, there.twice, 1e-4, 'accumulated gradient');
+        expect(Math.abs(here.norm - there.norm) / there.norm).to.be.below(1e-4);
+        expectClose(here.stepped, there.stepped, 1e-4, 'weights after clip + Adam outside the scope');
+        expectClose(here.sums, there.sums, 1e-4, 'Map, array and Set returned by tidy()');
+        expect(here.gradAfterZero).to.equal(null);
+      });
+
+      it('a tensor used after dispose() or a gradient after zeroGrad() says which freed it; one freed by tidy() says tidy()', () => {
+        const t = randn([3, 3], new Rng(1));
+        dispose(t);
+        expect(() => t.toFloat32Array()).to.throw('gpu backend: this tensor was freed by dispose(); it cannot be used afterwards');
+        const w = randn([2, 2], new Rng(2), { requiresGrad: true });
+        F.sum(F.square(w)).backward();
+        const g = w.grad!;
+        const opt = new optim.Adam([w]);
+        opt.zeroGrad();
+        expect(() => g.toFloat32Array()).to.throw(/freed by zeroGrad\(\)/);
+        const inner = tidy(() => {
+          const kept = F.mul(w, 2);
+          const dropped = F.mul(w, 3);
+          return { kept, dropped: () => dropped };
+        });
+        expect(inner.kept.toFloat32Array()).to.have.length(4);
+        expect(() => inner.dropped().toFloat32Array()).to.throw(/freed at the end of the tidy\(\) scope that created it/);
+      });
+
+      it('gradients live until zeroGrad: memory is flat over steps of (tidy: zeroGrad, backward, clip), Adam outside', () => {
+        const rng = new Rng(4);
+        const w = randn([8, 4, 3, 3], rng, { requiresGrad: true });
+        const x = randn([2, 4, 6, 6], rng);
+        const opt = new optim.Adam([w], { lr: 1e-3 });
+        const step = () => {
+          tidy(() => {
+            opt.zeroGrad();
+            F.sum(F.square(F.conv2d(x, w, null, { padding: 1 }))).backward();
+            optim.clipGradNorm([w], 1);
+          });
+          tidy(() => opt.step());
+        };
+        step();
+        const first = gpu.memory();
+        for (let i = 0; i < 20; i++) step();
+        expect(gpu.memory()).to.deep.equal(first);
       });
     });
 

@@ -44,8 +44,10 @@ export interface Backend {
   zeros(size: number): Storage;
   /** Uploads JavaScript data (copied). */
   fromArray(data: Float32Array): Storage;
-  /** Downloads a view as a contiguous Float32Array (a copy). */
+  /** Downloads a view as a contiguous Float32Array (a copy). A backend that reads only asynchronously (WebGPU) throws, naming readAsync. */
   read(x: View): Float32Array;
+  /** The same, once every op issued before has run: on backends whose ops only enqueue work (WebGPU). Without it, `read`. */
+  readAsync?(x: View): Promise<Float32Array>;
   /** Copies `src` into the region `dst` of an existing storage (shapes equal). */
   assign(dst: View, src: View): void;
 
@@ -77,8 +79,12 @@ export interface Backend {
   /** Gradients of groupNorm with respect to x, gamma and beta. */
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
 
-  /** Frees a storage's memory now (see scope.ts); backends whose memory the collector manages leave it out. */
-  release?(storage: Storage): void;
+  /**
+   * Frees a storage's memory now (see scope.ts); backends whose memory the collector manages
+   * leave it out. `by` names what freed it ("dispose()"), for the error a later use gets;
+   * without it, the end of a tidy() scope.
+   */
+  release?(storage: Storage, by?: string): void;
 }
 
 const registry = new Map<string, Backend>();

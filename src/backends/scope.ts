@@ -10,7 +10,9 @@
 //
 // Only backends with a `release` method take part (the gpu backend); for the others tidy() is
 // just a function call. State that must outlive a step is updated in place with
-// `tensor.assign(…)` (optimizer moments, EMA weights, parameters), never replaced.
+// `tensor.assign(…)` (optimizer moments, EMA weights, parameters), never replaced, or kept with
+// keep(): a leaf's gradient belongs to the leaf, not to the scope that computed it (as in
+// PyTorch, it lives until the leaf's next zeroGrad), so backward() keeps the gradients it makes.
 
 import type { Storage } from './backend.js';
 
@@ -21,11 +23,17 @@ export function track(storage: Storage): void {
   scopes.at(-1)?.add(storage);
 }
 
-/** The storages behind a returned value: a tensor, or arrays and plain objects of them. */
+/** Takes a storage out of every open scope: it lives until released (dispose) or collected. */
+export function keep(storage: Storage): void {
+  for (const scope of scopes) scope.delete(storage);
+}
+
+/** The storages behind a returned value: a tensor, or arrays, Maps, Sets and plain objects of them. */
 function storagesIn(value: unknown, out = new Set<Storage>()): Set<Storage> {
   if (value && typeof value === 'object') {
     if ('storage' in value && 'shape' in value) out.add((value as { storage: Storage }).storage);
-    else if (Array.isArray(value)) for (const v of value) storagesIn(v, out);
+    else if (Array.isArray(value) || value instanceof Set) for (const v of value) storagesIn(v, out);
+    else if (value instanceof Map) for (const [k, v] of value) storagesIn(k, out), storagesIn(v, out);
     else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) storagesIn(v, out);
   }
   return out;
@@ -56,8 +64,11 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Frees a tensor's storage now (on backends that release memory), e.g. a sampling chain's previous step. */
-export function dispose(tensor: { storage: Storage }): void {
-  for (const scope of scopes) scope.delete(tensor.storage);
-  tensor.storage.backend.release?.(tensor.storage);
+/**
+ * Frees a tensor's storage now (on backends that release memory), e.g. a sampling chain's
+ * previous step. Using the tensor afterwards is an error that names `by`.
+ */
+export function dispose(tensor: { storage: Storage }, by = 'dispose()'): void {
+  keep(tensor.storage);
+  tensor.storage.backend.release?.(tensor.storage, by);
 }

@@ -4,7 +4,7 @@
 
 import { shapeStr, sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { noGrad } from '../tensor/autograd.js';
+import { clearGrad, noGrad } from '../tensor/autograd.js';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -98,9 +98,9 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Drops every parameter's gradient. */
+  /** Drops every parameter's gradient (freeing them on a GPU backend). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) clearGrad(p);
   }
 }
 

@@ -9,9 +9,12 @@ import { setPlatform } from '../platform.js';
 import { loadNodeDataset } from './data.js';
 import { FolderStore } from './folder-store.js';
 import { nodeThreadHost } from './threads.js';
+import { nodeWebGpu } from './webgpu.js';
+import { setWebGpuProvider } from '../backends/gpu/gpujs.js';
 
 setPlatform({ openStore: (dir) => new FolderStore(dir), loadDataset: loadNodeDataset, totalMemory: () => totalmem() });
 setThreadHost(nodeThreadHost);
+setWebGpuProvider(nodeWebGpu);
 
 export * from '../index.js';
 export * as io from './io.js';

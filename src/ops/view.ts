@@ -139,10 +139,14 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
 
 /** A contiguous copy (or x itself when it already is). */
 export function contiguous(x: Tensor): Tensor {
-  if (isContiguous(x.shape, x.strides)) return x;
+  return isContiguous(x.shape, x.strides) ? x : clone(x);
+}
+
+/** A copy of x's values in a storage of its own, contiguous (PyTorch's clone). d(clone)/dx is the identity. */
+export function clone(x: Tensor): Tensor {
   const out = new Tensor(x.backend.zeros(x.size), x.shape);
   x.backend.assign(out, x);
-  return record(out, 'contiguous', [x], (g) => [g]);
+  return record(out, 'clone', [x], (g) => [g]);
 }
 
 /** The sub-block starts[i] <= index < ends[i] on each axis (negative values count from the end). */

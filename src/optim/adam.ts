@@ -2,7 +2,7 @@
 
 import * as F from '../ops/index.js';
 import { zeros } from '../ops/creation.js';
-import { noGrad } from '../tensor/autograd.js';
+import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface AdamOptions {
@@ -75,8 +75,9 @@ export class Adam {
     });
   }
 
+  /** Drops the parameters' gradients (freeing them on a GPU backend). */
   zeroGrad(): void {
-    for (const p of this.params) p.grad = null;
+    for (const p of this.params) clearGrad(p);
   }
 
   /** The moment estimates and step count, for checkpoints. */

@@ -16,7 +16,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
     for (const p of withGrad) sq += F.sum(F.mul(p.grad!, p.grad!)).item();
     const norm = Math.sqrt(sq);
     const scale = maxNorm / (norm + 1e-6);
-    if (scale < 1) for (const p of withGrad) p.grad = F.mul(p.grad!, scale);
+    if (scale < 1) for (const p of withGrad) p.grad!.assign(F.mul(p.grad!, scale)); // in place: the gradient stays its parameter's
     return norm;
   });
 }

@@ -5,11 +5,31 @@
 // vector-Jacobian product, sums gradients where a tensor feeds several ops, and adds the result
 // into the `.grad` of leaves. The graph is then released, so a training loop does not keep every
 // step's activations alive.
+//
+// A leaf's gradient is its own: a contiguous tensor in a storage no other tensor shares (a
+// gradient that arrives as a view, or that another leaf already took, is copied), accumulated
+// in place by later backward() calls, and freed by zeroGrad (clearGrad below).
 
 import type { GradNode, Tensor } from './tensor.js';
-import { shapeStr, sameShape } from './shape.js';
+import { isContiguous, shapeStr, sameShape } from './shape.js';
+import type { Storage } from '../backends/backend.js';
+import { dispose } from '../backends/scope.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
+import { clone } from '../ops/view.js';
+
+/** The storages backward() made for leaves' gradients: clearGrad frees these (never a tensor the user set as a gradient). */
+const madeForGrads = new WeakSet<Storage>();
+
+/**
+ * Drops a tensor's gradient (zeroGrad). One that backward() made is freed at once on backends
+ * that free memory, so GPU memory stays flat from step to step; reading it later is an error
+ * naming zeroGrad.
+ */
+export function clearGrad(t: Tensor): void {
+  if (t.grad && madeForGrads.has(t.grad.storage)) dispose(t.grad, 'zeroGrad() (a gradient lives until its tensor\'s next zeroGrad; read or clone it before)');
+  t.grad = null;
+}
 
 let gradEnabled = true;
 
@@ -37,6 +57,23 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
   out.requiresGrad = true;
   out.gradNode = { op, inputs, backward };
   return out;
+}
+
+/**
+ * Adds g into a leaf's .grad: in place when it has one (as PyTorch accumulates: t.grad stays the
+ * same tensor), else g becomes its gradient, copied first when it is a view or a storage that
+ * `taken` (the caller's gradOutput, another leaf's gradient) says is not free to own.
+ */
+function addToLeafGrad(t: Tensor, g: Tensor, taken: Set<Storage>): void {
+  if (t.grad) {
+    t.grad.assign(add(t.grad, g));
+    return;
+  }
+  const whole = g.offset === 0 && g.storage.size === g.size && isContiguous(g.shape, g.strides);
+  const own = whole && !taken.has(g.storage) ? g : clone(g);
+  taken.add(own.storage);
+  madeForGrads.add(own.storage);
+  t.grad = own;
 }
 
 function topologicalOrder(root: Tensor): Tensor[] {
@@ -85,6 +122,8 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
 
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  // Storages a leaf may not take as its own: the caller's gradOutput, and those leaves took already.
+  const taken = new Set<Storage>([seed.storage]);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
@@ -93,7 +132,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
       if (!g) continue;
       const node = t.gradNode;
       if (node === null || node === 'released') {
-        t.grad = t.grad ? add(t.grad, g) : g;
+        addToLeafGrad(t, g, taken);
         continue;
       }
       const inputGrads = node.backward(g);

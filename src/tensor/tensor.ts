@@ -5,6 +5,7 @@
 import type { Storage, View } from '../backends/backend.js';
 import { contiguousStrides, shapeStr, sizeOf, type Shape } from './shape.js';
 import { backward as runBackward } from './autograd.js';
+import { keep } from '../backends/scope.js';
 
 /** How a non-leaf tensor was made: its inputs and the vector-Jacobian product of its op. */
 export interface GradNode {
@@ -20,8 +21,7 @@ export class Tensor implements View {
   readonly strides: readonly number[];
   readonly offset: number;
   requiresGrad: boolean;
-  /** dL/d(this), accumulated over backward calls for leaf tensors (as in PyTorch). */
-  grad: Tensor | null = null;
+  private gradValue: Tensor | null = null;
   /** The op that made this tensor, or null for a leaf; released (set to 'released') after backward. */
   gradNode: GradNode | 'released' | null = null;
 
@@ -34,6 +34,20 @@ export class Tensor implements View {
     if (!strides && sizeOf(shape) !== storage.size) {
       throw new Error(`Tensor: shape ${shapeStr(shape)} needs ${sizeOf(shape)} elements, storage has ${storage.size}`);
     }
+  }
+
+  /**
+   * dL/d(this), accumulated over backward calls for leaf tensors (as in PyTorch). A gradient
+   * belongs to its tensor, not to the tidy() scope that computed it: set here, it is taken out of
+   * every open scope and lives until it is replaced or dropped (zeroGrad).
+   */
+  get grad(): Tensor | null {
+    return this.gradValue;
+  }
+
+  set grad(g: Tensor | null) {
+    if (g) keep(g.storage);
+    this.gradValue = g;
   }
 
   get rank(): number {
@@ -53,9 +67,17 @@ export class Tensor implements View {
     return this.gradNode === null;
   }
 
-  /** A contiguous copy of the values, read back from the backend. */
+  /** A contiguous copy of the values, read back from the backend now: on the cpu and WebGL backends (WebGPU reads only asynchronously: use data()). */
   toFloat32Array(): Float32Array {
     return this.backend.read(this);
+  }
+
+  /**
+   * A contiguous copy of the values, once every op issued before has run: works on every
+   * backend (`await t.data()`). On WebGPU ops only enqueue work, and this is where a program waits for it.
+   */
+  async data(): Promise<Float32Array> {
+    return this.backend.readAsync ? this.backend.readAsync(this) : this.backend.read(this);
   }
 
   /** The value of a one-element tensor. */

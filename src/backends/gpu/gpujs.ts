@@ -6,17 +6,27 @@
 // WebAssembly, and without float textures it packs numbers into 8-bit channels. Both would
 // hide a missing GPU (and WebAssembly is ruled out for this project), so `openGpu` asks for one
 // mode, compiles a probe kernel, and refuses unless that very mode ran it in single precision.
+//
+// Two kinds of mode. The GL modes compile a kernel to a fragment shader that draws into a
+// texture, and run it synchronously: a call returns the texture. The 'webgpu' mode compiles it to
+// a WGSL compute shader over storage buffers, and a call returns a Promise: of a buffer handle,
+// at once once the kernel is built (building is asynchronous), and reading a buffer back is
+// mapAsync, asynchronous by nature. `OpenGpu.async` says which kind is open.
 
-/** The modes we accept: real GL in Node (headless-gl) or a page (WebGL2, WebGL), or gpu.js's JavaScript interpreter of the same kernels (for tests). */
-export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
+/**
+ * The modes we accept: real GL in Node (headless-gl) or a page (WebGL2, WebGL), WebGPU (in a
+ * page, or in Node through the optional `webgpu` package), or gpu.js's JavaScript interpreter of
+ * the GL path's kernels (for tests).
+ */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'cpu';
 
-/** A texture a pipeline kernel returned, kept on the GPU until deleted. */
+/** A texture (GL) or a storage buffer (WebGPU) a pipeline kernel returned, kept on the GPU until deleted; on WebGPU `toArray` resolves later. */
 export interface GpuTexture {
-  toArray(): Float32Array | number[];
+  toArray(): Float32Array | number[] | Promise<Float32Array | number[]>;
   delete(): void;
 }
 
-/** What a kernel returns: a texture on GL modes, a Float32Array in gpu.js's 'cpu' mode. */
+/** What a kernel returns: a texture on GL modes, a buffer on WebGPU, a Float32Array in gpu.js's 'cpu' mode. */
 export type KernelValue = GpuTexture | Float32Array;
 
 export interface KernelSettings {
@@ -25,14 +35,17 @@ export interface KernelSettings {
   functions: Array<(...args: never[]) => number>;
 }
 
-export type CompiledKernel = (...args: Array<KernelValue | number>) => KernelValue;
+/** A compiled kernel: returns its output at once in the GL and 'cpu' modes, a Promise of it in 'webgpu'. */
+export type CompiledKernel = (...args: Array<KernelValue | number>) => KernelValue | Promise<KernelValue>;
 
 export interface OpenGpu {
   mode: GpuMode;
-  /** The GL renderer (e.g. "llvmpipe", "SwiftShader", a GPU's name), or "gpu.js cpu" in 'cpu' mode. */
+  /** True for 'webgpu': kernels return Promises, reads are asynchronous. */
+  async: boolean;
+  /** The GL renderer or the WebGPU adapter (e.g. "llvmpipe", "SwiftShader", a GPU's name), or "gpu.js cpu" in 'cpu' mode. */
   renderer: string;
-  /** The largest texture side the context allows (MAX_TEXTURE_SIZE); Infinity in 'cpu' mode. */
-  maxTextureSize: number;
+  /** The most values one output may hold: MAX_TEXTURE_SIZE² on GL, the storage-buffer binding limit / 4 on WebGPU, Infinity in 'cpu' mode. */
+  maxValues: number;
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
   createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
   destroy(): void;
@@ -54,8 +67,38 @@ const KERNEL_CLASS: Record<GpuMode, string> = {
   headlessgl: 'HeadlessGLKernel',
   webgl2: 'WebGL2Kernel',
   webgl: 'WebGLKernel',
+  webgpu: 'WebGPUKernel',
   cpu: 'CPUKernel',
 };
+
+/**
+ * WebGPU's entry point, `navigator.gpu`: the page's, or one a platform installed (Node's entry
+ * installs the optional `webgpu` package's, see src/node/webgpu.ts).
+ */
+let webGpuProvider: (() => Promise<unknown>) | null = null;
+
+/** Lets a platform supply `navigator.gpu` where the runtime has none (Node). */
+export function setWebGpuProvider(provider: () => Promise<unknown>): void {
+  webGpuProvider = provider;
+}
+
+interface WebGpuAdapter {
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string };
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number };
+}
+
+/** The WebGPU adapter gpu.js will use (gpu.js requests the same one), with a readable name; throws when there is none. */
+async function webGpuAdapter(): Promise<{ adapter: WebGpuAdapter; name: string }> {
+  const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<WebGpuAdapter | null> } } }).navigator;
+  let gpu = nav?.gpu;
+  if (!gpu && webGpuProvider) gpu = (await webGpuProvider()) as typeof gpu;
+  if (!gpu) throw new Error('this runtime has no WebGPU (navigator.gpu is missing; in Node, the optional package `webgpu` provides it)');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('WebGPU is present but offers no adapter (no usable GPU or driver; in Node without a GPU, SwiftShader\'s Vulkan driver: see the README\'s Backends section)');
+  const { vendor = '', architecture = '', description = '', device = '' } = adapter.info ?? {};
+  const name = [description || device, vendor, architecture].filter(Boolean).join(', ') || 'unnamed adapter';
+  return { adapter, name };
+}
 
 async function importGpuJs(): Promise<new (settings: { mode: string }) => GpuJsInstance> {
   const mod = (await import('gpu.js' as string)) as { GPU?: unknown; default?: { GPU?: unknown } };
@@ -77,6 +120,10 @@ function rendererOf(gl: WebGLRenderingContext): string {
  * 1,000-iteration cap). Throws with the reason otherwise.
  */
 export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
+  // WebGPU first finds its adapter (installing navigator.gpu where a platform provides it): gpu.js needs it to open the mode.
+  const webgpu = mode === 'webgpu' ? await webGpuAdapter().catch((e: Error) => {
+    throw new Error(`gpu.js mode 'webgpu' cannot run: ${e.message}`);
+  }) : null;
   let GPU: Awaited<ReturnType<typeof importGpuJs>>;
   try {
     GPU = await importGpuJs();
@@ -99,27 +146,29 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     }
     return sum;
   }, settings({ output: [1], constants: { n: 1500 }, functions: [] }));
-  let value: unknown;
+  let value: unknown, result: number | undefined;
   try {
-    value = probe(new Float32Array(1500).fill(1));
+    value = await probe(new Float32Array(1500).fill(1));
+    result = value instanceof Float32Array ? value[0] : (await (value as GpuTexture).toArray())[0];
   } catch (e) {
     gpu.destroy();
     throw new Error(`gpu.js mode '${mode}' cannot run a kernel (${(e as Error).message})`);
   }
   const ran = probe.kernel?.constructor.name;
   const precision = probe.kernel?.precision;
-  const result = value instanceof Float32Array ? value[0] : (value as GpuTexture).toArray()[0];
   const gl = probe.kernel?.context ?? probe.context;
   if (typeof (value as GpuTexture).delete === 'function') (value as GpuTexture).delete();
   if (ran !== KERNEL_CLASS[mode] || precision !== 'single' || result !== 1500) {
     gpu.destroy();
     throw new Error(`gpu.js did not run mode '${mode}' as asked: it ran ${ran ?? 'nothing'} in ${precision ?? 'no'} precision (probe sum ${result}, expected 1500)`);
   }
-  const glMode = mode !== 'cpu' && gl;
+  const glMode = mode !== 'cpu' && mode !== 'webgpu' && gl;
+  const bindingLimit = webgpu ? Math.min(webgpu.adapter.limits.maxStorageBufferBindingSize, webgpu.adapter.limits.maxBufferSize) / 4 : Infinity;
   return {
     mode,
-    renderer: glMode ? rendererOf(gl) : 'gpu.js cpu (JavaScript)',
-    maxTextureSize: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) : Infinity,
+    async: mode === 'webgpu',
+    renderer: webgpu ? `WebGPU, ${webgpu.name}` : glMode ? rendererOf(gl) : 'gpu.js cpu (JavaScript)',
+    maxValues: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) ** 2 : bindingLimit,
     createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
     destroy: () => gpu.destroy(),
   };

@@ -46,11 +46,14 @@ const HELPERS = [floorDiv, viewOffset, applyUnary, applyBinary, affineAt, sigmoi
 /** Float32 holds whole numbers exactly up to 2²⁴: the largest index a shader computes. */
 const MAX_INDEXABLE = 2 ** 24;
 
-/** The texture (or, in 'cpu' mode, the array) behind a page; `assign` swaps in a new one. */
+/**
+ * The texture or buffer (or, in 'cpu' mode, the array) behind a page; `assign` swaps in a new
+ * one. On WebGPU `value` is null until the launch that writes it has run (see `inOrder`).
+ */
 interface Cell {
-  value: KernelValue;
-  /** Set when the texture was freed (by tidy() or dispose()); using the storage then is an error. */
-  released?: boolean;
+  value: KernelValue | null;
+  /** Set when the texture was freed: by whom ('tidy' for a scope's end, or e.g. 'dispose()'); using the storage then is an error. */
+  released?: string;
 }
 
 /** Storage values [start, start + size) in one texture. */
@@ -60,8 +63,17 @@ interface Page {
   readonly cell: Cell;
 }
 
-/** A kernel argument: values with their count (a compiled shader has its inputs' sizes built in), or a number. */
-type Arg = { value: KernelValue; size: number } | number;
+/**
+ * A kernel argument: the cell that will hold its values when the kernel runs, with their count
+ * (a compiled shader has its inputs' sizes built in), or a number.
+ */
+type Arg = { cell: Cell; size: number } | number;
+
+/** A cell's values as a launch reads them: written by every launch enqueued before. */
+function valueOf(cell: Cell): KernelValue {
+  if (cell.value === null) throw new Error('gpu backend: a launch read a buffer before the launch that writes it ran (a bug in the launch order)');
+  return cell.value;
+}
 
 /** A tensor's values: one page, or several for a tensor bigger than a texture. */
 export class GpuStorage implements Storage {
@@ -78,8 +90,27 @@ function cellOf(s: Storage): Cell {
   if (!(s instanceof GpuStorage)) throw new Error(`gpu backend: got a storage of backend '${s.backend.name}'`);
   if (s.pages.length !== 1) throw new Error(`gpu backend: a storage of ${s.pages.length} pages reached a kernel (a bug: it should have been read through windows)`);
   const cell = s.pages[0]!.cell;
-  if (cell.released) throw new Error('gpu backend: this tensor was freed at the end of the tidy() scope that created it; return it from the scope (or make it outside) to use it afterwards');
+  if (cell.released) throw new Error(freedMessage(cell.released));
   return cell;
+}
+
+/** Why a freed tensor cannot be used, by what freed it. */
+function freedMessage(by: string): string {
+  if (by === 'tidy') return 'gpu backend: this tensor was freed at the end of the tidy() scope that created it; return it from the scope (or make it outside) to use it afterwards';
+  if (by === 'collected') return 'gpu backend: this tensor was freed when nothing referred to its storage any more';
+  return `gpu backend: this tensor was freed by ${by}; it cannot be used afterwards`;
+}
+
+/** Slices' values, end to end. */
+function joinParts(parts: Float32Array[], size: number): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** How an op's output is put together from its slices' outputs. */
@@ -114,8 +145,8 @@ function alongLeadingAxis(name: string, views: View[]): Slicing {
   };
 }
 
-function deleteTexture(value: KernelValue): void {
-  if (!(value instanceof Float32Array)) value.delete();
+function deleteTexture(value: KernelValue | null): void {
+  if (value && !(value instanceof Float32Array)) value.delete();
 }
 
 /** A view's shape and strides padded in front to rank 6 (size 1, stride 0). */
@@ -150,32 +181,39 @@ function pageHolding(pages: readonly Page[], v: View): Page | null {
 const isWhole = (v: View) => v.offset === 0 && v.storage.size === sizeOf(v.shape) && isContiguous(v.shape, v.strides);
 
 export interface GpuBackendOptions {
-  /** The gpu.js mode; by default the best real GPU mode here: headless-gl in Node, WebGL2 then WebGL in a page. */
+  /** The gpu.js mode; by default the best WebGL mode here: headless-gl in Node, WebGL2 then WebGL in a page. */
   mode?: GpuMode;
   /** The largest texture side to use (default: the context's MAX_TEXTURE_SIZE); smaller values are for tests. */
   maxTextureSize?: number;
 }
 
 export class GpuBackend implements Backend {
-  readonly name = 'gpu';
+  /** 'webgpu' in gpu.js's webgpu mode; 'gpu' in its GL modes (and in its 'cpu' mode, which runs the GL path's kernels as JavaScript). */
+  readonly name: 'webgpu' | 'gpu';
   readonly mode: GpuMode;
-  /** The GL version and renderer the kernels run on. */
+  /** The GL version and renderer, or the WebGPU adapter, the kernels run on. */
   readonly renderer: string;
-  /** The most values one texture holds; a bigger tensor is kept in pages of this size. */
+  /** The most values one texture or buffer holds; a bigger tensor is kept in pages of this size. */
   readonly pageSize: number;
   private readonly kernels = new Map<string, CompiledKernel>();
   private live = { textures: 0, bytes: 0, paged: 0 };
   private readonly registry = new FinalizationRegistry<readonly Page[]>((pages) => this.forget(pages));
+  /** WebGPU: the work enqueued and not yet run, in program order (see inOrder). */
+  private readonly queue: Array<() => unknown> = [];
+  private draining: Promise<void> | null = null;
+  /** WebGPU: the first launch that failed; every later op reports it. */
+  private failure: Error | null = null;
 
-  private constructor(private readonly gpu: OpenGpu, maxTextureSize: number) {
+  private constructor(private readonly gpu: OpenGpu, maxValues: number) {
+    this.name = gpu.mode === 'webgpu' ? 'webgpu' : 'gpu';
     this.mode = gpu.mode;
     this.renderer = gpu.renderer;
-    this.pageSize = Math.min(MAX_INDEXABLE, maxTextureSize ** 2);
+    this.pageSize = Math.min(MAX_INDEXABLE, maxValues);
   }
 
   /**
-   * Opens gpu.js in the requested mode (or the best real GPU mode) and checks that it runs
-   * there. Throws with the reason when no such mode works: never a silent fallback.
+   * Opens gpu.js in the requested mode (or the best WebGL mode) and checks that it runs there.
+   * Throws with the reason when no such mode works: never a silent fallback.
    */
   static async create({ mode, maxTextureSize }: GpuBackendOptions = {}): Promise<GpuBackend> {
     const inNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -184,12 +222,51 @@ export class GpuBackend implements Backend {
     for (const m of modes) {
       try {
         const gpu = await openGpu(m);
-        return new GpuBackend(gpu, Math.min(maxTextureSize ?? Infinity, gpu.maxTextureSize));
+        return new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues));
       } catch (e) {
         failures.push((e as Error).message);
       }
     }
     throw new Error(failures.join('; '));
+  }
+
+  /** Whether values are read asynchronously only (WebGPU): `read` then throws, `readAsync` works. */
+  get async(): boolean {
+    return this.gpu.async;
+  }
+
+  /**
+   * Runs `work` in program order. A GL kernel runs when it is called, so on GL `work` runs now.
+   * A WebGPU kernel's first run waits for its asynchronous build, so on WebGPU ops enqueue their
+   * launches here and return at once (as CUDA streams do: ops enqueue, reads wait); the queue
+   * runs each piece of work after the ones before it, and so do the swaps of `assign` and the
+   * deletes of `release`, which never overtake a launch that reads what they change.
+   */
+  private inOrder(work: () => unknown): void {
+    if (!this.gpu.async) {
+      work();
+      return;
+    }
+    if (this.failure) throw this.failure;
+    this.queue.push(work);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      for (let i = 0; i < this.queue.length; i++) await this.queue[i]!();
+    } catch (e) {
+      this.failure = new Error(`gpu backend (webgpu): a launch failed, so this backend stops here: ${(e as Error).message}`);
+    } finally {
+      this.queue.length = 0;
+      this.draining = null;
+    }
+  }
+
+  /** Resolves when everything enqueued so far has run (WebGPU); rejects with the launch that failed. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    if (this.failure) throw this.failure;
   }
 
   /** Live textures, their bytes (float32 values × 4), and how many live tensors are held in several textures (pages). */
@@ -203,11 +280,13 @@ export class GpuBackend implements Backend {
     this.gpu.destroy();
   }
 
-  private forget(pages: readonly Page[]): void {
+  private forget(pages: readonly Page[], by = 'collected'): void {
     if (pages.length > 1) this.live.paged--;
     for (const { cell, size } of pages) {
-      deleteTexture(cell.value);
-      cell.released = true;
+      cell.released = by;
+      // After every launch enqueued before that reads it (a backend stopped by a failed launch runs nothing more: delete now).
+      if (this.failure) deleteTexture(cell.value);
+      else this.inOrder(() => deleteTexture(cell.value));
       this.live.textures--;
       this.live.bytes -= 4 * size;
     }
@@ -220,19 +299,19 @@ export class GpuBackend implements Backend {
     return storage;
   }
 
-  /** A storage for a kernel's output. */
-  private wrap(value: KernelValue, size: number): GpuStorage {
+  /** A storage for a kernel's output (null until its launch has run, on WebGPU). */
+  private wrap(value: KernelValue | null, size: number): GpuStorage {
     this.live.textures++;
     this.live.bytes += 4 * size;
     return this.own(new GpuStorage(this, size, [{ start: 0, size, cell: { value } }]));
   }
 
-  /** Deletes a storage's textures now (instead of waiting for the collector). */
-  release(s: Storage): void {
+  /** Deletes a storage's textures now (instead of waiting for the collector); `by` names who, for a later use's error. */
+  release(s: Storage, by = 'tidy'): void {
     const storage = s as GpuStorage;
     if (!storage.owns || storage.pages.every((p) => p.cell.released)) return;
     this.registry.unregister(storage);
-    this.forget(storage.pages);
+    this.forget(storage.pages, by);
   }
 
   /** One storage made of the parts' pages, in order; the parts no longer own them. */
@@ -283,7 +362,7 @@ export class GpuBackend implements Backend {
     }
     // Each join appends the next page's share to what is joined so far.
     const first = inside[0]!;
-    let joined = this.arg(this.borrow(first));
+    let joined: Arg = this.arg(this.borrow(first));
     let from = lo - first.start, length = first.start + first.size - lo;
     let temp: GpuStorage | null = null;
     for (const page of inside.slice(1)) {
@@ -363,19 +442,31 @@ export class GpuBackend implements Backend {
       kernel = this.gpu.createKernel(fn as (...a: never[]) => number, { output: [size], constants, functions: HELPERS });
       this.kernels.set(key, kernel);
     }
-    return this.wrap(kernel(...args.map((a) => (typeof a === 'number' ? a : a.value))), size);
+    const compiled = kernel;
+    const launch = () => compiled(...args.map((a) => (typeof a === 'number' ? a : valueOf(a.cell))));
+    if (!this.gpu.async) return this.wrap(launch() as KernelValue, size);
+    const out = this.wrap(null, size);
+    const cell = out.pages[0]!.cell;
+    this.inOrder(async () => {
+      try {
+        cell.value = await launch();
+      } catch (e) {
+        throw new Error(`${name}: ${(e as Error).message}`);
+      }
+    });
+    return out;
   }
 
   /** A storage as a kernel argument. */
-  private arg(s: Storage): Arg {
-    return { value: cellOf(s).value, size: s.size };
+  private arg(s: Storage): { cell: Cell; size: number } {
+    return { cell: cellOf(s), size: s.size };
   }
 
   /** A view's values laid out contiguously from 0: the storage itself when it already is, otherwise a gathered copy (a temporary). */
-  private contiguous(v: View): { value: KernelValue; size: number; temp: GpuStorage | null } {
-    if (isWhole(v)) return { value: cellOf(v.storage).value, size: v.storage.size, temp: null };
+  private contiguous(v: View): { cell: Cell; size: number; temp: GpuStorage | null } {
+    if (isWhole(v)) return { ...this.arg(v.storage), temp: null };
     const temp = this.gather(v);
-    return { value: cellOf(temp).value, size: temp.size, temp };
+    return { ...this.arg(temp), temp };
   }
 
   private gather(v: View): GpuStorage {
@@ -383,9 +474,9 @@ export class GpuBackend implements Backend {
   }
 
   /** A temporary filled with one value, as a contiguous input. */
-  private filled(size: number, value: number): { value: KernelValue; size: number; temp: GpuStorage } {
+  private filled(size: number, value: number): { cell: Cell; size: number; temp: GpuStorage } {
     const temp = this.run('fill', fill, size, { value });
-    return { value: cellOf(temp).value, size, temp };
+    return { ...this.arg(temp), temp };
   }
 
   private done(...temps: Array<GpuStorage | null>): void {
@@ -405,24 +496,43 @@ export class GpuBackend implements Backend {
 
   /** Uploads through the same copy kernel as gather (named apart: its input is an array, not a texture). */
   fromArray(data: Float32Array): Storage {
-    return this.paged(data.length, (start, count) => this.run('upload', gather, count, { ...outputDims([count]), ...viewConstants('x', { shape: [count], strides: [1], offset: 0 }) }, { value: data.slice(start, start + count), size: count }));
+    return this.paged(data.length, (start, count) => this.run('upload', gather, count, { ...outputDims([count]), ...viewConstants('x', { shape: [count], strides: [1], offset: 0 }) }, { cell: { value: data.slice(start, start + count) }, size: count }));
   }
 
+  /** The values, read back now (GL); on WebGPU reads are asynchronous only: see readAsync. */
   read(x: View): Float32Array {
-    const parts = this.slices(alongLeadingAxis('read', [x]), ([v]) => {
-      const { value, temp } = this.contiguous(v!);
-      const values = value instanceof Float32Array ? Float32Array.from(value.subarray(0, sizeOf(v!.shape))) : Float32Array.from(value.toArray());
+    if (this.gpu.async) throw new Error('gpu backend (webgpu): values are read back asynchronously on WebGPU: use `await tensor.data()` instead of toFloat32Array() or item()');
+    return joinParts(this.slices(alongLeadingAxis('read', [x]), ([v]) => {
+      const { cell, temp } = this.contiguous(v!);
+      const value = valueOf(cell);
+      const values = value instanceof Float32Array ? Float32Array.from(value.subarray(0, sizeOf(v!.shape))) : Float32Array.from(value.toArray() as Float32Array);
       this.done(temp);
       return values;
+    }), sizeOf(x.shape));
+  }
+
+  /**
+   * The values, read back when every launch enqueued before has run. On WebGPU the copy to a
+   * mappable buffer is issued in program order (so a later release cannot overtake it) and the
+   * mapping is awaited; on GL this is `read`.
+   */
+  async readAsync(x: View): Promise<Float32Array> {
+    if (!this.gpu.async) return this.read(x);
+    const pending = this.slices(alongLeadingAxis('read', [x]), ([v]) => {
+      const { cell, temp } = this.contiguous(v!);
+      const n = sizeOf(v!.shape);
+      let copy: Promise<Float32Array | number[]> | null = null;
+      this.inOrder(() => {
+        copy = (valueOf(cell) as { toArray(): Promise<Float32Array | number[]> }).toArray();
+      });
+      this.done(temp);
+      return async () => {
+        await this.flush();
+        const values = await copy!;
+        return values instanceof Float32Array && values.length === n ? values : Float32Array.from(values).subarray(0, n);
+      };
     });
-    if (parts.length === 1) return parts[0]!;
-    const out = new Float32Array(sizeOf(x.shape));
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return joinParts(await Promise.all(pending.map((p) => p())), sizeOf(x.shape));
   }
 
   /**
@@ -472,7 +582,7 @@ export class GpuBackend implements Backend {
     const next = this.run('assign', assignKernel, target.size, constants, this.arg(target), this.arg(src.storage));
     // The new texture goes into `target`'s page; `next` takes the old one, and releasing it frees that.
     const into = cellOf(target), old = cellOf(next);
-    [into.value, old.value] = [old.value, into.value];
+    this.inOrder(() => ([into.value, old.value] = [old.value, into.value]));
     this.release(next);
   }
 
