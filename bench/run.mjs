@@ -3,10 +3,14 @@
 // and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
 // thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend gpu]
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend webgpu|webgl|gpu]
 //
-// With --backend gpu the same rows run on ddpm-ts's gpu backend (headless-gl; run it under
-// xvfb-run without a display) against its cpu backend, in the same run, with the GL renderer.
+// With --backend webgpu (Dawn; VK_ICD_FILENAMES names a Vulkan driver without a GPU) or webgl
+// (headless-gl; under xvfb-run without a display), or gpu (webgpu, else webgl), the same rows run
+// on that GPU backend against the cpu backend, in the same run, with the adapter or renderer
+// named, and the launches (every gpu.js kernel call, counted by a wrapper around the compiled
+// kernels) and new textures or buffers (counted by a wrapper around the WebGL context's
+// createTexture or the WebGPU device's createBuffer) of one training step.
 // The UNet-S training step is also timed in the demo page in Chromium (bench/page.mjs): its cpu
 // backend on the same threads as Node's, and its gpu backend (WebGL2), against Node in the same run.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
@@ -15,7 +19,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { F, GpuBackend, Rng, availableCores, diffusion, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy } from 'ddpm-ts';
+import { F, GpuBackend, Rng, availableCores, diffusion, dispose, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy, useBackend } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
 import { benchInPage, CHROMIUM } from './page.mjs';
 
@@ -39,9 +43,10 @@ function maxRelError(a, b) {
   return d / m;
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const time = (fn) => {
+/** Seconds `fn` takes, its result (a read on a GPU backend) awaited. */
+const time = async (fn) => {
   const t0 = performance.now();
-  fn();
+  await fn();
   return (performance.now() - t0) / 1000;
 };
 let peakRss = 0;
@@ -66,35 +71,41 @@ function makeOurs(backend) {
   const net = new nn.UNet({ ...config, zeroInitOut: false });
   net.loadStateDict(new Map([...weights].map(([n, w]) => [n, onIt(w)])));
   const opt = new optim.Adam(net.parameters(), { lr: 1e-4 });
+  // Each function issues its work and returns the tensor whose values end it (read below).
   const gemm = (n) => {
     const a = randn([n, n], new Rng(2)), b = randn([n, n], new Rng(3));
-    return () => F.matmul(a, b).toFloat32Array();
+    return () => F.matmul(a, b);
   };
   const conv = (backward) => {
     const r = new Rng(4);
     const x = randn([16, 64, 16, 16], r, { requiresGrad: backward }), w = randn([64, 64, 3, 3], r, { requiresGrad: backward });
     return () => {
       const y = F.conv2d(x, w, null, { padding: 1 });
-      if (backward) y.backward(y.detach());
-      return y.toFloat32Array();
+      if (!backward) return y;
+      y.backward(y.detach());
+      return F.sum(w.grad); // ends after the weight gradient
     };
   };
   const fns = {
     gemm: gemm(512), convF: conv(false), convFB: conv(true),
-    forward: () => noGrad(() => net.forward(bxt, t).toFloat32Array()),
+    forward: () => noGrad(() => net.forward(bxt, t)),
     train: () => {
       const loss = F.mseLoss(net.forward(bxt, t), bnoise);
       opt.zeroGrad();
       loss.backward();
       opt.step();
       sampleRss();
-      return loss.item();
+      return F.sum(net.convOut.weight); // ends after the update
     },
   };
-  // Each call runs on `backend`, whatever is current, and frees what it made (tidy) as the trainer does.
-  return Object.fromEntries(Object.entries(fns).map(([k, fn]) => [k, () => {
+  // Each call runs on `backend`, whatever is current, frees what it made (tidy) as the trainer
+  // does, and reads its result back (await data(): the point where a WebGPU program waits).
+  return Object.fromEntries(Object.entries(fns).map(([k, fn]) => [k, async () => {
     setBackend(backend);
-    return tidy(fn);
+    const out = tidy(fn);
+    const values = await out.data();
+    dispose(out);
+    return values;
   }]));
 }
 
@@ -128,35 +139,68 @@ function soakRun(summary, backend) {
   console.log(`ddpm-ts alone (${backend} backend), training ${model === 'tiny' ? 'a tiny UNet at batch 4' : 'UNet-S at batch 16'} for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
 }
 
-// ---------------------------------------------------------------- --backend gpu: gpu against cpu
-if (flag('backend', 'cpu') === 'gpu') {
+// ---------------------------------------------------------------- --backend webgpu|webgl|gpu: a GPU backend against cpu
+/** Counts, from outside the backend, what the GPU is asked for: kernel calls and new textures (WebGL) or buffers (WebGPU). */
+const counts = { launches: 0, created: 0, byKernel: new Map() };
+function countCreations(gpu) {
+  const context = gpu.context;
+  if (!context) return;
+  const target = gpu.name === 'webgpu' ? context.device : context;
+  const method = gpu.name === 'webgpu' ? 'createBuffer' : 'createTexture';
+  const original = target[method].bind(target);
+  target[method] = (...a) => {
+    counts.created++;
+    return original(...a);
+  };
+}
+const instrument = (kernel, name) => (...a) => {
+  counts.launches++;
+  counts.byKernel.set(name, (counts.byKernel.get(name) ?? 0) + 1);
+  return kernel(...a);
+};
+
+const gpuChoice = flag('backend', 'cpu');
+if (gpuChoice !== 'cpu') {
   const cpu = getBackend();
-  const gpu = await GpuBackend.create();
+  // The backend useBackend picks, opened again with the counting wrapper (one GPU context more, same mode).
+  const picked = await useBackend(gpuChoice, { log: (m) => console.log(m) });
+  const gpu = await GpuBackend.create({ mode: picked.mode, instrument });
+  countCreations(gpu);
   const sides = { gpu: makeOurs(gpu), cpu: makeOurs(cpu) };
-  console.log(`ddpm-ts bench, gpu backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
-  const matchCpu = maxRelError(sides.gpu.forward(), sides.cpu.forward());
-  console.log(`check: UNet-S output on the gpu backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
-  if (!(matchCpu < 1e-3)) throw new Error('the gpu backend does not compute the same function; timings would mean nothing');
+  console.log(`ddpm-ts bench, ${gpu.name} backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
+  const matchCpu = maxRelError(await sides.gpu.forward(), await sides.cpu.forward());
+  console.log(`check: UNet-S output on the ${gpu.name} backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
+  if (!(matchCpu < 1e-3)) throw new Error(`the ${gpu.name} backend does not compute the same function; timings would mean nothing`);
   const times = {};
   for (const row of Object.keys(rows)) {
     for (let rep = 0; rep < REPS + 1; rep++) {
       for (const side of ['gpu', 'cpu']) {
-        const s = time(sides[side][row]);
+        const s = await time(sides[side][row]);
         if (rep > 0) ((times[row] ??= {})[side] ??= []).push(s);
       }
     }
     process.stdout.write(`  ${rows[row].label}: done\n`);
   }
-  const summary = { backend: 'gpu', mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu };
-  const table = [['', `ddpm-ts gpu (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu']];
+  // One more training step and one forward, counted (the steps above compiled everything).
+  const perCall = {};
+  for (const row of ['forward', 'train']) {
+    Object.assign(counts, { launches: 0, created: 0, byKernel: new Map() });
+    await sides.gpu[row]();
+    perCall[row] = { launches: counts.launches, created: counts.created, byKernel: Object.fromEntries([...counts.byKernel].sort((a, b) => b[1] - a[1])) };
+  }
+  const what = gpu.name === 'webgpu' ? 'buffers' : 'textures';
+  console.log(`per UNet-S forward: ${perCall.forward.launches} launches, ${perCall.forward.created} new ${what}; per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
+  console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const summary = { backend: gpu.name, mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu, perCall };
+  const table = [['', `ddpm-ts ${gpu.name} (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu']];
   for (const [row, { label }] of Object.entries(rows)) {
     const g = median(times[row].gpu), c = median(times[row].cpu);
     table.push([label, fmt(row, g), fmt(row, c), `${(g / c).toFixed(2)}×`]);
     summary[row] = { seconds: { gpu: g, cpu: c }, gpuOverCpu: g / c };
   }
   printTable(table);
-  console.log(`\nratios below 1× mean the gpu backend is faster (time gpu / time cpu). GPU memory now: ${JSON.stringify(gpu.memory())}`);
-  soakRun(summary, 'gpu');
+  console.log(`\nratios below 1× mean the ${gpu.name} backend is faster (time gpu / time cpu). GPU memory now: ${JSON.stringify(gpu.memory())}`);
+  soakRun(summary, gpu.name);
   console.log(JSON.stringify(summary));
   process.exit(0);
 }
@@ -207,20 +251,20 @@ for (const engine of engines) tfEngines[engine] = await tfSetup(engine);
 
 // Same model, same answer: check before timing anything.
 await tf.setBackend('wasm');
-const matchWasm = maxRelError(tfEngines.wasm.outputNchw(), oursFns.forward());
+const matchWasm = maxRelError(tfEngines.wasm.outputNchw(), await oursFns.forward());
 console.log(`check: TF.js wasm UNet-S output vs ddpm-ts, max relative error ${matchWasm.toExponential(2)}`);
 if (!(matchWasm < 1e-4)) throw new Error('the TF.js model does not compute the same function; timings would mean nothing');
 
 for (const row of Object.keys(rows)) {
   for (let rep = 0; rep < REPS + 1; rep++) {
     const warm = rep === 0;
-    const s = time(oursFns[row]);
+    const s = await time(oursFns[row]);
     if (!warm) record(row, 'ddpm-ts', s);
     for (const engine of engines) {
       // TF.js cpu is ~100× slower on the big rows: one timed rep there.
       if (engine === 'cpu' && (row === 'train' || row === 'forward') && rep > 1) continue;
       await tf.setBackend(engine);
-      const te = time(tfEngines[engine][row]);
+      const te = await time(tfEngines[engine][row]);
       if (!warm || (engine === 'cpu' && (row === 'train' || row === 'forward') && rep === 1)) record(row, `tfjs-${engine}`, te);
     }
   }
@@ -235,7 +279,7 @@ if (threads > 1) {
   for (const [row, of] of Object.entries(perCore)) {
     rows[row] = { label: `${rows[of].label}, per core: ours on 1 thread` };
     for (let rep = 0; rep < REPS + 1; rep++) {
-      const s = time(oursFns[of]);
+      const s = await time(oursFns[of]);
       if (rep > 0) record(row, 'ddpm-ts', s);
     }
     results[row]['tfjs-wasm'] = results[of]['tfjs-wasm'];
@@ -245,23 +289,25 @@ if (threads > 1) {
 
 // ---------------------------------------------------------------- in a page
 // The same training step in the demo page (Chromium), between two Node runs of it on the same
-// number of threads: the page's cpu backend against Node's, and its gpu backend (WebGL2).
+// number of threads: the page's cpu backend against Node's, and its webgl (WebGL2) and webgpu backends.
 const pageRows = [];
 if (!flag('no-page', false)) {
   const nodeTrain = [];
-  const timeNode = () => {
-    for (let rep = 0; rep < REPS; rep++) nodeTrain.push(time(oursFns.train));
+  const timeNode = async () => {
+    for (let rep = 0; rep < REPS; rep++) nodeTrain.push(await time(oursFns.train));
   };
-  timeNode();
+  await timeNode();
   const inPage = await benchInPage({ reps: REPS, threads });
-  timeNode();
+  await timeNode();
   if (!inPage) {
     console.log(`  page row skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   } else {
     const node = median(nodeTrain);
     pageRows.push([`${rows.train.label}, in a page: cpu backend, ${inPage.cpu.threads} thread(s) (Web Workers)`, fmt('train', inPage.cpu.seconds), fmt('train', node), `${(inPage.cpu.seconds / node).toFixed(2)}×`]);
-    pageRows.push([`${rows.train.label}, in a page: gpu backend`, fmt('train', inPage.gpu.seconds), fmt('train', node), `${(inPage.gpu.seconds / node).toFixed(2)}×`]);
-    pageSummary = { node, cpu: inPage.cpu, gpu: inPage.gpu, cpuPageOverNode: inPage.cpu.seconds / node, gpuPageOverNodeCpu: inPage.gpu.seconds / node };
+    for (const kind of ['webgl', 'webgpu']) {
+      pageRows.push([`${rows.train.label}, in a page: ${kind} backend (${inPage[kind].renderer})`, fmt('train', inPage[kind].seconds), fmt('train', node), `${(inPage[kind].seconds / node).toFixed(2)}×`]);
+    }
+    pageSummary = { node, cpu: inPage.cpu, webgl: inPage.webgl, webgpu: inPage.webgpu, cpuPageOverNode: inPage.cpu.seconds / node };
   }
   process.stdout.write('  page rows: done\n');
 }

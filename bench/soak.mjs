@@ -3,13 +3,14 @@
 // autograd graph is released every step, and each step runs in a tidy() scope, as the trainer's
 // do, which frees the step's textures on the gpu backend). `tiny` trains a small UNet on 16×16
 // images at batch 4 instead, so 1,000 steps fit in minutes on a software GL renderer.
-//   node bench/soak.mjs N [threads] [cpu|gpu] [unet-s|tiny]
+//   node bench/soak.mjs N [threads] [cpu|webgl|webgpu] [unet-s|tiny]
 
-import { F, GpuBackend, Rng, diffusion, nn, optim, randn, setBackend, setThreads, tidy } from 'ddpm-ts';
+import { F, GpuBackend, Rng, diffusion, dispose, nn, optim, randn, setBackend, setThreads, tidy } from 'ddpm-ts';
 
 const steps = Number(process.argv[2] ?? 1000);
 await setThreads(Number(process.argv[3] ?? 1));
-const gpu = process.argv[4] === 'gpu' ? setBackend(await GpuBackend.create()) : null;
+const kind = process.argv[4] ?? 'cpu';
+const gpu = kind === 'cpu' ? null : setBackend(await GpuBackend.create(kind === 'webgpu' ? { mode: 'webgpu' } : {}));
 const tiny = process.argv[5] === 'tiny';
 const [batch, size] = tiny ? [4, 16] : [16, 32];
 const rng = new Rng(1);
@@ -21,14 +22,17 @@ const rss = [];
 let peak = 0;
 const started = performance.now();
 for (let step = 1; step <= steps; step++) {
-  tidy(() => {
+  const loss = tidy(() => {
     const x0 = randn([batch, 3, size, size], rng), noise = randn([batch, 3, size, size], rng);
     const t = Array.from({ length: batch }, () => rng.int(1000));
     const loss = F.mseLoss(model.forward(diffusion.qSample(schedule, x0, t, noise), t), noise);
     opt.zeroGrad();
     loss.backward();
     opt.step();
+    return loss;
   });
+  await loss.data(); // each step waits for the one before (a WebGPU queue would otherwise run ahead)
+  dispose(loss);
   peak = Math.max(peak, mb());
   if (step % 100 === 0 || step === steps) {
     const textures = gpu ? gpu.memory() : null;

@@ -2,7 +2,7 @@
 // one line ("error: …") instead of a stack trace. DDPM_DEBUG=1 prints the stack as well.
 
 import { parseArgs } from 'node:util';
-import { ConfigError } from 'ddpm-ts';
+import { closeBackends, ConfigError } from 'ddpm-ts';
 
 /** A mistake in how the script was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
@@ -59,11 +59,17 @@ export function flagProblems(error, fieldToFlag) {
   return error.problems.map((p) => Object.entries(fieldToFlag).reduce((text, [field, flag]) => text.replace(new RegExp(`^${field.replace('.', '\\.')}\\b`), flag), p));
 }
 
-/** Runs the script's body; any error becomes one line on stderr and an exit code (2: usage or config, 1: anything else). */
+/**
+ * Runs the script's body; any error becomes one line on stderr and an exit code (2: usage or
+ * config, 1: anything else). Either way the GPU backends are closed first: a WebGPU device keeps
+ * a Node process alive.
+ */
 export async function run(usage, body) {
   try {
     await body();
+    await closeBackends();
   } catch (e) {
+    await closeBackends().catch(() => undefined);
     if (e instanceof HelpRequested) {
       console.log(usage);
       process.exit(0);

@@ -15,7 +15,8 @@ Usage: node examples/sample.js --checkpoint FILE [options]
   --eta X              DDIM noise, 0 (deterministic) to 1
   --count N            number of images, 1 to 1024 (default 64)
   --seed N             random seed (default 0)
-  --backend NAME       cpu, gpu or auto (default: the checkpoint's config.backend)
+  --backend NAME       cpu, webgpu, webgl, gpu (webgpu, else webgl) or auto (gpu, else cpu);
+                       default: the checkpoint's config.backend
   --out FILE           PNG grid to write (default samples.png)
   --strip FILE         also write a denoising strip (x_T … x_0) of the first 4 images
   --overwrite          replace an --out or --strip file that is not a PNG image
@@ -70,10 +71,10 @@ await run(USAGE, async () => {
   });
   if (process.stdout.isTTY) process.stdout.write('\n');
   const scale = Math.max(1, Math.round(64 / imageSize));
-  await io.writePng(opts.out, io.imageGrid(result.images.toFloat32Array(), count, channels, imageSize, { scale }));
+  await io.writePng(opts.out, io.imageGrid(await result.images.data(), count, channels, imageSize, { scale }));
   console.log(`wrote ${opts.out} (${count} images) in ${formatDuration((performance.now() - started) / 1000)}`);
   if (opts.strip) {
-    const frames = result.trajectory.map((f) => f.toFloat32Array());
+    const frames = await Promise.all(result.trajectory.map((f) => f.data()));
     await io.writePng(opts.strip, io.trajectoryStrip(frames, Math.min(4, count), channels, imageSize, scale));
     console.log(`wrote ${opts.strip} (x_T … x_0)`);
   }

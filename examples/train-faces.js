@@ -118,7 +118,8 @@ await run(USAGE, async () => {
   const out = config.train.outDir;
   if (status === 'interrupted') {
     console.log(`stopped at step ${trainer.step}; continue with: node examples/train-faces.js --out ${out} --resume`);
-    process.exit(130);
+    process.exitCode = 130; // after run() has closed the GPU backends
+    return;
   }
   console.log(`done: ${trainer.step} steps. Samples: ${join(out, 'samples')}/, loss curve: ${join(out, 'loss.png')}, denoising strip: ${join(out, 'denoising.png')}`);
   console.log(`draw more: node examples/sample.js --checkpoint ${join(out, 'checkpoint.safetensors')} --count 64 --out grid.png`);

@@ -38,13 +38,27 @@ export function groupRstd(this: KernelThis, x: Input, mean: Input): number {
   return 1 / Math.sqrt(squares / this.constants.M! + this.constants.eps!);
 }
 
-/** The affine output a = γ·x̂ + β of element i (before SiLU). */
-export function affineAt(this: KernelThis | void, i: number, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
+// The helpers below take values, not arrays: gpu.js's WebGPU translation passes no array to a
+// helper function (WGSL cannot take a storage buffer as a function argument), so each kernel
+// indexes its inputs itself and hands the helpers numbers.
+
+/** The channel of element i of [N, C, S]. */
+export function channelOf(this: KernelThis | void, i: number): number {
+  const rows = floorDiv(i, (this as KernelThis).constants.S!);
+  return rows - floorDiv(rows, (this as KernelThis).constants.C!) * (this as KernelThis).constants.C!;
+}
+
+/** The (image, group) statistic, n·G + g, of element i of [N, C, S]. */
+export function statOf(this: KernelThis | void, i: number): number {
   const rows = floorDiv(i, (this as KernelThis).constants.S!);
   const n = floorDiv(rows, (this as KernelThis).constants.C!);
   const c = rows - n * (this as KernelThis).constants.C!;
-  const stat = n * (this as KernelThis).constants.G! + floorDiv(c, (this as KernelThis).constants.P!);
-  return (x[i]! - mean[stat]!) * rstd[stat]! * gamma[c]! + beta[c]!;
+  return n * (this as KernelThis).constants.G! + floorDiv(c, (this as KernelThis).constants.P!);
+}
+
+/** The affine output a = γ·x̂ + β = γ·(x − μ)·r + β (before SiLU). */
+export function affine(xv: number, mu: number, r: number, gammaC: number, betaC: number): number {
+  return (xv - mu) * r * gammaC + betaC;
 }
 
 export function sigmoidOf(v: number): number {
@@ -53,21 +67,22 @@ export function sigmoidOf(v: number): number {
 
 /** y_i = a_i, or SiLU(a_i) = a·σ(a). */
 export function groupNorm(this: KernelThis, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
-  const a = affineAt(this.thread.x, x, mean, rstd, gamma, beta);
+  const c = channelOf(this.thread.x);
+  const stat = statOf(this.thread.x);
+  const a = affine(x[this.thread.x]!, mean[stat]!, rstd[stat]!, gamma[c]!, beta[c]!);
   if (this.constants.silu === 1) {
     return a * sigmoidOf(a);
   }
   return a;
 }
 
-/** g_a at element i: dy through SiLU's derivative when SiLU followed the affine. */
-export function gradA(this: KernelThis | void, i: number, dy: Input, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
+/** g_a from dy and a: dy through SiLU's derivative when SiLU followed the affine. */
+export function gradA(this: KernelThis | void, dyv: number, a: number): number {
   if ((this as KernelThis).constants.silu === 1) {
-    const a = affineAt(i, x, mean, rstd, gamma, beta);
     const sig = sigmoidOf(a);
-    return dy[i]! * sig * (1 + a * (1 - sig));
+    return dyv * sig * (1 + a * (1 - sig));
   }
-  return dy[i]!;
+  return dyv;
 }
 
 /** Per (image, group): thread i < N·G sums g_x̂, thread N·G + i sums g_x̂·x̂ of group i. */
@@ -81,7 +96,8 @@ export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, mean: 
     const c = g * this.constants.P! + k;
     const start = (n * this.constants.C! + c) * this.constants.S!;
     for (let j = 0; j < this.constants.S!; j++) {
-      const gx = gradA(start + j, dy, x, mean, rstd, gamma, beta) * gamma[c]!;
+      const a = affine(x[start + j]!, mean[group]!, rstd[group]!, gamma[c]!, beta[c]!);
+      const gx = gradA(dy[start + j]!, a) * gamma[c]!;
       if (second === 1) {
         sum += gx * (x[start + j]! - mean[group]!) * rstd[group]!;
       } else {
@@ -94,13 +110,11 @@ export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, mean: 
 
 /** dx_i = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)), the means from groupNormGroupSums. */
 export function groupNormDx(this: KernelThis, dy: Input, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input, sums: Input): number {
-  const rows = floorDiv(this.thread.x, this.constants.S!);
-  const n = floorDiv(rows, this.constants.C!);
-  const c = rows - n * this.constants.C!;
-  const stat = n * this.constants.G! + floorDiv(c, this.constants.P!);
+  const c = channelOf(this.thread.x);
+  const stat = statOf(this.thread.x);
   const r = rstd[stat]!;
   const xhat = (x[this.thread.x]! - mean[stat]!) * r;
-  const gx = gradA(this.thread.x, dy, x, mean, rstd, gamma, beta) * gamma[c]!;
+  const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mean[stat]!, r, gamma[c]!, beta[c]!)) * gamma[c]!;
   const meanGx = sums[stat]! / this.constants.M!;
   const meanGxXhat = sums[this.constants.N! * this.constants.G! + stat]! / this.constants.M!;
   return r * (gx - meanGx - xhat * meanGxXhat);
@@ -116,7 +130,7 @@ export function groupNormAffineGrads(this: KernelThis, dy: Input, x: Input, mean
     const stat = n * this.constants.G! + g;
     const start = (n * this.constants.C! + c) * this.constants.S!;
     for (let j = 0; j < this.constants.S!; j++) {
-      const ga = gradA(start + j, dy, x, mean, rstd, gamma, beta);
+      const ga = gradA(dy[start + j]!, affine(x[start + j]!, mean[stat]!, rstd[stat]!, gamma[c]!, beta[c]!));
       if (second === 1) {
         sum += ga;
       } else {

@@ -44,10 +44,10 @@ describe('UNet blocks match PyTorch (ops.json)', () => {
     checkAgainstFixture(c, block, block.forward(x!, temb!), { x: x!, temb: temb! });
   });
 
-  it('gradient checks of both blocks with respect to their inputs (central differences)', () => {
+  it('gradient checks of both blocks with respect to their inputs (central differences)', async () => {
     const attn = new nn.AttentionBlock(4, 2, new Rng(1));
-    gradCheck((x) => attn.forward(x), [randomInput([1, 4, 3, 2], 5)]);
+    await gradCheck((x) => attn.forward(x), [randomInput([1, 4, 3, 2], 5)]);
     const res = new nn.ResBlock(2, 4, 3, { groups: 2, rng: new Rng(2) });
-    gradCheck((x, t) => res.forward(x, t), [randomInput([2, 2, 3, 3], 6), randomInput([2, 3], 7)]);
+    await gradCheck((x, t) => res.forward(x, t), [randomInput([2, 2, 3, 3], 6), randomInput([2, 3], 7)]);
   });
 });

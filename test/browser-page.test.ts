@@ -62,6 +62,9 @@ describe('the demo page in Chromium', function () {
     expect(problems).to.deep.equal([]);
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).to.equal(true);
     expect(await page.locator('.notice').count()).to.equal(0);
+    // All three backends work here (WebGPU and WebGL2 on SwiftShader): the menu offers them, WebGPU first.
+    expect(await page.locator('#backend option:not([disabled])').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).to.deep.equal(['webgpu', 'webgl', 'cpu']);
+    expect(await page.locator('#backend').inputValue()).to.equal('webgpu');
   });
 
   type Demo = { run: { running: boolean; paused: boolean; trainer: { step: number; model: { parameters(): Array<{ backend: { name: string } }> } } | null } };
@@ -101,7 +104,7 @@ describe('the demo page in Chromium', function () {
   });
 
   it('after cpu training, "Sample again" samples the pretrained model on its own backend', async () => {
-    expect(await page.locator('#modelInfo').textContent()).to.match(/sampled here on the gpu backend/);
+    expect(await page.locator('#modelInfo').textContent()).to.match(/sampled here on the webgpu backend/);
     await page.evaluate(() => {
       const c = document.getElementById('samples') as HTMLCanvasElement;
       c.getContext('2d')!.clearRect(0, 0, c.width, c.height);
@@ -111,6 +114,8 @@ describe('the demo page in Chromium', function () {
       slider.dispatchEvent(new Event('input'));
     });
     await page.click('#sampleAgain');
+    // The button is off while the samples are drawn (the reads are asynchronous), then on again.
+    await page.waitForFunction(() => !(document.getElementById('sampleAgain') as HTMLButtonElement).disabled, undefined, { timeout: 120000 });
     expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('samples'))).to.be.above(50);
     expect(await notices()).to.deep.equal([]);
   });
@@ -230,7 +235,7 @@ describe('the demo page in Chromium', function () {
     mkdirSync(nodeDir);
     writeFileSync(join(nodeDir, 'checkpoint.safetensors'), bytes);
     const resumedInNode = await diffusion.Trainer.create(resolveConfig({ ...config, train: { ...config.train, steps: 5, outDir: nodeDir } }), { resume: true });
-    for (let i = 0; i < 2; i++) resumedInNode.trainStep();
+    for (let i = 0; i < 2; i++) await resumedInNode.trainStep();
     const resumedInPage = await page.evaluate(([b]) => (window as unknown as { ddpmDemo: { train(b: string, n: number, e: number, o: object): Promise<number[]> } }).ddpmDemo.train('cpu', 2, 2, { resume: new Uint8Array(b as number[]) }), [Array.from(bytes)]);
     expect(resumedInPage).to.have.length(2);
     expect(resumedInPage.map((l, i) => Math.abs(l - resumedInNode.losses[i]!) / resumedInNode.losses[i]!)).to.satisfy((d: number[]) => d.every((v) => v <= 1e-6));
@@ -304,19 +309,20 @@ describe('the demo page in Chromium', function () {
     expect(problems).to.deep.equal([]);
   });
 
-  for (const backend of ['cpu', 'gpu'] as const) {
+  for (const backend of ['cpu', 'webgl', 'webgpu'] as const) {
     it(`UNet-S matches PyTorch in the page on the ${backend} backend (output, gradX, all parameter gradients ≤ 1e-3)`, async () => {
       const r = await page.evaluate((b) => (window as unknown as { ddpmDemo: { unetFixture(b: string): Promise<Fixture> } }).ddpmDemo.unetFixture(b), backend);
       expect(r.backend).to.equal(backend);
-      if (backend === 'gpu') expect(r.renderer).to.match(/WebGL.*SwiftShader/);
+      if (backend === 'webgl') expect(r.renderer).to.match(/WebGL.*SwiftShader/);
+      if (backend === 'webgpu') expect(r.renderer).to.match(/^WebGPU, .*swiftshader/);
       expect(r.count).to.equal(166);
       expect(r.out, 'output').to.be.at.most(1e-3);
       expect(r.gradX, 'gradX').to.be.at.most(1e-3);
       expect(r.params, 'parameter gradients').to.be.at.most(1e-3);
     });
 
-    // The gpu backend runs on SwiftShader here (a CPU drawing pixels, about 20 s a step of the
-    // page's batch of 16): it trains a batch of 2 and samples with 2 DDIM steps.
+    // The GPU backends run on SwiftShader here (a CPU drawing pixels; WebGL2 takes about 20 s a
+    // step of the page's batch of 16): they train a batch of 2 and sample with 2 DDIM steps.
     const steps = backend === 'cpu' ? 20 : 4;
     const config = backend === 'cpu' ? {} : { train: { batchSize: 2 }, sample: { steps: 2 } };
     it(`trains ${steps} steps in the page on the ${backend} backend, with finite losses, and draws the sample grid`, async () => {

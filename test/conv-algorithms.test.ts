@@ -25,9 +25,9 @@ describe('convolution algorithms: Winograd F(4×4, 3×3) and im2col agree', func
     ['many tiles, on all threads: several blocks per thread, two filter-gradient blocks', [4, 16, 37, 35], [24, 16, 3, 3], 1],
   ];
   for (const [name, xs, ws, padding] of cases) {
-    it(name, () => {
-      const wino = withConv('auto', () => convAndGrads(xs, ws, padding));
-      const im2col = withConv('im2col', () => convAndGrads(xs, ws, padding));
+    it(name, async () => {
+      const wino = await withConv('auto', () => convAndGrads(xs, ws, padding));
+      const im2col = await withConv('im2col', () => convAndGrads(xs, ws, padding));
       ['y', 'dx', 'dw', 'dbias'].forEach((what, i) => {
         const err = relError(wino[i]!, im2col[i]!);
         expect(err, `${what}: relative error ${err.toExponential(2)}`).to.be.at.most(1e-5);

@@ -47,34 +47,38 @@ export function expectClose(actual: Tensor | ArrayLike<number>, expected: ArrayL
   expect(err, `${what}: relative error ${err.toExponential(2)}`).to.be.at.most(tol);
 }
 
+/** expectClose for a tensor on any backend: its values read with data() (WebGPU reads only asynchronously). */
+export async function expectTensorClose(actual: Tensor, expected: Tensor | ArrayLike<number>, tol: number, what: string): Promise<void> {
+  expectClose(await actual.data(), expected instanceof Tensor ? await expected.data() : expected, tol, what);
+}
+
 /**
  * Checks the gradients autodiff gives for loss = Σ f(inputs) · r (r fixed random) against central
  * differences (L(x + h) − L(x − h)) / 2h, for every element of every input. The loss is summed in
  * float64 from the float32 outputs; h = 1e-2 balances truncation (O(h²)) against float32
  * rounding (O(ε/h)), and the tolerance is relative to the largest gradient.
  */
-export function gradCheck(
+export async function gradCheck(
   f: (...inputs: Tensor[]) => Tensor,
   inputs: Tensor[],
   { h = 1e-2, tol = 1e-3, seed = 99 }: { h?: number; tol?: number; seed?: number } = {},
-): void {
-  const leaves = inputs.map((x) => tensor(x.toFloat32Array(), x.shape, { requiresGrad: true }));
+): Promise<void> {
+  const base = await Promise.all(inputs.map((x) => x.data()));
+  const leaves = inputs.map((x, k) => tensor(base[k]!, x.shape, { requiresGrad: true }));
   const out = f(...leaves);
   const rng = new Rng(seed);
   const r = new Float64Array(out.size).map(() => rng.normal());
   out.backward(tensor(Float32Array.from(r), out.shape));
 
-  const lossAt = (values: Float32Array[]): number =>
-    noGrad(() => {
-      const y = f(...values.map((v, i) => tensor(v, inputs[i]!.shape))).toFloat32Array();
-      let acc = 0;
-      for (let i = 0; i < y.length; i++) acc += y[i]! * r[i]!;
-      return acc;
-    });
+  const lossAt = async (values: Float32Array[]): Promise<number> => {
+    const y = await noGrad(() => f(...values.map((v, i) => tensor(v, inputs[i]!.shape)))).data();
+    let acc = 0;
+    for (let i = 0; i < y.length; i++) acc += y[i]! * r[i]!;
+    return acc;
+  };
 
-  const base = leaves.map((x) => x.toFloat32Array());
-  leaves.forEach((leaf, k) => {
-    const analytic = leaf.grad!.toFloat32Array();
+  for (const [k, leaf] of leaves.entries()) {
+    const analytic = await leaf.grad!.data();
     const numeric = new Float64Array(analytic.length);
     for (let i = 0; i < analytic.length; i++) {
       const plus = base.map((v) => v.slice());
@@ -83,10 +87,10 @@ export function gradCheck(
       minus[k]![i] -= h;
       // The perturbation actually applied, after float32 rounding.
       const step = plus[k]![i]! - minus[k]![i]!;
-      numeric[i] = (lossAt(plus) - lossAt(minus)) / step;
+      numeric[i] = ((await lossAt(plus)) - (await lossAt(minus))) / step;
     }
     expectClose(analytic, numeric, tol, `gradient of input ${k}`);
-  });
+  }
 }
 
 /** Deterministic random input tensor. */
@@ -123,17 +127,15 @@ export async function runUNetFixture(): Promise<{ weights: io.Safetensors; ref: 
   net.loadStateDict(weights.tensors);
   const x = ref.tensors.get('x')!;
   x.requiresGrad = true;
-  const out = net.forward(x, Array.from(ref.tensors.get('t')!.toFloat32Array()));
+  const out = net.forward(x, Array.from(await ref.tensors.get('t')!.data()));
   F.sum(F.mul(out, ref.tensors.get('gradOut')!)).backward();
   return { weights, ref, net, x, out };
 }
 
 /** gradX and the gradient of every parameter within 1e-3 of the fixture's. */
-export function expectUNetGradients(net: nn.UNet, x: Tensor, ref: io.Safetensors): void {
-  expectClose(x.grad!, ref.tensors.get('gradX')!.toFloat32Array(), 1e-3, 'gradX');
-  for (const [name, p] of net.namedParameters()) {
-    expectClose(p.grad!, ref.tensors.get(`grad.${name}`)!.toFloat32Array(), 1e-3, `grad.${name}`);
-  }
+export async function expectUNetGradients(net: nn.UNet, x: Tensor, ref: io.Safetensors): Promise<void> {
+  await expectTensorClose(x.grad!, ref.tensors.get('gradX')!, 1e-3, 'gradX');
+  for (const [name, p] of net.namedParameters()) await expectTensorClose(p.grad!, ref.tensors.get(`grad.${name}`)!, 1e-3, `grad.${name}`);
 }
 
 /** The op cases of ops.json checked op by op (the two blocks and the embedding have tests of their own), each with a label "name #k {attrs}". */
@@ -148,31 +150,30 @@ export function fixtureOpCases(): Array<{ c: OpCase; label: string }> {
 }
 
 /** Runs one op case of ops.json on the current backend: its output and every input gradient within `tol`. */
-export function checkOpCase(c: OpCase, tol: number): void {
+export async function checkOpCase(c: OpCase, tol: number): Promise<void> {
   const fn = fixtureOps[c.name];
   expect(fn, `no mapping for fixture op ${c.name}`).to.be.a('function');
   const inputs: Record<string, Tensor> = {};
   for (const [name, a] of Object.entries(c.inputs)) inputs[name] = fromFixture(a, true);
   const out = fn!(inputs, c.attrs);
   expect(out.size).to.equal(c.output.data.length);
-  expectClose(out, c.output.data, tol, 'output');
   out.backward(tensor(c.gradOutput!.data, out.shape));
+  await expectTensorClose(out, c.output.data, tol, 'output');
   for (const [name, g] of Object.entries(c.grads!)) {
     expect(inputs[name]!.grad, `grad of ${name}`).to.not.equal(null);
     expect(inputs[name]!.grad!.shape).to.deep.equal(g.shape);
-    expectClose(inputs[name]!.grad!, g.data, tol, `grad of ${name}`);
+    await expectTensorClose(inputs[name]!.grad!, g.data, tol, `grad of ${name}`);
   }
 }
 
-
-/** Runs fn with the CPU backend's convolutions computed by `algorithm`. */
-export function withConv<T>(algorithm: ConvAlgorithm, fn: () => T): T {
+/** Runs fn (and waits for it) with the CPU backend's convolutions computed by `algorithm`. */
+export async function withConv<T>(algorithm: ConvAlgorithm, fn: () => T | Promise<T>): Promise<T> {
   const backend = getBackend();
   if (!(backend instanceof CpuBackend)) throw new Error('these tests need the cpu backend');
   const before = backend.conv;
   backend.conv = algorithm;
   try {
-    return fn();
+    return await fn();
   } finally {
     backend.conv = before;
   }

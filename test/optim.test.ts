@@ -62,15 +62,18 @@ describe('optimizers', () => {
     expect(Array.from(resumed.toFloat32Array())).to.deep.equal(Array.from(straight.toFloat32Array()));
   });
 
-  it('clipGradNorm scales all gradients by one factor to the max norm and returns the old norm', () => {
+  it('clipGradNorm scales all gradients by one factor to the max norm and returns the old norm (a tensor, as in PyTorch)', () => {
     const a = tensor([1, 1], [2], { requiresGrad: true }), b = tensor([1], [1], { requiresGrad: true });
     a.grad = tensor([3, 0], [2]);
     b.grad = tensor([4], [1]);
-    expect(optim.clipGradNorm([a, b], 1)).to.be.closeTo(5, 1e-6);
+    const gradA = a.grad;
+    expect(optim.clipGradNorm([a, b], 1).item()).to.be.closeTo(5, 1e-6);
+    expect(a.grad, 'scaled in place').to.equal(gradA);
     expect(Array.from(a.grad.toFloat32Array())[0]).to.be.closeTo(0.6, 1e-6);
     expect(Array.from(b.grad!.toFloat32Array())[0]).to.be.closeTo(0.8, 1e-6);
-    expect(optim.clipGradNorm([a, b], 10)).to.be.closeTo(1, 1e-6);
-    expect(Array.from(b.grad!.toFloat32Array())[0]).to.be.closeTo(0.8, 1e-6);
+    const before = Array.from(b.grad!.toFloat32Array());
+    expect(optim.clipGradNorm([a, b], 10).item()).to.be.closeTo(1, 1e-6);
+    expect(Array.from(b.grad!.toFloat32Array()), 'a norm under the limit leaves the gradients exactly as they were').to.deep.equal(before);
   });
 
   it('warmupLr ramps linearly to the base rate', () => {

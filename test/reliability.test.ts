@@ -286,8 +286,8 @@ describe('when things go wrong', function () {
       if (!disk) return this.skip();
       const dir = join(disk, 'run');
       const trainer = await diffusion.Trainer.create(tinyConfig(dir, { steps: 4, checkpointEvery: 2, logEvery: 2 }));
-      trainer.trainStep();
-      trainer.trainStep();
+      await trainer.trainStep();
+      await trainer.trainStep();
       await trainer.saveCheckpoint();
       execFileSync('mount', ['-o', 'remount,ro', disk]);
       const e = await rejection(trainer.train());

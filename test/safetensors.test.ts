@@ -24,7 +24,7 @@ describe('safetensors', () => {
     const original = readFileSync(fixture('unet-s.safetensors'));
     const { tensors, metadata } = await io.loadSafetensors(fixture('unet-s.safetensors'));
     expect(tensors.size).to.equal(166);
-    const again = io.serializeSafetensors(tensors, metadata);
+    const again = await io.serializeSafetensors(tensors, metadata);
     expect(Buffer.from(again).equals(original)).to.equal(true);
   });
 
@@ -50,7 +50,7 @@ describe('safetensors', () => {
   });
 
   it('names the file and the problem for truncated or corrupt data', async () => {
-    const good = io.serializeSafetensors({ w: tensor([1, 2, 3, 4], [4]) });
+    const good = await io.serializeSafetensors({ w: tensor([1, 2, 3, 4], [4]) });
     const dir = mkdtempSync(join(tmpdir(), 'ddpm-ts-'));
     const truncated = join(dir, 'truncated.safetensors');
     writeFileSync(truncated, good.subarray(0, good.length - 3));

@@ -28,8 +28,8 @@ describe('UNet', () => {
       expectClose(out, ref.tensors.get('out')!.toFloat32Array(), 1e-3, 'UNet output');
     });
 
-    it('backward equals gradX and the gradient of every parameter', () => {
-      expectUNetGradients(net, x, ref);
+    it('backward equals gradX and the gradient of every parameter', async () => {
+      await expectUNetGradients(net, x, ref);
     });
   });
 

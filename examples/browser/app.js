@@ -35,14 +35,37 @@ window.addEventListener('error', (e) => notice(`Something went wrong: ${e.messag
 window.addEventListener('unhandledrejection', (e) => notice(`Something went wrong: ${e.reason?.message ?? e.reason}`, 'uncaught'));
 
 // ------------------------------------------------------------------ what this browser can do
-const hasWebGL2 = !!document.createElement('canvas').getContext('webgl2');
-if (!hasWebGL2) notice('This browser has no WebGL2, so the gpu backend cannot run here: training uses the cpu backend.');
 if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends), so workers cannot share memory: the cpu backend runs on one thread, several times slower than on all cores.');
 // The cpu backend runs its big kernels on Web Workers, one per core (1 where memory cannot be shared).
 const cores = await ddpm.availableCores();
 document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores} thread${cores > 1 ? 's' : ''})`;
 
-/** The backend called `name`: 'cpu', or 'gpu' (WebGL2, then WebGL), opened once. */
+/**
+ * The backends this browser runs, tried in order: WebGPU, then WebGL2, then cpu. Each GPU one is
+ * opened and probed once (a kernel must run in that very mode); one that does not work is shown
+ * greyed out in the menu, with why, and the first that works is chosen.
+ */
+async function probeBackends() {
+  const missing = [];
+  for (const name of ['webgpu', 'webgl']) {
+    const option = document.querySelector(`#backend option[value=${name}]`);
+    try {
+      const backend = await ddpm.useBackend(name);
+      option.textContent = `${name} (${backend.renderer.split(',').slice(0, 2).join(',')})`;
+    } catch (e) {
+      option.disabled = true;
+      option.textContent = `${name} (not available here)`;
+      missing.push(`${name}: ${e.message.replace(/^backend '\w+' needs /, 'needs ')}`);
+    }
+  }
+  const first = [...$('backend').options].find((o) => !o.disabled);
+  $('backend').value = first.value;
+  if (missing.length) notice(`Training and sampling use the ${first.value} backend here; not available: ${missing.join('; ')}`, 'backends');
+  ddpm.setBackend('cpu');
+}
+await probeBackends();
+
+/** The backend called `name` ('webgpu', 'webgl' or 'cpu'), opened once. */
 async function selectBackend(name) {
   return ddpm.useBackend(name);
 }
@@ -164,12 +187,13 @@ async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, c
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
-    const loss = onBackend(run.backend, () => run.trainer.trainStep());
+    // The step's passes are issued on the run's backend; it resolves once its loss is read back.
+    const loss = await onBackend(run.backend, () => run.trainer.trainStep());
     run.losses.push([run.trainer.step, loss]);
     const perStep = (performance.now() - started) / 1000 / (run.trainer.step - first);
     $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: total, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (total - run.trainer.step) * perStep }, 20);
     if (run.trainer.step % 10 === 0 || run.trainer.step === total) chart($('loss'), [{ points: run.losses, colour: '#1565c0' }], { logY: true });
-    if (run.trainer.step % sampleEvery === 0 || run.trainer.step === total) drawSamples();
+    if (run.trainer.step % sampleEvery === 0 || run.trainer.step === total) await drawSamples();
     onStep?.(run.trainer.step, loss);
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
@@ -179,9 +203,9 @@ async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, c
 /** Scale of a grid of images 16 px or so wide, drawn about 48 px wide. */
 const gridScale = (imageSize) => Math.max(1, Math.round(48 / imageSize));
 
-function drawSamples() {
+async function drawSamples() {
   const { imageSize, channels } = run.trainer.config.data;
-  const images = onBackend(run.backend, () => run.trainer.sampleEma(16).images.toFloat32Array());
+  const images = await onBackend(run.backend, () => run.trainer.sampleEma(16).images).data();
   draw($('grid'), io.imageGrid(images, 16, channels, imageSize, { scale: gridScale(imageSize) }));
 }
 
@@ -226,7 +250,6 @@ async function downloadCheckpoint() {
   URL.revokeObjectURL(url);
 }
 $('download').onclick = () => downloadCheckpoint().catch((e) => notice(`The checkpoint could not be saved: ${e.message}`, 'download'));
-$('backend').value = hasWebGL2 ? 'gpu' : 'cpu';
 
 // ------------------------------------------------------------------ the user's photos
 const photos = { dataset: null };
@@ -298,7 +321,7 @@ async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 2
   const { config, step, resumable } = model;
   const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
-  const images = onBackend(model.backend, () => diffusion.sample(model.net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images.toFloat32Array());
+  const images = await onBackend(model.backend, () => diffusion.sample(model.net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images).data();
   // The picked model becomes the one the top panel samples ("Sample again"); a training run's panel is left alone.
   clearInterval(shown.timer);
   Object.assign(shown, { net: model.net, config, backend: model.backend });
@@ -336,16 +359,15 @@ const shown = { net: null, config: null, backend: null, timer: null };
 const pretrained = { ready: false };
 
 /** Samples 16 images from the shown model with the chosen sampler and plays the first one's chain x_T → x_0. */
-function sampleShown() {
+async function sampleShown() {
   const { config, net, backend } = shown;
   const sampler = $('sampler').value;
   const steps = Number($('ddimSteps').value);
   const options = { ...config.sample, sampler, steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const { channels, imageSize } = config.data;
-  const { images, frames } = onBackend(backend, () => {
-    const result = diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 });
-    return { images: result.images.toFloat32Array(), frames: result.trajectory.map((f) => f.toFloat32Array().slice(0, channels * imageSize * imageSize)) };
-  });
+  const result = onBackend(backend, () => diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 }));
+  const images = await result.images.data();
+  const frames = (await Promise.all(result.trajectory.map((f) => f.data()))).map((f) => f.slice(0, channels * imageSize * imageSize));
   draw($('samples'), io.imageGrid(images, 16, channels, imageSize, { scale: gridScale(imageSize) }));
   clearInterval(shown.timer);
   let k = 0;
@@ -361,16 +383,19 @@ async function openPretrained() {
   const { net, config, step, backend } = openWeights(bytes, 'model/faces-16.safetensors', await selectBackend($('backend').value));
   Object.assign(shown, { net, config, backend });
   $('modelInfo').textContent = `A ${net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${backend.name} backend.`;
-  sampleShown();
+  await sampleShown();
   $('sampleAgain').disabled = false;
   pretrained.ready = true;
 }
-$('sampleAgain').onclick = () => {
+$('sampleAgain').onclick = async () => {
   try {
     clearNotice('sample');
-    sampleShown();
+    $('sampleAgain').disabled = true;
+    await sampleShown();
   } catch (e) {
     notice(`Sampling failed: ${e.message}`, 'sample');
+  } finally {
+    $('sampleAgain').disabled = false;
   }
 };
 $('ddimSteps').oninput = () => ($('ddimValue').textContent = $('ddimSteps').value);
@@ -378,7 +403,7 @@ $('ddimSteps').oninput = () => ($('ddimValue').textContent = $('ddimSteps').valu
 // ------------------------------------------------------------------ the forward process
 const schedules = { linear: diffusion.makeSchedule({ schedule: 'linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }), cosine: diffusion.makeSchedule({ schedule: 'cosine', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }) };
 const face = data.facesDataset(32, 3).image(0);
-const noise = ddpm.randn([1, 3, 32, 32], new ddpm.Rng(1)).toFloat32Array();
+const noise = await ddpm.randn([1, 3, 32, 32], new ddpm.Rng(1)).data();
 function showForward() {
   const t = Number($('t').value);
   $('tValue').textContent = String(t);
@@ -413,13 +438,14 @@ async function unetFixture(backend) {
   net.loadStateDict(weights.tensors);
   const x = ref.tensors.get('x');
   x.requiresGrad = true;
-  const out = net.forward(x, Array.from(ref.tensors.get('t').toFloat32Array()));
+  const out = net.forward(x, Array.from(await ref.tensors.get('t').data()));
   ddpm.F.sum(ddpm.F.mul(out, ref.tensors.get('gradOut'))).backward();
-  const params = net.namedParameters().map(([name, p]) => relError(p.grad.toFloat32Array(), ref.tensors.get(`grad.${name}`).toFloat32Array()));
+  const error = async (got, name) => relError(await got.data(), await ref.tensors.get(name).data());
+  const params = [];
+  for (const [name, p] of net.namedParameters()) params.push(await error(p.grad, `grad.${name}`));
   return {
     backend: chosen.name, renderer: chosen.renderer ?? null,
-    out: relError(out.toFloat32Array(), ref.tensors.get('out').toFloat32Array()),
-    gradX: relError(x.grad.toFloat32Array(), ref.tensors.get('gradX').toFloat32Array()),
+    out: await error(out, 'out'), gradX: await error(x.grad, 'gradX'),
     params: Math.max(...params), count: params.length,
   };
 }
@@ -445,18 +471,23 @@ async function benchTrainStep(backend, reps, threads) {
   const rng = new ddpm.Rng(1);
   const x = ddpm.randn([16, 3, 32, 32], rng), noise = ddpm.randn([16, 3, 32, 32], rng);
   const t = Array.from({ length: 16 }, () => rng.int(1000));
-  const step = () => ddpm.tidy(() => {
-    const loss = ddpm.F.mseLoss(net.forward(x, t), noise);
-    optimizer.zeroGrad();
-    loss.backward();
-    optimizer.step();
-    return loss.item();
-  });
-  step();
+  const step = async () => {
+    const loss = ddpm.tidy(() => {
+      const loss = ddpm.F.mseLoss(net.forward(x, t), noise);
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+      return loss;
+    });
+    const value = (await loss.data())[0];
+    ddpm.dispose(loss);
+    return value;
+  };
+  await step();
   const times = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    step();
+    await step();
     times.push((performance.now() - t0) / 1000);
   }
   return { backend: chosen.name, renderer: chosen.renderer ?? null, threads: ddpm.getThreads(), seconds: times.sort((a, b) => a - b)[Math.floor(reps / 2)] };

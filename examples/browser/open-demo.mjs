@@ -23,7 +23,8 @@ export async function openDemo({ viewport, onPage } = {}) {
   };
   try {
     const swiftshader = process.env.DDPM_PAGE_GPU ? [] : ['--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...swiftshader, '--no-sandbox'] });
+    // WebGPU in headless Chromium (on SwiftShader's Vulkan here) needs the unsafe flag.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...swiftshader, '--enable-unsafe-webgpu', '--no-sandbox'] });
     const page = await browser.newPage(viewport ? { viewport } : {});
     onPage?.(page);
     await page.goto(server.url);

@@ -1,11 +1,11 @@
 // Trains the demo page for a while in headless Chromium and saves a screenshot of it, for the
-// README (docs/demo.png):  node examples/browser/screenshot.mjs [--steps 300] [--backend gpu]
+// README (docs/demo.png):  node examples/browser/screenshot.mjs [--steps 300] [--backend cpu|webgl|webgpu]
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openDemo } from './open-demo.mjs';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, backend: { type: 'string', default: 'gpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '300' }, backend: { type: 'string', default: 'cpu' }, out: { type: 'string', default: fileURLToPath(new URL('../../docs/demo.png', import.meta.url)) } } });
 const { page, close } = await openDemo({ viewport: { width: 1000, height: 900 } });
 try {
   await page.waitForFunction(() => window.ddpmDemo?.pretrained.ready === true, undefined, { timeout: 600000 });

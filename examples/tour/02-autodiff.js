@@ -24,8 +24,9 @@ walk(L);
 console.log(`graph, inputs first: ${order.join(' → ')}`);
 
 L.backward();
-console.log(`L = ${L.item().toFixed(6)}`);
-console.log(`autodiff dL/da = [${Array.from(a.grad.toFloat32Array(), (v) => v.toFixed(6))}]`);
+const [value, gradA] = [(await L.data())[0], await a.grad.data()];
+console.log(`L = ${value.toFixed(6)}`);
+console.log(`autodiff dL/da = [${Array.from(gradA, (v) => v.toFixed(6))}]`);
 
 // By hand: u = a·b + c, s = σ(u), L = Σ s.  dL/ds = 1, ds/du = σ(u)(1 − σ(u)), du/da = b.
 const sig = (u) => 1 / (1 + Math.exp(-u));
@@ -41,5 +42,5 @@ const h = 1e-4;
 const Lof = (as) => as.reduce((sum, ai, i) => sum + sig(ai * B[i] + C[i]), 0);
 const numeric = A.map((_, i) => (Lof(A.map((v, k) => (k === i ? v + h : v))) - Lof(A.map((v, k) => (k === i ? v - h : v)))) / (2 * h));
 console.log(`numeric   dL/da = [${numeric.map((v) => v.toFixed(6))}]`);
-const worst = Math.max(...Array.from(a.grad.toFloat32Array(), (v, i) => Math.abs(v - numeric[i])));
+const worst = Math.max(...Array.from(gradA, (v, i) => Math.abs(v - numeric[i])));
 console.log(`largest |autodiff − numeric| = ${worst.toExponential(2)}`);

@@ -11,7 +11,7 @@ const [N, C, H, W, Fo] = [2, 8, 12, 12, 16];
 const x = randn([N, C, H, W], rng), w = randn([Fo, C, 3, 3], rng);
 
 // The definition: y[n,f,oy,ox] = Σ_{c,ky,kx} x[n, c, oy−1+ky, ox−1+kx] · w[f,c,ky,kx] (padding 1).
-const xv = x.toFloat32Array(), wv = w.toFloat32Array();
+const xv = await x.data(), wv = await w.data();
 const direct = new Float64Array(N * Fo * H * W);
 for (let n = 0; n < N; n++) for (let f = 0; f < Fo; f++) for (let oy = 0; oy < H; oy++) for (let ox = 0; ox < W; ox++) {
   let sum = 0;
@@ -25,10 +25,10 @@ for (let n = 0; n < N; n++) for (let f = 0; f < Fo; f++) for (let oy = 0; oy < H
 const cpu = getBackend();
 const convWith = (algorithm) => {
   cpu.conv = algorithm;
-  return F.conv2d(x, w, null, { padding: 1 }).toFloat32Array();
+  return F.conv2d(x, w, null, { padding: 1 }).data();
 };
-const im2col = convWith('im2col');
-const winograd = convWith('auto'); // 3×3, stride 1: Winograd
+const im2col = await convWith('im2col');
+const winograd = await convWith('auto'); // 3×3, stride 1: Winograd
 const worst = (a) => Math.max(...Array.from(a, (v, i) => Math.abs(v - direct[i])));
 const scale = Math.max(...Array.from(direct, Math.abs));
 console.log(`multiply-adds per output: direct and im2col ${C * 9}, Winograd ${(C * 36) / 16} (36 per 4×4 tile instead of 144)`);
@@ -39,8 +39,8 @@ console.log(`Winograd vs definition: max |error| ${worst(winograd).toExponential
 // results do not depend on the thread count at all.
 const big = randn([4, 32, 24, 24], rng), bigW = randn([32, 32, 3, 3], rng);
 await setThreads(1);
-const one = F.conv2d(big, bigW, null, { padding: 1 }).toFloat32Array();
+const one = await F.conv2d(big, bigW, null, { padding: 1 }).data();
 await setThreads(2);
-const two = F.conv2d(big, bigW, null, { padding: 1 }).toFloat32Array();
+const two = await F.conv2d(big, bigW, null, { padding: 1 }).data();
 await setThreads(1);
 console.log(`1 thread vs 2 threads: ${one.every((v, i) => Object.is(v, two[i])) ? 'bit-identical' : 'DIFFERENT'} (${one.length} outputs)`);

@@ -37,9 +37,9 @@ console.log(`training t: from ${Math.min(...drawn)} to ${Math.max(...drawn)}; DD
 const [xt, eps, z, step] = [0.3, -1.2, 0.7, 500];
 const a = schedule.alphas[step], ab = schedule.alphasCumprod[step];
 const byHand = (xt - ((1 - a) / Math.sqrt(1 - ab)) * eps) / Math.sqrt(a) + Math.sqrt(schedule.betas[step]) * z;
-const byCode = diffusion.ddpmStep(schedule, tensor([xt], [1]), tensor([eps], [1]), step, tensor([z], [1])).item();
+const byCode = (await diffusion.ddpmStep(schedule, tensor([xt], [1]), tensor([eps], [1]), step, tensor([z], [1])).data())[0];
 console.log(`sampling step at t = ${step}: by hand ${byHand.toFixed(6)}, ddpmStep ${byCode.toFixed(6)}`);
-const last = diffusion.ddpmStep(schedule, tensor([xt], [1]), tensor([eps], [1]), 0, tensor([z], [1])).item();
+const last = (await diffusion.ddpmStep(schedule, tensor([xt], [1]), tensor([eps], [1]), 0, tensor([z], [1])).data())[0];
 const lastByHand = (xt - ((1 - schedule.alphas[0]) / Math.sqrt(1 - schedule.alphasCumprod[0])) * eps) / Math.sqrt(schedule.alphas[0]);
 console.log(`last step (t = 0, no noise added): by hand ${lastByHand.toFixed(6)}, ddpmStep ${last.toFixed(6)}`);
 

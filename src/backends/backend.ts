@@ -37,6 +37,21 @@ export function convOutputSize(n: number, k: number, g: Conv2dGeometry): number 
   return Math.floor((n + 2 * g.padding - k) / g.stride) + 1;
 }
 
+/** Adam's hyper-parameters for one step (see kernels/optim.ts). */
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Adam's L2 weight decay λ (g̃ = g + λ·p), 0 for AdamW. */
+  l2: number;
+  /** lr / (1 − β1ᵗ) */
+  stepSize: number;
+  /** √(1 − β2ᵗ) */
+  bias2Sqrt: number;
+  /** The factor p is scaled by first: 1 − lr·λ for AdamW, 1 for Adam. */
+  decay: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -80,6 +95,20 @@ export interface Backend {
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
 
   /**
+   * One Adam/AdamW update of a parameter, fused (see kernels/optim.ts): the new parameter and
+   * moments as fresh storages. p, g, m and v are whole contiguous storages of one size.
+   */
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage };
+  /** a·x + b·y of two whole storages of one size (the EMA's update), into a fresh storage. */
+  axpby(x: Storage, y: Storage, a: number, b: number): Storage;
+  /**
+   * dst takes src's values (both whole storages of one size), and src is used up: its memory
+   * freed. The fused updates write fresh storages and move them into the state they update, so
+   * no copy is launched.
+   */
+  move(dst: Storage, src: Storage): void;
+
+  /**
    * Frees a storage's memory now (see scope.ts); backends whose memory the collector manages
    * leave it out. `by` names what freed it ("dispose()"), for the error a later use gets;
    * without it, the end of a tidy() scope.
@@ -104,7 +133,7 @@ export function setBackend(backend: string | Backend): Backend {
   }
   if (backend === 'cpu' && !registry.has('cpu')) registerBackend(new CpuBackend());
   const found = registry.get(backend);
-  if (!found && (backend === 'gpu' || backend === 'auto')) {
+  if (!found && ['gpu', 'auto', 'webgpu', 'webgl'].includes(backend)) {
     throw new Error(`setBackend: backend '${backend}' opens asynchronously (it loads gpu.js and checks the GPU): await useBackend('${backend}') instead`);
   }
   if (!found) {

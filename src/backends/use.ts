@@ -1,28 +1,74 @@
-// Choosing a backend by name, as the config does: 'cpu', 'gpu' (the best real GPU mode here,
-// or a clear error), or 'auto' (gpu when a real GPU mode works, cpu otherwise, saying which and
-// why). Opening the gpu backend is asynchronous: it loads gpu.js on demand.
+// Choosing a backend by name, as the config does:
+//
+//   'cpu'     pure TypeScript, always there
+//   'webgpu'  gpu.js's webgpu mode: WGSL compute shaders over storage buffers (asynchronous reads)
+//   'webgl'   gpu.js's GL modes: fragment shaders over textures (headless-gl in Node, WebGL2 then WebGL in a page)
+//   'gpu'     webgpu, else webgl
+//   'auto'    gpu, else cpu
+//
+// 'gpu' and 'auto' print one line saying what they took and why. Opening a GPU backend is
+// asynchronous: it loads gpu.js on demand and runs a probe kernel in exactly the mode asked for.
 
 import { setBackend, type Backend } from './backend.js';
 import { GpuBackend } from './gpu/index.js';
 
 /** The backend names a config may give. */
-export const BACKEND_CHOICES = ['cpu', 'gpu', 'auto'] as const;
+export const BACKEND_CHOICES = ['cpu', 'webgpu', 'webgl', 'gpu', 'auto'] as const;
 
-export const GPU_HINT = "backend 'gpu' needs WebGL: in Node install the optional package `gl` and its system libraries, and run with a display (xvfb-run in a terminal without one); in a page, a browser with WebGL2. See the README's Backends section";
+/** What each GPU backend needs, for the error when it cannot open. */
+export const GPU_HINTS = {
+  webgpu: "backend 'webgpu' needs WebGPU: in Node the optional package `webgpu` and a Vulkan driver (a GPU's, or SwiftShader's from Debian's chromium package with VK_ICD_FILENAMES); in a page, a browser with WebGPU (Chrome, Edge, Safari 26, Firefox on Windows). See the README's Backends section",
+  webgl: "backend 'webgl' needs WebGL: in Node install the optional package `gl` and its system libraries, and run with a display (xvfb-run in a terminal without one); in a page, a browser with WebGL2. See the README's Backends section",
+} as const;
 
-let openedGpu: GpuBackend | null = null;
+type GpuKind = keyof typeof GPU_HINTS;
 
-/** Makes the named backend current (opening the gpu backend once) and returns it. */
+/** Each GPU backend opened once (a failed opening is remembered too, so it is tried once). */
+const opened = new Map<GpuKind, Promise<GpuBackend>>();
+
+function open(kind: GpuKind): Promise<GpuBackend> {
+  let backend = opened.get(kind);
+  if (!backend) {
+    backend = GpuBackend.create(kind === 'webgpu' ? { mode: 'webgpu' } : {});
+    opened.set(kind, backend);
+  }
+  return backend;
+}
+
+/**
+ * Closes the GPU backends useBackend opened (their kernels, contexts, and the WebGPU device):
+ * a Node program calls it before it ends, since Dawn's device keeps a process alive. The next
+ * useBackend opens them again.
+ */
+export async function closeBackends(): Promise<void> {
+  const all = [...opened.values()];
+  opened.clear();
+  setBackend('cpu');
+  for (const backend of all) await backend.then((b) => b.dispose(), () => undefined);
+}
+
+/** Makes the named backend current (opening a GPU backend once) and returns it. */
 export async function useBackend(name: string, { log }: { log?: (message: string) => void } = {}): Promise<Backend> {
   if (name === 'cpu') return setBackend('cpu');
-  if (name !== 'gpu' && name !== 'auto') return setBackend(name);
-  try {
-    openedGpu ??= await GpuBackend.create();
-  } catch (e) {
-    if (name === 'gpu') throw new Error(`${GPU_HINT} (${(e as Error).message})`);
-    log?.(`backend 'auto': cpu, since no GPU mode works here (${(e as Error).message})`);
-    return setBackend('cpu');
+  if (name === 'webgpu' || name === 'webgl') {
+    try {
+      return setBackend(await open(name));
+    } catch (e) {
+      throw new Error(`${GPU_HINTS[name]} (${(e as Error).message})`);
+    }
   }
-  if (name === 'auto') log?.(`backend 'auto': gpu, in gpu.js mode '${openedGpu.mode}' on ${openedGpu.renderer}`);
-  return setBackend(openedGpu);
+  if (name !== 'gpu' && name !== 'auto') return setBackend(name);
+  const why: string[] = [];
+  for (const kind of ['webgpu', 'webgl'] as const) {
+    try {
+      const backend = await open(kind);
+      log?.(`backend '${name}': ${kind}, in gpu.js mode '${backend.mode}' on ${backend.renderer}${why.length ? ` (${why.join('; ')})` : ''}`);
+      return setBackend(backend);
+    } catch (e) {
+      why.push(`no ${kind}: ${(e as Error).message}`);
+    }
+  }
+  if (name === 'gpu') throw new Error(`backend 'gpu' needs WebGPU or WebGL, and neither works here: ${why.join('; ')}. See the README's Backends section`);
+  log?.(`backend 'auto': cpu, since no GPU backend works here (${why.join('; ')})`);
+  return setBackend('cpu');
 }

@@ -28,8 +28,8 @@ export interface LoadedCheckpoint extends CheckpointState {
   optimizer: { step: number; m: Map<string, Tensor>; v: Map<string, Tensor> };
 }
 
-/** The checkpoint's bytes (a safetensors file). */
-export function serializeCheckpoint(parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Uint8Array {
+/** The checkpoint's bytes (a safetensors file), once its tensors are read back. */
+export function serializeCheckpoint(parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Promise<Uint8Array> {
   const tensors = new Map<string, Tensor>();
   const names = parts.model.namedParameters().map(([n]) => n);
   for (const [n, p] of parts.model.namedParameters()) tensors.set(`model.${n}`, p);

@@ -6,7 +6,7 @@
 //           take a gradient step on ‖target − net(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
 
 import { setBackend, type Backend } from '../backends/backend.js';
-import { tidy } from '../backends/scope.js';
+import { dispose, tidy } from '../backends/scope.js';
 import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import type { Config } from '../config.js';
@@ -174,34 +174,44 @@ export class Trainer {
     return trainer;
   }
 
-  /** One optimisation step; returns its loss. Throws TrainingDivergedError before touching the weights if the loss or gradient is not finite. */
-  trainStep(): number {
-    // Everything this step creates (batch, activations, gradients) is freed when it ends.
-    return tidy(() => this.trainStepInScope());
-  }
-
-  private trainStepInScope(): number {
+  /**
+   * One optimisation step; resolves to its loss. Throws TrainingDivergedError before touching
+   * the weights if the loss or the gradient's norm is not finite.
+   *
+   * The step reads back once: the loss (and the gradient's norm), between the backward pass and
+   * the update. On a GPU backend whose ops only enqueue work (WebGPU), that read is where the
+   * step waits for its forward and backward passes; everything else stays on the GPU.
+   */
+  async trainStep(): Promise<number> {
     const { train, diffusion, data } = this.config;
-    const x0 = sampleBatch(this.data, train.batchSize, this.rng, data.flip);
-    const t = Array.from({ length: train.batchSize }, () => this.rng.int(this.schedule.T));
-    const noise = randn(x0.shape, this.rng);
-    const xt = qSample(this.schedule, x0, t, noise);
-    const target = trainingTarget(diffusion.prediction, this.schedule, x0, noise, t);
-    const loss = F.mseLoss(this.model.forward(xt, t), target);
-    const value = loss.item();
-    if (!Number.isFinite(value)) this.diverged(`the loss is ${value}`);
-    this.optimizer.zeroGrad();
-    loss.backward();
-    if (train.gradClip > 0) {
-      const norm = clipGradNorm(this.model.parameters(), train.gradClip);
-      if (!Number.isFinite(norm)) this.diverged(`the gradient norm is ${norm}`);
-    }
-    this.optimizer.lr = warmupLr(train.lr, this.step, train.warmupSteps);
-    this.optimizer.step();
-    this.ema.update();
+    // Everything the passes create (batch, activations, temporaries) is freed when the scope
+    // ends; the gradients belong to the parameters, and the two values read come out of it.
+    const { loss, norm } = tidy(() => {
+      const x0 = sampleBatch(this.data, train.batchSize, this.rng, data.flip);
+      const t = Array.from({ length: train.batchSize }, () => this.rng.int(this.schedule.T));
+      const noise = randn(x0.shape, this.rng);
+      const xt = qSample(this.schedule, x0, t, noise);
+      const target = trainingTarget(diffusion.prediction, this.schedule, x0, noise, t);
+      const loss = F.mseLoss(this.model.forward(xt, t), target);
+      this.optimizer.zeroGrad();
+      loss.backward();
+      return { loss: loss.detach(), norm: train.gradClip > 0 ? clipGradNorm(this.model.parameters(), train.gradClip) : null };
+    });
+    const [value, normValue] = await Promise.all([loss.data(), norm?.data()]).finally(() => {
+      dispose(loss);
+      if (norm) dispose(norm);
+    });
+    const lossValue = value[0]!;
+    if (!Number.isFinite(lossValue)) this.diverged(`the loss is ${lossValue}`);
+    if (normValue && !Number.isFinite(normValue[0])) this.diverged(`the gradient norm is ${normValue[0]}`);
+    tidy(() => {
+      this.optimizer.lr = warmupLr(train.lr, this.step, train.warmupSteps);
+      this.optimizer.step();
+      this.ema.update();
+    });
     this.step++;
-    this.losses.push(value);
-    return value;
+    this.losses.push(lossValue);
+    return lossValue;
   }
 
   private diverged(what: string): never {
@@ -226,7 +236,7 @@ export class Trainer {
         return 'interrupted';
       }
       const started = performance.now();
-      const loss = this.trainStep();
+      const loss = await this.trainStep();
       durations.push((performance.now() - started) / 1000);
       if (durations.length > 20) durations.shift();
       const secondsPerStep = durations.reduce((a, b) => a + b, 0) / durations.length;
@@ -268,7 +278,7 @@ export class Trainer {
   }
 
   async saveCheckpoint(): Promise<void> {
-    await this.store.write(CHECKPOINT, serializeCheckpoint({ model: this.model, ema: this.ema, optimizer: this.optimizer }, { step: this.step, config: this.config, rng: this.rng.getState() }));
+    await this.store.write(CHECKPOINT, await serializeCheckpoint({ model: this.model, ema: this.ema, optimizer: this.optimizer }, { step: this.step, config: this.config, rng: this.rng.getState() }));
     this.lastCheckpointStep = this.step;
     this.events.log?.(`checkpoint at step ${this.step}: ${this.checkpointPath}`);
   }
@@ -299,7 +309,7 @@ export class Trainer {
   async writePreview(): Promise<string> {
     const { count } = this.config.sample;
     const { channels, imageSize } = this.config.data;
-    const images = this.sampleEma().images.toFloat32Array();
+    const images = await this.sampleEma().images.data();
     const name = `samples/step-${String(this.step).padStart(6, '0')}.png`;
     const scale = Math.max(1, Math.round(96 / imageSize));
     await this.store.writeImage(name, imageGrid(images, count, channels, imageSize, { scale }));
@@ -313,7 +323,7 @@ export class Trainer {
   async writeDenoisingStrip(name: string, rows = 4, frames = 10): Promise<void> {
     const { channels, imageSize } = this.config.data;
     const { trajectory } = this.sampleEma(rows, frames);
-    const strip = trajectoryStrip(trajectory.map((f) => f.toFloat32Array()), rows, channels, imageSize, Math.max(1, Math.round(64 / imageSize)));
+    const strip = trajectoryStrip(await Promise.all(trajectory.map((f) => f.data())), rows, channels, imageSize, Math.max(1, Math.round(64 / imageSize)));
     await this.store.writeImage(name, strip);
     this.events.log?.(`denoising strip (x_T … x_0): ${this.store.describe(name)}`);
   }

@@ -181,16 +181,20 @@ export function describeFileStart(bytes: Uint8Array): string {
   return `${hex}${bytes.length > 8 ? ' …' : ''}${kind ? ` (${kind})` : ''}`;
 }
 
-/** Encodes float32 tensors (in the given order) and string metadata as safetensors bytes. */
-export function serializeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+/**
+ * Encodes float32 tensors (in the given order) and string metadata as safetensors bytes. The
+ * values are read with `data()`, so tensors on any backend (WebGPU's included) can be saved.
+ */
+export async function serializeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  if (list.some(([name]) => name === '__metadata__')) throw new Error("serializeSafetensors: '__metadata__' is reserved");
+  const values = await Promise.all(list.map(([, t]) => t.data()));
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   const blobs: Float32Array[] = [];
-  for (const [name, t] of list) {
-    if (name === '__metadata__') throw new Error("serializeSafetensors: '__metadata__' is reserved");
-    const data = t.toFloat32Array();
+  for (const [k, [name, t]] of list.entries()) {
+    const data = values[k]!;
     header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * data.length] };
     blobs.push(data);
     offset += 4 * data.length;

@@ -8,7 +8,7 @@ import type { EMA } from '../optim/ema.js';
 import { writeAtomic } from './files.js';
 
 export async function saveCheckpoint(path: string, parts: { model: Module; ema: EMA; optimizer: Adam }, state: CheckpointState): Promise<void> {
-  await writeAtomic(path, serializeCheckpoint(parts, state));
+  await writeAtomic(path, await serializeCheckpoint(parts, state));
 }
 
 async function readBytes(path: string, what: string): Promise<Uint8Array> {

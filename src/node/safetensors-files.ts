@@ -22,5 +22,5 @@ export async function loadSafetensors(pathOrBytes: string | ArrayBuffer | Uint8A
  * renamed over the target, so a crash never leaves a half-written checkpoint in its place.
  */
 export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  await writeAtomic(path, serializeSafetensors(tensors, metadata));
+  await writeAtomic(path, await serializeSafetensors(tensors, metadata));
 }

@@ -4,6 +4,8 @@ import * as F from '../ops/index.js';
 import { zeros } from '../ops/creation.js';
 import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { AdamHyper } from '../backends/backend.js';
+import { isWhole, moveInto } from './update.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -52,27 +54,41 @@ export class Adam {
     this.v = this.params.map((p) => zeros(p.shape));
   }
 
+  /**
+   * One update of every parameter that has a gradient. Each is one fused kernel per output
+   * (backend.adam: the new p, m and v), moved into the parameter and its moments, so their
+   * storage outlives a step's tidy() scope and a GPU launches 3 kernels a parameter. A parameter
+   * that is a view of a bigger storage takes the same math as composed ops (`stepComposed`).
+   */
   step(): void {
     this.stepCount++;
     const t = this.stepCount;
     const [b1, b2] = this.betas;
-    const stepSize = this.lr / (1 - b1 ** t);
-    const bias2Sqrt = Math.sqrt(1 - b2 ** t);
+    const decay = this.decoupledDecay ? this.weightDecay : 0;
+    const hyper: AdamHyper = {
+      beta1: b1, beta2: b2, eps: this.eps, l2: this.decoupledDecay ? 0 : this.weightDecay,
+      stepSize: this.lr / (1 - b1 ** t), bias2Sqrt: Math.sqrt(1 - b2 ** t), decay: 1 - this.lr * decay,
+    };
     noGrad(() => {
       this.params.forEach((p, i) => {
-        let g = p.grad;
+        const g = p.grad, m = this.m[i]!, v = this.v[i]!;
         if (!g) return;
-        if (this.weightDecay !== 0) {
-          if (this.decoupledDecay) p.assign(F.mul(p, 1 - this.lr * this.weightDecay));
-          else g = F.add(g, F.mul(p, this.weightDecay));
-        }
-        // In place (assign), so the moments' storage outlives a step's tidy() scope.
-        this.m[i]!.assign(F.add(F.mul(this.m[i]!, b1), F.mul(g, 1 - b1)));
-        this.v[i]!.assign(F.add(F.mul(this.v[i]!, b2), F.mul(F.mul(g, g), 1 - b2)));
-        const denom = F.add(F.div(F.sqrt(this.v[i]!), bias2Sqrt), this.eps);
-        p.assign(F.sub(p, F.mul(F.div(this.m[i]!, denom), stepSize)));
+        if (![p, g, m, v].every(isWhole)) return this.stepComposed(p, g, m, v, hyper);
+        const fresh = p.backend.adam(p.storage, g.storage, m.storage, v.storage, hyper);
+        moveInto(m, fresh.m);
+        moveInto(v, fresh.v);
+        moveInto(p, fresh.p);
       });
     });
+  }
+
+  /** The same update as composed ops, in place (assign), for a parameter or gradient that is a view. */
+  private stepComposed(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: AdamHyper): void {
+    const g = h.l2 !== 0 ? F.add(grad, F.mul(p, h.l2)) : grad;
+    m.assign(F.add(F.mul(m, h.beta1), F.mul(g, 1 - h.beta1)));
+    v.assign(F.add(F.mul(v, h.beta2), F.mul(F.mul(g, g), 1 - h.beta2)));
+    const denom = F.add(F.div(F.sqrt(v), h.bias2Sqrt), h.eps);
+    p.assign(F.sub(F.mul(p, h.decay), F.mul(F.div(m, denom), h.stepSize)));
   }
 
   /** Drops the parameters' gradients (freeing them on a GPU backend). */

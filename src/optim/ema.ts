@@ -3,7 +3,8 @@
 import type { Module, StateDict } from '../nn/module.js';
 import * as F from '../ops/index.js';
 import { noGrad } from '../tensor/autograd.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isWhole, moveInto } from './update.js';
 
 export interface EMAOptions {
   decay?: number;
@@ -33,12 +34,14 @@ export class EMA {
     return this.warmup ? Math.min(this.decay, (1 + this.updates) / (10 + this.updates)) : this.decay;
   }
 
+  /** shadow ← d·shadow + (1 − d)·param: one fused launch a parameter on a GPU (axpby), moved into the shadow. */
   update(): void {
     const d = this.currentDecay();
     noGrad(() => {
       for (const [name, p] of this.module.namedParameters()) {
         const s = this.shadow.get(name)!;
-        s.assign(F.add(F.mul(s, d), F.mul(p, 1 - d)));
+        if (isWhole(s) && isWhole(p)) moveInto(s, s.backend.axpby(s.storage, p.storage, d, 1 - d));
+        else s.assign(F.add(F.mul(s, d), F.mul(p, 1 - d)));
       }
     });
     this.updates++;
@@ -64,6 +67,7 @@ export class EMA {
   }
 }
 
+/** A detached copy on the parameter's backend (no read back to JavaScript). */
 function copy(p: Tensor): Tensor {
-  return new Tensor(p.backend.fromArray(p.toFloat32Array()), p.shape);
+  return noGrad(() => F.clone(p));
 }

@@ -6,13 +6,14 @@
 
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import { convOutputSize, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
+import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
 import { exp, sigmoid } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
+import { adamUpdate } from './optim.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
@@ -145,6 +146,26 @@ export class CpuBackend implements Backend {
 
   fromArray(data: Float32Array): Storage {
     return new CpuStorage(this, Float32Array.from(data));
+  }
+
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage } {
+    const n = p.size;
+    const out = { p: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n) };
+    adamUpdate(dataOf(p), dataOf(g), dataOf(m), dataOf(v), out, h);
+    return { p: new CpuStorage(this, out.p), m: new CpuStorage(this, out.m), v: new CpuStorage(this, out.v) };
+  }
+
+  /** a·x + b·y, each product and the sum rounded to float32 (as the GPU kernel and the composed ops). */
+  axpby(x: Storage, y: Storage, a: number, b: number): Storage {
+    const xs = dataOf(x), ys = dataOf(y), out = new Float32Array(xs.length);
+    const fa = Math.fround(a), fb = Math.fround(b);
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(fa * xs[i]!) + Math.fround(fb * ys[i]!);
+    return new CpuStorage(this, out);
+  }
+
+  /** A copy here: an array is cheap to copy, and the storage keeps its identity. */
+  move(dst: Storage, src: Storage): void {
+    dataOf(dst).set(dataOf(src));
   }
 
   read(x: View): Float32Array {

@@ -46,10 +46,23 @@ export interface OpenGpu {
   renderer: string;
   /** The most values one output may hold: MAX_TEXTURE_SIZE² on GL, the storage-buffer binding limit / 4 on WebGPU, Infinity in 'cpu' mode. */
   maxValues: number;
+  /**
+   * The API object gpu.js draws with: the WebGL context on GL modes, `{ adapter, device }` on
+   * WebGPU, null in 'cpu' mode. Tests and the bench wrap it to count what a step asks of the GPU.
+   */
+  context: unknown;
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
   createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
-  destroy(): void;
+  /**
+   * Frees gpu.js's kernels and context. On WebGPU the device is shared by every gpu.js instance:
+   * the last one closed destroys it, which a Node process needs before it can exit (Dawn keeps it
+   * alive, and aborts on exit while a device lives).
+   */
+  destroy(): Promise<void>;
 }
+
+/** Open WebGPU instances; the shared device is destroyed when the last one closes. */
+let openWebGpu = 0;
 
 interface GpuJsKernel {
   (...args: unknown[]): unknown;
@@ -60,6 +73,12 @@ interface GpuJsKernel {
 interface GpuJsInstance {
   createKernel(fn: unknown, settings: Record<string, unknown>): GpuJsKernel;
   destroy(): void;
+}
+
+interface GpuJsModule {
+  GPU: new (settings: { mode: string }) => GpuJsInstance;
+  /** The shared WebGPU device's owner; `destroy()` ends it. */
+  WebGPUContext?: { destroy(): Promise<void> };
 }
 
 /** gpu.js's kernel class for each mode we accept. */
@@ -100,11 +119,11 @@ async function webGpuAdapter(): Promise<{ adapter: WebGpuAdapter; name: string }
   return { adapter, name };
 }
 
-async function importGpuJs(): Promise<new (settings: { mode: string }) => GpuJsInstance> {
-  const mod = (await import('gpu.js' as string)) as { GPU?: unknown; default?: { GPU?: unknown } };
-  const GPU = mod.GPU ?? mod.default?.GPU;
-  if (typeof GPU !== 'function') throw new Error('the gpu.js package does not export GPU');
-  return GPU as new (settings: { mode: string }) => GpuJsInstance;
+async function importGpuJs(): Promise<GpuJsModule> {
+  const imported = (await import('gpu.js' as string)) as Partial<GpuJsModule> & { default?: Partial<GpuJsModule> };
+  const mod = typeof imported.GPU === 'function' ? imported : imported.default;
+  if (typeof mod?.GPU !== 'function') throw new Error('the gpu.js package does not export GPU');
+  return mod as GpuJsModule;
 }
 
 /** The context's renderer string: the unmasked one where the debug extension gives it. */
@@ -124,12 +143,13 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
   const webgpu = mode === 'webgpu' ? await webGpuAdapter().catch((e: Error) => {
     throw new Error(`gpu.js mode 'webgpu' cannot run: ${e.message}`);
   }) : null;
-  let GPU: Awaited<ReturnType<typeof importGpuJs>>;
+  let gpujs: GpuJsModule;
   try {
-    GPU = await importGpuJs();
+    gpujs = await importGpuJs();
   } catch (e) {
     throw new Error(`gpu.js cannot be loaded (${(e as Error).message})`);
   }
+  const { GPU } = gpujs;
   let gpu: GpuJsInstance;
   try {
     gpu = new GPU({ mode });
@@ -152,6 +172,7 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     result = value instanceof Float32Array ? value[0] : (await (value as GpuTexture).toArray())[0];
   } catch (e) {
     gpu.destroy();
+    if (webgpu && openWebGpu === 0) await gpujs.WebGPUContext?.destroy();
     throw new Error(`gpu.js mode '${mode}' cannot run a kernel (${(e as Error).message})`);
   }
   const ran = probe.kernel?.constructor.name;
@@ -160,16 +181,22 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
   if (typeof (value as GpuTexture).delete === 'function') (value as GpuTexture).delete();
   if (ran !== KERNEL_CLASS[mode] || precision !== 'single' || result !== 1500) {
     gpu.destroy();
+    if (webgpu && openWebGpu === 0) await gpujs.WebGPUContext?.destroy();
     throw new Error(`gpu.js did not run mode '${mode}' as asked: it ran ${ran ?? 'nothing'} in ${precision ?? 'no'} precision (probe sum ${result}, expected 1500)`);
   }
   const glMode = mode !== 'cpu' && mode !== 'webgpu' && gl;
+  if (webgpu) openWebGpu++;
   const bindingLimit = webgpu ? Math.min(webgpu.adapter.limits.maxStorageBufferBindingSize, webgpu.adapter.limits.maxBufferSize) / 4 : Infinity;
   return {
     mode,
     async: mode === 'webgpu',
     renderer: webgpu ? `WebGPU, ${webgpu.name}` : glMode ? rendererOf(gl) : 'gpu.js cpu (JavaScript)',
     maxValues: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) ** 2 : bindingLimit,
+    context: mode === 'cpu' ? null : (probe.kernel as { context?: unknown } | undefined)?.context ?? null,
     createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
-    destroy: () => gpu.destroy(),
+    destroy: async () => {
+      gpu.destroy();
+      if (webgpu && --openWebGpu === 0) await gpujs.WebGPUContext?.destroy();
+    },
   };
 }

@@ -26,12 +26,13 @@
 // (paging.ts says how). Kernels never see a page boundary.
 
 import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
-import { convOutputSize, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
+import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { assign as assignKernel, fill, gather, join } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
-import { affineAt, gradA, groupMean, groupNorm as groupNormKernel, groupNormAffineGrads, groupNormDx, groupNormGroupSums, groupRstd, sigmoidOf } from '../../../kernels/norm.js';
+import { adamMoment1, adamMoment2, adamParam, axpby as axpbyKernel } from '../../../kernels/optim.js';
+import { affine, channelOf, gradA, groupMean, groupNorm as groupNormKernel, groupNormAffineGrads, groupNormDx, groupNormGroupSums, groupRstd, sigmoidOf, statOf } from '../../../kernels/norm.js';
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/view.js';
 import { track } from '../scope.js';
@@ -41,7 +42,7 @@ import { itemsWithin, leadingAxis, readRange, slice, span } from './paging.js';
 export type { GpuMode } from './gpujs.js';
 
 /** The helper functions kernels may call (gpu.js compiles those a kernel uses into its shader). */
-const HELPERS = [floorDiv, viewOffset, applyUnary, applyBinary, affineAt, sigmoidOf, gradA] as unknown as Array<(...args: never[]) => number>;
+const HELPERS = [floorDiv, viewOffset, applyUnary, applyBinary, channelOf, statOf, affine, sigmoidOf, gradA] as unknown as Array<(...args: never[]) => number>;
 
 /** Float32 holds whole numbers exactly up to 2²⁴: the largest index a shader computes. */
 const MAX_INDEXABLE = 2 ** 24;
@@ -185,11 +186,13 @@ export interface GpuBackendOptions {
   mode?: GpuMode;
   /** The largest texture side to use (default: the context's MAX_TEXTURE_SIZE); smaller values are for tests. */
   maxTextureSize?: number;
+  /** Wraps every compiled gpu.js kernel as it is made, with its name (tests and the bench count launches this way). */
+  instrument?: (kernel: CompiledKernel, name: string) => CompiledKernel;
 }
 
 export class GpuBackend implements Backend {
-  /** 'webgpu' in gpu.js's webgpu mode; 'gpu' in its GL modes (and in its 'cpu' mode, which runs the GL path's kernels as JavaScript). */
-  readonly name: 'webgpu' | 'gpu';
+  /** 'webgpu' in gpu.js's webgpu mode; 'webgl' in its GL modes (and in its 'cpu' mode, which runs the GL path's kernels as JavaScript). */
+  readonly name: 'webgpu' | 'webgl';
   readonly mode: GpuMode;
   /** The GL version and renderer, or the WebGPU adapter, the kernels run on. */
   readonly renderer: string;
@@ -204,8 +207,8 @@ export class GpuBackend implements Backend {
   /** WebGPU: the first launch that failed; every later op reports it. */
   private failure: Error | null = null;
 
-  private constructor(private readonly gpu: OpenGpu, maxValues: number) {
-    this.name = gpu.mode === 'webgpu' ? 'webgpu' : 'gpu';
+  private constructor(private readonly gpu: OpenGpu, maxValues: number, private readonly instrument: GpuBackendOptions['instrument'] = undefined) {
+    this.name = gpu.mode === 'webgpu' ? 'webgpu' : 'webgl';
     this.mode = gpu.mode;
     this.renderer = gpu.renderer;
     this.pageSize = Math.min(MAX_INDEXABLE, maxValues);
@@ -215,19 +218,24 @@ export class GpuBackend implements Backend {
    * Opens gpu.js in the requested mode (or the best WebGL mode) and checks that it runs there.
    * Throws with the reason when no such mode works: never a silent fallback.
    */
-  static async create({ mode, maxTextureSize }: GpuBackendOptions = {}): Promise<GpuBackend> {
+  static async create({ mode, maxTextureSize, instrument }: GpuBackendOptions = {}): Promise<GpuBackend> {
     const inNode = typeof process !== 'undefined' && !!process.versions?.node;
     const modes: GpuMode[] = mode ? [mode] : inNode ? ['headlessgl'] : ['webgl2', 'webgl'];
     const failures: string[] = [];
     for (const m of modes) {
       try {
         const gpu = await openGpu(m);
-        return new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues));
+        return new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues), instrument);
       } catch (e) {
         failures.push((e as Error).message);
       }
     }
     throw new Error(failures.join('; '));
+  }
+
+  /** gpu.js's WebGL context, or `{ adapter, device }` on WebGPU (null in 'cpu' mode): to count what the GPU is asked for. */
+  get context(): unknown {
+    return this.gpu.context;
   }
 
   /** Whether values are read asynchronously only (WebGPU): `read` then throws, `readAsync` works. */
@@ -274,10 +282,15 @@ export class GpuBackend implements Backend {
     return { ...this.live };
   }
 
-  /** Deletes the compiled kernels and the GL context. The backend cannot be used afterwards. */
-  dispose(): void {
+  /**
+   * Deletes the compiled kernels and the GL context (on WebGPU, once the enqueued work has run;
+   * the last WebGPU backend closed destroys the device, which lets a Node process exit). The
+   * backend cannot be used afterwards.
+   */
+  async dispose(): Promise<void> {
+    await this.flush().catch(() => undefined);
     this.kernels.clear();
-    this.gpu.destroy();
+    await this.gpu.destroy();
   }
 
   private forget(pages: readonly Page[], by = 'collected'): void {
@@ -440,6 +453,7 @@ export class GpuBackend implements Backend {
     let kernel = this.kernels.get(key);
     if (!kernel) {
       kernel = this.gpu.createKernel(fn as (...a: never[]) => number, { output: [size], constants, functions: HELPERS });
+      if (this.instrument) kernel = this.instrument(kernel, name);
       this.kernels.set(key, kernel);
     }
     const compiled = kernel;
@@ -460,6 +474,12 @@ export class GpuBackend implements Backend {
   /** A storage as a kernel argument. */
   private arg(s: Storage): { cell: Cell; size: number } {
     return { cell: cellOf(s), size: s.size };
+  }
+
+  /** A slice of a flat whole storage (from `sliced`: a window that starts at offset 0, or a page) as a kernel argument. */
+  private argOf(v: View): { cell: Cell; size: number } {
+    if (v.offset !== 0) throw new Error(`gpu backend: a flat slice at offset ${v.offset} reached a kernel that reads from 0 (a bug)`);
+    return this.arg(v.storage);
   }
 
   /** A view's values laid out contiguously from 0: the storage itself when it already is, otherwise a gathered copy (a temporary). */
@@ -584,6 +604,40 @@ export class GpuBackend implements Backend {
     const into = cellOf(target), old = cellOf(next);
     this.inOrder(() => ([into.value, old.value] = [old.value, into.value]));
     this.release(next);
+  }
+
+  /** Three launches, one per output; each reads whole contiguous storages, so paged ones run page by page. */
+  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage } {
+    const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, l2: h.l2 };
+    const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
+    const [mNew] = this.sliced(alongLeadingAxis('adam', [flat(m), flat(g), flat(p)]), ([mv, gv, pv]) => [this.run('adamMoment1', adamMoment1, mv!.shape[0]!, constants, this.argOf(mv!), this.argOf(gv!), this.argOf(pv!))]);
+    const [vNew] = this.sliced(alongLeadingAxis('adam', [flat(v), flat(g), flat(p)]), ([vv, gv, pv]) => [this.run('adamMoment2', adamMoment2, vv!.shape[0]!, constants, this.argOf(vv!), this.argOf(gv!), this.argOf(pv!))]);
+    const [pNew] = this.sliced(alongLeadingAxis('adam', [flat(p), flat(mNew!), flat(vNew!)]), ([pv, mv, vv]) => [this.run('adamParam', adamParam, pv!.shape[0]!, { eps: h.eps }, this.argOf(pv!), this.argOf(mv!), this.argOf(vv!), h.stepSize, h.bias2Sqrt, h.decay)]);
+    return { p: pNew!, m: mNew!, v: vNew! };
+  }
+
+  axpby(x: Storage, y: Storage, a: number, b: number): Storage {
+    const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
+    return this.elementwise('axpby', [flat(x), flat(y)], ([xv, yv]) => this.run('axpby', axpbyKernel, xv!.shape[0]!, {}, this.argOf(xv!), this.argOf(yv!), a, b));
+  }
+
+  /** dst's pages take src's textures (in program order, as assign's swap), and src, now holding dst's old ones, is released. */
+  move(dst: Storage, src: Storage): void {
+    const to = dst as GpuStorage, from = src as GpuStorage;
+    if (to.size !== from.size) throw new Error(`gpu backend: move of ${from.size} values into a storage of ${to.size}`);
+    const sameLayout = to.pages.length === from.pages.length && to.pages.every((p, k) => p.size === from.pages[k]!.size);
+    if (!sameLayout) {
+      const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
+      this.assign(flat(dst), flat(src));
+      this.release(src);
+      return;
+    }
+    to.pages.forEach((page, k) => {
+      const into = page.cell, old = from.pages[k]!.cell;
+      if (into.released || old.released) throw new Error(freedMessage(into.released ?? old.released!));
+      this.inOrder(() => ([into.value, old.value] = [old.value, into.value]));
+    });
+    this.release(src);
   }
 
   unary(op: UnaryOp, x: View): Storage {
