@@ -1,6 +1,8 @@
 // Elementwise kernels over strided, broadcast views: one output element per thread.
-//   unary:        out_i = f(x_i)          f: neg, exp, log, sqrt, sigmoid
-//   binary:       out_i = a_i ∘ b_i       ∘: +, −, ×, ÷, max, min   (a, b broadcast to the output)
+//   unary:        out_i = f(x_i)          f: neg, exp, log, sqrt, sigmoid, copy (x), silu (x·σ(x))
+//   binary:       out_i = a_i ∘ b_i       ∘: +, −, ×, ÷, max, min, siluGrad (a, b broadcast to the output)
+// siluGrad(x, g) = g·σ(x)·(1 + x·(1 − σ(x))), SiLU's backward in one pass (composed from mul and
+// sigmoid it took six launches).
 //   binaryScalar: out_i = a_i ∘ s
 // The operation is a compile-time constant (`op`), so each compiled shader keeps one branch.
 // Each view's offset and strides are constants xOffset, x0…x5 (for the view named x).
@@ -8,8 +10,19 @@
 import type { Input, KernelThis } from './types.js';
 import { viewOffset } from './view.js';
 
-export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'sigmoid'] as const;
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min'] as const;
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'sigmoid', 'copy', 'silu'] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'siluGrad'] as const;
+
+/** σ(v) = 1 / (1 + e⁻ᵛ). */
+export function sigmoidOf(v: number): number {
+  return 1 / (1 + Math.exp(-v));
+}
+
+/** d SiLU(x)/dx · g = g·σ(x)·(1 + x·(1 − σ(x))), as SiLU(x) = x·σ(x) and σ' = σ·(1 − σ). */
+export function siluGradOf(x: number, g: number): number {
+  const s = sigmoidOf(x);
+  return g * s * (1 + x * (1 - s));
+}
 
 /** f(v) for the unary op numbered `op` in UNARY_OPS. */
 export function applyUnary(op: number, v: number): number {
@@ -25,7 +38,13 @@ export function applyUnary(op: number, v: number): number {
   if (op === 3) {
     return Math.sqrt(v);
   }
-  return 1 / (1 + Math.exp(-v));
+  if (op === 4) {
+    return sigmoidOf(v);
+  }
+  if (op === 5) {
+    return v;
+  }
+  return v * sigmoidOf(v);
 }
 
 /** a ∘ b for the binary op numbered `op` in BINARY_OPS. */
@@ -45,7 +64,10 @@ export function applyBinary(op: number, a: number, b: number): number {
   if (op === 4) {
     return Math.max(a, b);
   }
-  return Math.min(a, b);
+  if (op === 5) {
+    return Math.min(a, b);
+  }
+  return siluGradOf(a, b);
 }
 
 export function unary(this: KernelThis, x: Input): number {

@@ -7,29 +7,32 @@
 //   g_a = dy   or   dy·σ(a)·(1 + a·(1 − σ(a)))
 //   dβ_c = Σ g_a,   dγ_c = Σ g_a·x̂                                       (over images and pixels)
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),   g_x̂ = g_a·γ_c            (means over the group)
-// Each pass is its own kernel: statistics, normalisation, the group sums, dx, and dγ/dβ.
+// Each pass is its own kernel: statistics (μ and 1/σ side by side), normalisation, the group
+// sums, dx, and dγ, dβ.
 
 import type { Input, KernelThis } from './types.js';
+import { sigmoidOf, siluGradOf } from './elementwise.js';
 import { floorDiv } from './view.js';
 
-/** Mean of each (image, group): thread i is group i of [N, G]. */
-export function groupMean(this: KernelThis, x: Input): number {
-  const n = floorDiv(this.thread.x, this.constants.G!);
-  const g = this.thread.x - n * this.constants.G!;
+/**
+ * The statistics [N, G, 2] of each (image, group) i: thread 2i its mean μ, thread 2i + 1 its
+ * 1/σ = 1/√(mean((x − μ)²) + eps), which sums the group once more for μ first (two passes, as
+ * the CPU does, rather than E[x²] − μ², which loses digits). One launch for both.
+ */
+export function groupStats(this: KernelThis, x: Input): number {
+  const group = floorDiv(this.thread.x, 2);
+  const second = this.thread.x - 2 * group;
+  const n = floorDiv(group, this.constants.G!);
+  const g = group - n * this.constants.G!;
   const start = (n * this.constants.C! + g * this.constants.P!) * this.constants.S!;
   let sum = 0;
   for (let j = 0; j < this.constants.M!; j++) {
     sum += x[start + j]!;
   }
-  return sum / this.constants.M!;
-}
-
-/** 1/σ of each (image, group), from its mean. */
-export function groupRstd(this: KernelThis, x: Input, mean: Input): number {
-  const n = floorDiv(this.thread.x, this.constants.G!);
-  const g = this.thread.x - n * this.constants.G!;
-  const start = (n * this.constants.C! + g * this.constants.P!) * this.constants.S!;
-  const mu = mean[this.thread.x]!;
+  const mu = sum / this.constants.M!;
+  if (second === 0) {
+    return mu;
+  }
   let squares = 0;
   for (let j = 0; j < this.constants.M!; j++) {
     const d = x[start + j]! - mu;
@@ -48,7 +51,7 @@ export function channelOf(this: KernelThis | void, i: number): number {
   return rows - floorDiv(rows, (this as KernelThis).constants.C!) * (this as KernelThis).constants.C!;
 }
 
-/** The (image, group) statistic, n·G + g, of element i of [N, C, S]. */
+/** The (image, group), n·G + g, of element i of [N, C, S]: its μ is stats[2·that], its 1/σ the next. */
 export function statOf(this: KernelThis | void, i: number): number {
   const rows = floorDiv(i, (this as KernelThis).constants.S!);
   const n = floorDiv(rows, (this as KernelThis).constants.C!);
@@ -61,15 +64,11 @@ export function affine(xv: number, mu: number, r: number, gammaC: number, betaC:
   return (xv - mu) * r * gammaC + betaC;
 }
 
-export function sigmoidOf(v: number): number {
-  return 1 / (1 + Math.exp(-v));
-}
-
 /** y_i = a_i, or SiLU(a_i) = a·σ(a). */
-export function groupNorm(this: KernelThis, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
+export function groupNorm(this: KernelThis, x: Input, stats: Input, gamma: Input, beta: Input): number {
   const c = channelOf(this.thread.x);
   const stat = statOf(this.thread.x);
-  const a = affine(x[this.thread.x]!, mean[stat]!, rstd[stat]!, gamma[c]!, beta[c]!);
+  const a = affine(x[this.thread.x]!, stats[2 * stat]!, stats[2 * stat + 1]!, gamma[c]!, beta[c]!);
   if (this.constants.silu === 1) {
     return a * sigmoidOf(a);
   }
@@ -79,27 +78,28 @@ export function groupNorm(this: KernelThis, x: Input, mean: Input, rstd: Input, 
 /** g_a from dy and a: dy through SiLU's derivative when SiLU followed the affine. */
 export function gradA(this: KernelThis | void, dyv: number, a: number): number {
   if ((this as KernelThis).constants.silu === 1) {
-    const sig = sigmoidOf(a);
-    return dyv * sig * (1 + a * (1 - sig));
+    return siluGradOf(a, dyv);
   }
   return dyv;
 }
 
 /** Per (image, group): thread i < N·G sums g_x̂, thread N·G + i sums g_x̂·x̂ of group i. */
-export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
+export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
   const second = this.thread.x >= this.constants.N! * this.constants.G! ? 1 : 0;
   const group = this.thread.x - second * this.constants.N! * this.constants.G!;
   const n = floorDiv(group, this.constants.G!);
   const g = group - n * this.constants.G!;
+  const mu = stats[2 * group]!;
+  const r = stats[2 * group + 1]!;
   let sum = 0;
   for (let k = 0; k < this.constants.P!; k++) {
     const c = g * this.constants.P! + k;
     const start = (n * this.constants.C! + c) * this.constants.S!;
     for (let j = 0; j < this.constants.S!; j++) {
-      const a = affine(x[start + j]!, mean[group]!, rstd[group]!, gamma[c]!, beta[c]!);
+      const a = affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!);
       const gx = gradA(dy[start + j]!, a) * gamma[c]!;
       if (second === 1) {
-        sum += gx * (x[start + j]! - mean[group]!) * rstd[group]!;
+        sum += gx * (x[start + j]! - mu) * r;
       } else {
         sum += gx;
       }
@@ -109,32 +109,38 @@ export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, mean: 
 }
 
 /** dx_i = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)), the means from groupNormGroupSums. */
-export function groupNormDx(this: KernelThis, dy: Input, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input, sums: Input): number {
+export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input, sums: Input): number {
   const c = channelOf(this.thread.x);
   const stat = statOf(this.thread.x);
-  const r = rstd[stat]!;
-  const xhat = (x[this.thread.x]! - mean[stat]!) * r;
-  const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mean[stat]!, r, gamma[c]!, beta[c]!)) * gamma[c]!;
+  const mu = stats[2 * stat]!;
+  const r = stats[2 * stat + 1]!;
+  const xhat = (x[this.thread.x]! - mu) * r;
+  const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mu, r, gamma[c]!, beta[c]!)) * gamma[c]!;
   const meanGx = sums[stat]! / this.constants.M!;
   const meanGxXhat = sums[this.constants.N! * this.constants.G! + stat]! / this.constants.M!;
   return r * (gx - meanGx - xhat * meanGxXhat);
 }
 
-/** Thread c < C: dγ_c = Σ g_a·x̂; thread C + c: dβ_c = Σ g_a (over images and pixels). */
-export function groupNormAffineGrads(this: KernelThis, dy: Input, x: Input, mean: Input, rstd: Input, gamma: Input, beta: Input): number {
-  const second = this.thread.x >= this.constants.C! ? 1 : 0;
-  const c = this.thread.x - second * this.constants.C!;
+/**
+ * Thread c: dγ_c = Σ g_a·x̂, or with the constant beta = 1, dβ_c = Σ g_a (over images and pixels).
+ * Two launches, one per output, so each gradient is a storage of its own.
+ */
+export function groupNormAffineGrads(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
+  const second = this.constants.beta!;
+  const c = this.thread.x;
   const g = floorDiv(c, this.constants.P!);
   let sum = 0;
   for (let n = 0; n < this.constants.N!; n++) {
     const stat = n * this.constants.G! + g;
     const start = (n * this.constants.C! + c) * this.constants.S!;
     for (let j = 0; j < this.constants.S!; j++) {
-      const ga = gradA(dy[start + j]!, affine(x[start + j]!, mean[stat]!, rstd[stat]!, gamma[c]!, beta[c]!));
+      const mu = stats[2 * stat]!;
+      const r = stats[2 * stat + 1]!;
+      const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!));
       if (second === 1) {
         sum += ga;
       } else {
-        sum += ga * (x[start + j]! - mean[stat]!) * rstd[stat]!;
+        sum += ga * (x[start + j]! - mu) * r;
       }
     }
   }

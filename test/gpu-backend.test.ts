@@ -26,6 +26,24 @@ async function collect(): Promise<void> {
   }
 }
 
+/**
+ * Counts calls of `context[method]` (e.g. a WebGL context's createTexture) by wrapping it; `counting`
+ * is false where the context has no such method (WebGPU, gpu.js's cpu mode).
+ */
+function countCalls(context: unknown, method: string): { count: number; counting: boolean; restore(): void } {
+  const counter = { count: 0, counting: false, restore: () => {} };
+  const target = context as Record<string, unknown> | null;
+  const original = target?.[method];
+  if (typeof original !== 'function') return counter;
+  counter.counting = true;
+  target![method] = (...args: unknown[]) => {
+    counter.count++;
+    return (original as (...a: unknown[]) => unknown).apply(target, args);
+  };
+  counter.restore = () => void (target![method] = original);
+  return counter;
+}
+
 for (const mode of modes) {
   describe(`gpu backend, gpu.js mode '${mode}'`, function () {
     this.timeout(600000);
@@ -91,6 +109,22 @@ for (const mode of modes) {
       it('reductions over any axes', async () => {
         await gradCheck((a) => F.sum(a, [0, 2]), [randomInput([2, 3, 4], 6)]);
         await gradCheck((a) => F.mean(F.permute(a, [2, 0, 1]), [1]), [randomInput([2, 3, 4], 7)]);
+        // Reduced axes read in place as one run, two runs (a conv bias gradient), or laid out first (three runs).
+        await gradCheck((a) => F.sum(a, [0, 2, 4]), [randomInput([2, 3, 2, 2, 3], 10)]);
+        const x = randomInput([3, 4, 5, 6], 11), xv = await x.data();
+        for (const axes of [[3], [2, 3], [0, 2, 3], [0, 1, 3], [0, 2], [1, 2, 3]]) {
+          for (const op of [F.sum, F.max]) {
+            const expected = await onCpu(() => op(tensor(xv, x.shape), axes).data());
+            await expectTensorClose(op(x, axes), expected, 1e-6, `${op.name} over axes [${axes}]`);
+          }
+        }
+      });
+      it('SiLU and its gradient (one op each way) on strided views, and a copy of a transposed view', async () => {
+        await gradCheck((a) => F.silu(F.transpose(a)), [randomInput([3, 5], 12, 3)]);
+        const x = randomInput([4, 6], 13, 3), xv = await x.data();
+        const expected = await onCpu(() => F.silu(F.transpose(tensor(xv, x.shape))).data());
+        await expectTensorClose(F.silu(F.transpose(x)), expected, 1e-6, 'silu');
+        await expectTensorClose(F.clone(F.transpose(x)), await onCpu(() => F.transpose(tensor(xv, x.shape)).data()), 0, 'clone');
       });
       it('batched matrix products of transposed views', async () => {
         await gradCheck((a, b) => F.matmul(F.transpose(a), b), [randomInput([2, 4, 3], 8), randomInput([2, 4, 5], 9)]);
@@ -365,7 +399,8 @@ for (const mode of modes) {
 
     // 100 steps on real GL (llvmpipe, about a minute); 30 on SwiftShader's WebGPU and in gpu.js's
     // cpu mode, where each step costs seconds (memory is checked after every tenth step; the
-    // bench's soak runs 1,000, see README's Speed).
+    // bench's soak runs 1,000, see README's Speed). On GL, the texture pool is checked too: no
+    // texture made after the first steps, and the pool the same size.
     const memorySteps = mode === 'headlessgl' ? 100 : 30;
     it(`GPU memory stays flat over ${memorySteps} training steps (after the first), each step freeing what it made`, async () => {
       const config = resolveConfig({
@@ -375,16 +410,27 @@ for (const mode of modes) {
       });
       const trainer = await diffusion.Trainer.create(config, { dataset: data.facesDataset(8, 3), backend: gpu });
       expect(trainer.model.convIn.weight.backend).to.equal(gpu);
+      // On GL, the textures each step makes, counted at the context (gpu.js's own calls included).
+      const made = countCalls(gpu.context, 'createTexture');
       await trainer.trainStep();
       await collect();
       const first = gpu.memory();
       // Each step frees what it made as it ends (its tidy() scope), with no help from the collector.
+      made.count = 0;
       await trainer.trainStep();
       expect(gpu.memory()).to.deep.equal(first);
-      for (let i = 2; i < memorySteps; i++) {
+      if (made.counting) expect(made.count, 'textures made by step 2').to.be.at.most(50);
+      await trainer.trainStep();
+      const pooled = gpu.pooled();
+      made.count = 0;
+      for (let i = 3; i < memorySteps; i++) {
         await trainer.trainStep();
         if (i % 10 === 0) expect(gpu.memory(), `after step ${i + 1}`).to.deep.equal(first);
       }
+      // From the fourth step on, every texture a kernel writes is one a freed tensor left in the pool (without it: 1,326 a step).
+      if (made.counting) expect(made.count, `textures made by steps 4–${memorySteps}`).to.equal(0);
+      expect(gpu.pooled()).to.deep.equal(pooled);
+      made.restore();
       await collect();
       expect(gpu.memory()).to.deep.equal(first);
       expect(first.textures).to.be.above(4 * trainer.model.parameters().length); // weights, gradients, two Adam moments, the EMA

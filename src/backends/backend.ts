@@ -23,8 +23,10 @@ export interface View {
   readonly offset: number;
 }
 
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'sigmoid';
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min';
+/** `copy` is the identity (a contiguous copy of a view); `silu` is x·σ(x). */
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'sigmoid' | 'copy' | 'silu';
+/** `siluGrad(x, g)` is SiLU's backward, g·σ(x)·(1 + x·(1 − σ(x))). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'siluGrad';
 export type ReduceOp = 'sum' | 'max';
 
 export interface Conv2dGeometry {
@@ -88,11 +90,12 @@ export interface Backend {
   /**
    * Group normalisation of x [N,C,...] in `groups` groups of channels, with an optional
    * per-channel affine (gamma, beta), then SiLU when `silu`. Also returns each (image, group)'s
-   * mean and 1/σ ([N, groups]) for the backward pass.
+   * statistics for the backward pass: `stats` [N, groups, 2] holds its mean μ and 1/σ side by
+   * side (one output, so a GPU computes both in one launch).
    */
-  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage };
+  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage };
   /** Gradients of groupNorm with respect to x, gamma and beta. */
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
 
   /**
    * One Adam/AdamW update of a parameter, fused (see kernels/optim.ts): the new parameter and

@@ -33,7 +33,8 @@ function binary(op: BinaryOp, a: Operand, b: Operand, da: Vjp, db: Vjp): Tensor 
   ]);
 }
 
-function unary(op: UnaryOp, x: Tensor, dx: (g: Tensor, y: Tensor) => Tensor): Tensor {
+/** An elementwise function of x, with its vector-Jacobian product (given g and the output y). */
+export function unary(op: UnaryOp, x: Tensor, dx: (g: Tensor, y: Tensor) => Tensor): Tensor {
   const out = new Tensor(x.backend.unary(op, x), x.shape);
   return record(out, op, [x], (g) => [dx(g, out)]);
 }
@@ -81,6 +82,17 @@ export function sqrt(x: Tensor): Tensor {
 // σ(x) = 1/(1 + e⁻ˣ);  dσ/dx = σ(1 - σ) = y(1 - y)
 export function sigmoid(x: Tensor): Tensor {
   return unary('sigmoid', x, (g, y) => mul(g, mul(y, sub(1, y))));
+}
+
+/**
+ * g·SiLU'(x) = g·σ(x)·(1 + x·(1 − σ(x))), in one backend op: SiLU's backward. Differentiable
+ * only in g (a second derivative of SiLU is not needed here).
+ */
+export function siluGrad(x: Tensor, g: Tensor): Tensor {
+  if (x.backend !== g.backend) throw new Error(`siluGrad: operands live on different backends (${x.backend.name}, ${g.backend.name})`);
+  const shape = broadcastShapes('siluGrad', x.shape, g.shape);
+  const out = new Tensor(g.backend.binary('siluGrad', broadcastView(x, shape), broadcastView(g, shape)), shape);
+  return record(out, 'siluGrad', [g], (dy) => [unbroadcast(siluGrad(x, dy), g.shape)]);
 }
 
 /**

@@ -37,11 +37,11 @@ function normalize(op: string, x: Tensor, groups: number, weight: Tensor | null,
     if (p && p.backend !== x.backend) throw new Error(`${where}: ${name} lives on a different backend from x`);
   }
   const be = x.backend;
-  const { y, mean, rstd } = be.groupNorm(x, weight, bias, groups, eps, silu);
+  const { y, stats } = be.groupNorm(x, weight, bias, groups, eps, silu);
   const out = new Tensor(y, x.shape);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   return record(out, op, inputs, (dy) => {
-    const g = be.groupNormBackward(dy, x, weight, bias, mean, rstd, groups, silu);
+    const g = be.groupNormBackward(dy, x, weight, bias, stats, groups, silu);
     return [new Tensor(g.dx, x.shape), ...(weight ? [new Tensor(g.dgamma, [C])] : []), ...(bias ? [new Tensor(g.dbeta, [C])] : [])];
   });
 }

@@ -142,10 +142,9 @@ export function contiguous(x: Tensor): Tensor {
   return isContiguous(x.shape, x.strides) ? x : clone(x);
 }
 
-/** A copy of x's values in a storage of its own, contiguous (PyTorch's clone). d(clone)/dx is the identity. */
+/** A copy of x's values in a storage of its own, contiguous (PyTorch's clone): one `copy` op. d(clone)/dx is the identity. */
 export function clone(x: Tensor): Tensor {
-  const out = new Tensor(x.backend.zeros(x.size), x.shape);
-  x.backend.assign(out, x);
+  const out = new Tensor(x.backend.unary('copy', x), x.shape);
   return record(out, 'clone', [x], (g) => [g]);
 }
 

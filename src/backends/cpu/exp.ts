@@ -38,3 +38,9 @@ export function exp(x: number): number {
 export function sigmoid(a: number): number {
   return 1 / (1 + expInRange(-Math.max(-708, Math.min(708, a))));
 }
+
+/** d SiLU(x)/dx · g = g·σ(x)·(1 + x·(1 − σ(x))) (SiLU(x) = x·σ(x); σ' = σ·(1 − σ)). */
+export function siluGrad(x: number, g: number): number {
+  const s = sigmoid(x);
+  return g * s * (1 + x * (1 - s));
+}

@@ -10,7 +10,7 @@ import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2
 import { isContiguous, sizeOf } from '../../tensor/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
-import { exp, sigmoid } from './exp.js';
+import { exp, sigmoid, siluGrad } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
 import { adamUpdate } from './optim.js';
@@ -73,7 +73,22 @@ const unaryKernels: Record<UnaryOp, (out: Nd, x: Nd) => void> = {
     const src = inOrder(out, x), dst = out.data;
     for (let i = 0; i < dst.length; i++) dst[i] = sigmoid(src[i]!);
   },
+  copy: (out, x) => ops.assign(out, x),
+  silu: (out, x) => {
+    const src = inOrder(out, x), dst = out.data;
+    for (let i = 0; i < dst.length; i++) dst[i] = src[i]! * sigmoid(src[i]!);
+  },
 };
+
+/** out_i = f(a_i, b_i), for ops ndarray-ops lacks: both operands laid out in order, one plain loop. */
+function zipWith(f: (a: number, b: number) => number): (out: Nd, a: Nd, b: Nd) => void {
+  return (out, a, b) => {
+    const bs = freshNd(b.shape);
+    ops.assign(bs, b);
+    const as = inOrder(out, a), dst = out.data, bv = bs.data;
+    for (let i = 0; i < dst.length; i++) dst[i] = f(as[i]!, bv[i]!);
+  };
+}
 
 const binaryKernels: Record<BinaryOp, (out: Nd, a: Nd, b: Nd) => void> = {
   add: (out, a, b) => ops.add(out, a, b),
@@ -82,6 +97,7 @@ const binaryKernels: Record<BinaryOp, (out: Nd, a: Nd, b: Nd) => void> = {
   div: (out, a, b) => ops.div(out, a, b),
   max: (out, a, b) => ops.max(out, a, b),
   min: (out, a, b) => ops.min(out, a, b),
+  siluGrad: zipWith(siluGrad),
 };
 
 const scalarKernels: Record<BinaryOp, (out: Nd, a: Nd, s: number) => void> = {
@@ -91,6 +107,10 @@ const scalarKernels: Record<BinaryOp, (out: Nd, a: Nd, s: number) => void> = {
   div: (out, a, s) => ops.divs(out, a, s),
   max: (out, a, s) => ops.maxs(out, a, s),
   min: (out, a, s) => ops.mins(out, a, s),
+  siluGrad: (out, a, s) => {
+    const src = inOrder(out, a), dst = out.data;
+    for (let i = 0; i < dst.length; i++) dst[i] = siluGrad(src[i]!, s);
+  },
 };
 
 function convDims(xShape: readonly number[], wShape: readonly number[], g: Conv2dGeometry): ConvDims {
@@ -247,20 +267,20 @@ export class CpuBackend implements Backend {
     return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d, this.conv));
   }
 
-  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
+  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage } {
     const shape = normShape(x.shape, groups);
     const xs = contiguousData(x);
-    const y = new Float32Array(xs.length), mean = new Float32Array(shape.N * groups), rstd = new Float32Array(shape.N * groups);
-    runTask('groupNorm', { ...shape, eps, silu: silu ? 1 : 0, x: xs, ...affine(gamma, beta, shape.C), y, mean, rstd },
-      { out: ['y', 'mean', 'rstd'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
-    return { y: new CpuStorage(this, y), mean: new CpuStorage(this, mean), rstd: new CpuStorage(this, rstd) };
+    const y = new Float32Array(xs.length), stats = new Float32Array(2 * shape.N * groups);
+    runTask('groupNorm', { ...shape, eps, silu: silu ? 1 : 0, x: xs, ...affine(gamma, beta, shape.C), y, stats },
+      { out: ['y', 'stats'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
+    return { y: new CpuStorage(this, y), stats: new CpuStorage(this, stats) };
   }
 
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
     const shape = normShape(x.shape, groups);
     const xs = contiguousData(x);
     const dx = new Float32Array(xs.length), dgamma = new Float32Array(shape.C), dbeta = new Float32Array(shape.C);
-    runTask('groupNormBackward', { ...shape, silu: silu ? 1 : 0, dy: contiguousData(dy), x: xs, ...affine(gamma, beta, shape.C), mean: dataOf(mean), rstd: dataOf(rstd), dx, dgamma, dbeta },
+    runTask('groupNormBackward', { ...shape, silu: silu ? 1 : 0, dy: contiguousData(dy), x: xs, ...affine(gamma, beta, shape.C), stats: dataOf(stats), dx, dgamma, dbeta },
       { out: ['dx', 'dgamma', 'dbeta'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
     return { dx: new CpuStorage(this, dx), dgamma: new CpuStorage(this, dgamma), dbeta: new CpuStorage(this, dbeta) };
   }

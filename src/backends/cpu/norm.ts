@@ -10,7 +10,7 @@
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),  g_x̂ = g_a·γ_c       (means over the group)
 // Sums accumulate in float64. Both run on all threads, split by groups.
 
-import { sigmoid } from './exp.js';
+import { sigmoid, siluGrad } from './exp.js';
 import { share, type TaskContext } from './task.js';
 
 /** x [N, C, S] (S: values per channel) in `groups` groups; gamma and beta [C] (ones and zeros for no affine). */
@@ -20,20 +20,20 @@ export interface GroupNormParams {
   /** 1: apply SiLU after the affine. */
   silu: number;
   x: Float32Array; gamma: Float32Array; beta: Float32Array;
-  /** Outputs: y [N, C, S], and each (image, group)'s mean and 1/σ [N, groups]. */
-  y: Float32Array; mean: Float32Array; rstd: Float32Array;
+  /** Outputs: y [N, C, S], and each (image, group)'s mean and 1/σ side by side, [N, groups, 2]. */
+  y: Float32Array; stats: Float32Array;
 }
 
 export interface GroupNormBackwardParams {
   [key: string]: number | Float32Array;
   N: number; C: number; S: number; groups: number; silu: number;
-  dy: Float32Array; x: Float32Array; gamma: Float32Array; beta: Float32Array; mean: Float32Array; rstd: Float32Array;
+  dy: Float32Array; x: Float32Array; gamma: Float32Array; beta: Float32Array; stats: Float32Array;
   /** Outputs: dx [N, C, S], dgamma and dbeta [C]. */
   dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array;
 }
 
 /** Each thread takes a range of groups, in every image. */
-export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, mean, rstd }: GroupNormParams, ctx: TaskContext): void {
+export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, stats }: GroupNormParams, ctx: TaskContext): void {
   const perGroup = C / groups, M = perGroup * S;
   const [g0, g1] = share(groups, ctx);
   for (let n = 0; n < N; n++) {
@@ -45,8 +45,8 @@ export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, m
       let squares = 0;
       for (let i = start; i < end; i++) squares += (x[i]! - mu) * (x[i]! - mu);
       const r = 1 / Math.sqrt(squares / M + eps);
-      mean[n * groups + g] = mu;
-      rstd[n * groups + g] = r;
+      stats[2 * (n * groups + g)] = mu;
+      stats[2 * (n * groups + g) + 1] = r;
       // a = γ·(x − μ)·r + β = x·scale + shift
       for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
         const scale = gamma[c]! * r, shift = beta[c]! - mu * scale;
@@ -65,14 +65,14 @@ export function groupNormTask({ N, C, S, groups, eps, silu, x, gamma, beta, y, m
  * Each thread takes a range of groups, in every image, so the per-channel sums dγ and dβ are
  * each added up by one thread, in image order.
  */
-export function groupNormBackwardTask({ N, C, S, groups, silu, dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta }: GroupNormBackwardParams, ctx: TaskContext): void {
+export function groupNormBackwardTask({ N, C, S, groups, silu, dy, x, gamma, beta, stats, dx, dgamma, dbeta }: GroupNormBackwardParams, ctx: TaskContext): void {
   const perGroup = C / groups, M = perGroup * S;
   const [g0, g1] = share(groups, ctx);
   const c0 = g0 * perGroup, c1 = g1 * perGroup;
   const sumGa = new Float64Array(C), sumGaXhat = new Float64Array(C);
   for (let n = 0; n < N; n++) {
     for (let g = g0; g < g1; g++) {
-      const mu = mean[n * groups + g]!, r = rstd[n * groups + g]!;
+      const mu = stats[2 * (n * groups + g)]!, r = stats[2 * (n * groups + g) + 1]!;
       // Pass 1: g_a (kept in dx for pass 2), the channel sums, and the group's two means.
       let sumGx = 0, sumGxXhat = 0;
       for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
@@ -81,11 +81,7 @@ export function groupNormBackwardTask({ N, C, S, groups, silu, dy, x, gamma, bet
         const o = (n * C + c) * S;
         for (let i = o; i < o + S; i++) {
           const xhat = (x[i]! - mu) * r;
-          let ga = dy[i]!;
-          if (silu) {
-            const a = gc * xhat + bc, s = sigmoid(a);
-            ga *= s * (1 + a * (1 - s));
-          }
+          const ga = silu ? siluGrad(gc * xhat + bc, dy[i]!) : dy[i]!;
           dx[i] = ga;
           ga0 += ga;
           gaXhat0 += ga * xhat;

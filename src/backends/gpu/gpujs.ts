@@ -18,6 +18,8 @@
  * page, or in Node through the optional `webgpu` package), or gpu.js's JavaScript interpreter of
  * the GL path's kernels (for tests).
  */
+import { dropTexturePool, poolTextures } from './texture-pool.js';
+
 export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'cpu';
 
 /** A texture (GL) or a storage buffer (WebGPU) a pipeline kernel returned, kept on the GPU until deleted; on WebGPU `toArray` resolves later. */
@@ -51,6 +53,11 @@ export interface OpenGpu {
    * WebGPU, null in 'cpu' mode. Tests and the bench wrap it to count what a step asks of the GPU.
    */
   context: unknown;
+  /**
+   * GL modes: the textures deleted and kept for reuse (see texture-pool.ts), and their bytes;
+   * none elsewhere.
+   */
+  idle(): { textures: number; bytes: number };
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
   createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
   /**
@@ -185,6 +192,8 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     throw new Error(`gpu.js did not run mode '${mode}' as asked: it ran ${ran ?? 'nothing'} in ${precision ?? 'no'} precision (probe sum ${result}, expected 1500)`);
   }
   const glMode = mode !== 'cpu' && mode !== 'webgpu' && gl;
+  // GL modes recycle textures.
+  const pool = glMode ? poolTextures(value as object, gl) : null;
   if (webgpu) openWebGpu++;
   const bindingLimit = webgpu ? Math.min(webgpu.adapter.limits.maxStorageBufferBindingSize, webgpu.adapter.limits.maxBufferSize) / 4 : Infinity;
   return {
@@ -193,8 +202,10 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     renderer: webgpu ? `WebGPU, ${webgpu.name}` : glMode ? rendererOf(gl) : 'gpu.js cpu (JavaScript)',
     maxValues: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) ** 2 : bindingLimit,
     context: mode === 'cpu' ? null : (probe.kernel as { context?: unknown } | undefined)?.context ?? null,
+    idle: () => pool?.idle() ?? { textures: 0, bytes: 0 },
     createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
     destroy: async () => {
+      if (glMode) dropTexturePool(gl);
       gpu.destroy();
       if (webgpu && --openWebGpu === 0) await gpujs.WebGPUContext?.destroy();
     },

@@ -29,10 +29,10 @@ import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
 import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { assign as assignKernel, fill, gather, join } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
-import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
+import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, sigmoidOf, siluGradOf, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
 import { adamMoment1, adamMoment2, adamParam, axpby as axpbyKernel } from '../../../kernels/optim.js';
-import { affine, channelOf, gradA, groupMean, groupNorm as groupNormKernel, groupNormAffineGrads, groupNormDx, groupNormGroupSums, groupRstd, sigmoidOf, statOf } from '../../../kernels/norm.js';
+import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormAffineGrads, groupNormDx, groupNormGroupSums, groupStats, statOf } from '../../../kernels/norm.js';
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/view.js';
 import { track } from '../scope.js';
@@ -42,7 +42,7 @@ import { itemsWithin, leadingAxis, readRange, slice, span } from './paging.js';
 export type { GpuMode } from './gpujs.js';
 
 /** The helper functions kernels may call (gpu.js compiles those a kernel uses into its shader). */
-const HELPERS = [floorDiv, viewOffset, applyUnary, applyBinary, channelOf, statOf, affine, sigmoidOf, gradA] as unknown as Array<(...args: never[]) => number>;
+const HELPERS = [floorDiv, viewOffset, sigmoidOf, siluGradOf, applyUnary, applyBinary, channelOf, statOf, affine, gradA] as unknown as Array<(...args: never[]) => number>;
 
 /** Float32 holds whole numbers exactly up to 2²⁴: the largest index a shader computes. */
 const MAX_INDEXABLE = 2 ** 24;
@@ -280,6 +280,15 @@ export class GpuBackend implements Backend {
   /** Live textures, their bytes (float32 values × 4), and how many live tensors are held in several textures (pages). */
   memory(): { textures: number; bytes: number; paged: number } {
     return { ...this.live };
+  }
+
+  /**
+   * GL modes: freed textures kept for reuse by later kernels instead of being deleted (see
+   * texture-pool.ts), and their bytes on the GPU. A training loop's pool stops growing after its
+   * first step; it is deleted with the backend.
+   */
+  pooled(): { textures: number; bytes: number } {
+    return this.gpu.idle();
   }
 
   /**
@@ -669,20 +678,29 @@ export class GpuBackend implements Backend {
     const kept = x.shape.map((_, k) => k).filter((k) => !axes.includes(k));
     const reduced = [...axes].sort((a, b) => a - b);
     const R = reduced.reduce((n, k) => n * x.shape[k]!, 1);
-    const merged = reduced.every((k, j) => j === reduced.length - 1 || x.strides[k] === x.strides[reduced[j + 1]!]! * x.shape[reduced[j + 1]!]!);
-    let view: View = x, temp: GpuStorage | null = null;
-    if (!merged) {
-      const order = [...kept, ...reduced];
-      temp = this.gather({ storage: x.storage, shape: order.map((k) => x.shape[k]!), strides: order.map((k) => x.strides[k]!), offset: x.offset });
-      const shape = order.map((k) => x.shape[k]!);
-      view = { storage: temp, shape, strides: contiguousStrides(shape), offset: 0 };
+    // The reduced axes as runs of evenly spaced elements, innermost first: an axis joins the run
+    // after it when its stride is that run's whole length (as in a contiguous [N, C, H, W], H
+    // joins W, but N cannot join them across C).
+    const runs: Array<{ count: number; stride: number }> = [];
+    for (const k of [...reduced].reverse()) {
+      if (x.shape[k] === 1) continue; // one element: no run
+      const run = runs.at(-1);
+      if (run && x.strides[k] === run.stride * run.count) run.count *= x.shape[k]!;
+      else runs.push({ count: x.shape[k]!, stride: x.strides[k]! });
     }
     const keptShape = kept.map((k) => x.shape[k]!);
-    const keptView: View = merged
-      ? { storage: view.storage, shape: keptShape, strides: kept.map((k) => x.strides[k]!), offset: x.offset }
-      : { storage: view.storage, shape: keptShape, strides: contiguousStrides(keptShape).map((s) => s * R), offset: 0 };
-    const rStride = reduced.length === 0 ? 0 : merged ? x.strides[reduced[reduced.length - 1]!]! : 1;
-    const out = this.run('reduce', reduceKernel, sizeOf(keptShape), { op: REDUCE_OPS.indexOf(op), R, rStride, ...outputDims(keptShape), ...viewConstants('x', keptView) }, this.arg(view.storage));
+    let keptView: View = { storage: x.storage, shape: keptShape, strides: kept.map((k) => x.strides[k]!), offset: x.offset };
+    let temp: GpuStorage | null = null;
+    if (runs.length > 2) {
+      // More than two runs: lay the reduced axes out last, contiguously (one run of R).
+      const order = [...kept, ...reduced];
+      temp = this.gather({ storage: x.storage, shape: order.map((k) => x.shape[k]!), strides: order.map((k) => x.strides[k]!), offset: x.offset });
+      keptView = { storage: temp, shape: keptShape, strides: contiguousStrides(keptShape).map((s) => s * R), offset: 0 };
+      runs.splice(0, runs.length, { count: R, stride: 1 });
+    }
+    const [inner = { count: 1, stride: 0 }, outer = { count: 1, stride: 0 }] = runs;
+    const constants = { op: REDUCE_OPS.indexOf(op), R: inner.count, rStride: inner.stride, R2: outer.count, r2Stride: outer.stride };
+    const out = this.run('reduce', reduceKernel, sizeOf(keptShape), { ...constants, ...outputDims(keptShape), ...viewConstants('x', keptView) }, this.arg(keptView.storage));
     this.done(temp);
     return out;
   }
@@ -764,52 +782,49 @@ export class GpuBackend implements Backend {
     return { sizes, xs: this.contiguous(x), gs, bs };
   }
 
-  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
-    const [y, mean, rstd] = this.sliced({
-      name: 'groupNorm', items: x.shape[0]!, outputs: [{ item: sizeOf(x.shape.slice(1)) }, { item: groups }, { item: groups }], sliced: [{ view: x, axis: 0 }], whole: [gamma, beta],
+  groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage } {
+    const [y, stats] = this.sliced({
+      name: 'groupNorm', items: x.shape[0]!, outputs: [{ item: sizeOf(x.shape.slice(1)) }, { item: 2 * groups }], sliced: [{ view: x, axis: 0 }], whole: [gamma, beta],
     }, ([x], [gamma, beta]) => {
-      const { y, mean, rstd } = this.groupNormWithin(x!, gamma!, beta!, groups, eps, silu);
-      return [y, mean, rstd];
+      const { y, stats } = this.groupNormWithin(x!, gamma!, beta!, groups, eps, silu);
+      return [y, stats];
     });
-    return { y: y!, mean: mean!, rstd: rstd! };
+    return { y: y!, stats: stats! };
   }
 
-  private groupNormWithin(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; mean: Storage; rstd: Storage } {
+  private groupNormWithin(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage } {
     const { sizes, xs, gs, bs } = this.normInputs(x, gamma, beta, groups);
-    const stats = sizes.N * groups;
-    const mean = this.run('groupMean', groupMean, stats, sizes, xs);
-    const rstd = this.run('groupRstd', groupRstd, stats, { ...sizes, eps }, xs, this.arg(mean));
-    const y = this.run('groupNorm', groupNormKernel, sizes.N * sizes.C * sizes.S, { ...sizes, silu: silu ? 1 : 0 }, xs, this.arg(mean), this.arg(rstd), gs, bs);
+    const stats = this.run('groupStats', groupStats, 2 * sizes.N * groups, { ...sizes, eps }, xs);
+    const y = this.run('groupNorm', groupNormKernel, sizes.N * sizes.C * sizes.S, { ...sizes, silu: silu ? 1 : 0 }, xs, this.arg(stats), gs, bs);
     this.done(xs.temp, gs.temp, bs.temp);
-    return { y, mean, rstd };
+    return { y, stats };
   }
 
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, mean: Storage, rstd: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
     const N = x.shape[0]!, C = x.shape[1]!;
-    const stats = (s: Storage): View => ({ storage: s, shape: [N, groups], strides: [groups, 1], offset: 0 });
+    const statsView: View = { storage: stats, shape: [N, groups, 2], strides: [2 * groups, 2, 1], offset: 0 };
     const [dx, dgamma, dbeta] = this.sliced({
       name: 'groupNormBackward', items: N,
       outputs: [{ item: sizeOf(x.shape.slice(1)) }, { size: C, combine: 'add' }, { size: C, combine: 'add' }],
-      sliced: [dy, x, stats(mean), stats(rstd)].map((view) => ({ view, axis: 0 })), whole: [gamma, beta],
-    }, ([dy, x, mean, rstd], [gamma, beta]) => {
-      const { dx, dgamma, dbeta } = this.groupNormBackwardWithin(dy!, x!, gamma!, beta!, mean!, rstd!, groups, silu);
+      sliced: [dy, x, statsView].map((view) => ({ view, axis: 0 })), whole: [gamma, beta],
+    }, ([dy, x, stats], [gamma, beta]) => {
+      const { dx, dgamma, dbeta } = this.groupNormBackwardWithin(dy!, x!, gamma!, beta!, stats!, groups, silu);
       return [dx, dgamma, dbeta];
     });
     return { dx: dx!, dgamma: dgamma!, dbeta: dbeta! };
   }
 
-  /** mean and rstd are [N, groups] views, read contiguously. */
-  private groupNormBackwardWithin(dy: View, x: View, gamma: View | null, beta: View | null, mean: View, rstd: View, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+  /** stats is an [N, groups, 2] view, read contiguously. */
+  private groupNormBackwardWithin(dy: View, x: View, gamma: View | null, beta: View | null, stats: View, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
     const { sizes, xs, gs, bs } = this.normInputs(x, gamma, beta, groups);
-    const dys = this.contiguous(dy), means = this.contiguous(mean), rstds = this.contiguous(rstd);
+    const dys = this.contiguous(dy), statsIn = this.contiguous(stats);
     const constants = { ...sizes, silu: silu ? 1 : 0 };
-    const inputs: Arg[] = [dys, xs, means, rstds, gs, bs];
+    const inputs: Arg[] = [dys, xs, statsIn, gs, bs];
     const sums = this.run('groupNormGroupSums', groupNormGroupSums, 2 * sizes.N * groups, constants, ...inputs);
     const dx = this.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, this.arg(sums));
-    const affineGrads = this.run('groupNormAffineGrads', groupNormAffineGrads, 2 * sizes.C, constants, ...inputs);
-    const half = (from: number) => this.gather({ storage: affineGrads, shape: [sizes.C], strides: [1], offset: from });
-    const dgamma = half(0), dbeta = half(sizes.C);
-    this.done(dys.temp, xs.temp, means.temp, rstds.temp, gs.temp, bs.temp, sums, affineGrads);
+    const dgamma = this.run('groupNormAffineGrads', groupNormAffineGrads, sizes.C, { ...constants, beta: 0 }, ...inputs);
+    const dbeta = this.run('groupNormAffineGrads', groupNormAffineGrads, sizes.C, { ...constants, beta: 1 }, ...inputs);
+    this.done(dys.temp, xs.temp, statsIn.temp, gs.temp, bs.temp, sums);
     return { dx, dgamma, dbeta };
   }
 }
