@@ -3,7 +3,7 @@
 // and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
 // thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend webgpu|webgl|gpu]
+//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend webgpu|webgl|gpu [--no-tfjs-webgl]]
 //
 // With --backend webgpu (Dawn; VK_ICD_FILENAMES names a Vulkan driver without a GPU) or webgl
 // (headless-gl; under xvfb-run without a display), or gpu (webgpu, else webgl), the same rows run
@@ -11,6 +11,9 @@
 // named, and the launches (every gpu.js kernel call, counted by a wrapper around the compiled
 // kernels) and new textures or buffers (counted by a wrapper around the WebGL context's
 // createTexture or the WebGPU device's createBuffer) of one training step.
+// On webgl (headless-gl), TF.js's own webgl backend runs the same rows on a headless-gl context
+// of its own (bench/tfjs-webgl.mjs), as the reference a WebGL library can reach (--no-tfjs-webgl
+// skips it).
 // The UNet-S training step is also timed in the demo page in Chromium (bench/page.mjs): its cpu
 // backend on the same threads as Node's, and its gpu backend (WebGL2), against Node in the same run.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { F, GpuBackend, Rng, availableCores, diffusion, dispose, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy, useBackend } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
 import { benchInPage, CHROMIUM } from './page.mjs';
+import { useTfjsOnHeadlessGl } from './tfjs-webgl.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -139,72 +143,6 @@ function soakRun(summary, backend) {
   console.log(`ddpm-ts alone (${backend} backend), training ${model === 'tiny' ? 'a tiny UNet at batch 4' : 'UNet-S at batch 16'} for ${soak} steps in a fresh process: peak RSS ${summary.soak.peakRssMB} MB`);
 }
 
-// ---------------------------------------------------------------- --backend webgpu|webgl|gpu: a GPU backend against cpu
-/** Counts, from outside the backend, what the GPU is asked for: kernel calls and new textures (WebGL) or buffers (WebGPU). */
-const counts = { launches: 0, created: 0, byKernel: new Map() };
-function countCreations(gpu) {
-  const context = gpu.context;
-  if (!context) return;
-  const target = gpu.name === 'webgpu' ? context.device : context;
-  const method = gpu.name === 'webgpu' ? 'createBuffer' : 'createTexture';
-  const original = target[method].bind(target);
-  target[method] = (...a) => {
-    counts.created++;
-    return original(...a);
-  };
-}
-const instrument = (kernel, name) => (...a) => {
-  counts.launches++;
-  counts.byKernel.set(name, (counts.byKernel.get(name) ?? 0) + 1);
-  return kernel(...a);
-};
-
-const gpuChoice = flag('backend', 'cpu');
-if (gpuChoice !== 'cpu') {
-  const cpu = getBackend();
-  // The backend useBackend picks, opened again with the counting wrapper (one GPU context more, same mode).
-  const picked = await useBackend(gpuChoice, { log: (m) => console.log(m) });
-  const gpu = await GpuBackend.create({ mode: picked.mode, instrument });
-  countCreations(gpu);
-  const sides = { gpu: makeOurs(gpu), cpu: makeOurs(cpu) };
-  console.log(`ddpm-ts bench, ${gpu.name} backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
-  const matchCpu = maxRelError(await sides.gpu.forward(), await sides.cpu.forward());
-  console.log(`check: UNet-S output on the ${gpu.name} backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
-  if (!(matchCpu < 1e-3)) throw new Error(`the ${gpu.name} backend does not compute the same function; timings would mean nothing`);
-  const times = {};
-  for (const row of Object.keys(rows)) {
-    for (let rep = 0; rep < REPS + 1; rep++) {
-      for (const side of ['gpu', 'cpu']) {
-        const s = await time(sides[side][row]);
-        if (rep > 0) ((times[row] ??= {})[side] ??= []).push(s);
-      }
-    }
-    process.stdout.write(`  ${rows[row].label}: done\n`);
-  }
-  // One more training step and one forward, counted (the steps above compiled everything).
-  const perCall = {};
-  for (const row of ['forward', 'train']) {
-    Object.assign(counts, { launches: 0, created: 0, byKernel: new Map() });
-    await sides.gpu[row]();
-    perCall[row] = { launches: counts.launches, created: counts.created, byKernel: Object.fromEntries([...counts.byKernel].sort((a, b) => b[1] - a[1])) };
-  }
-  const what = gpu.name === 'webgpu' ? 'buffers' : 'textures';
-  console.log(`per UNet-S forward: ${perCall.forward.launches} launches, ${perCall.forward.created} new ${what}; per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
-  console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-  const summary = { backend: gpu.name, mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu, perCall };
-  const table = [['', `ddpm-ts ${gpu.name} (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu']];
-  for (const [row, { label }] of Object.entries(rows)) {
-    const g = median(times[row].gpu), c = median(times[row].cpu);
-    table.push([label, fmt(row, g), fmt(row, c), `${(g / c).toFixed(2)}×`]);
-    summary[row] = { seconds: { gpu: g, cpu: c }, gpuOverCpu: g / c };
-  }
-  printTable(table);
-  console.log(`\nratios below 1× mean the ${gpu.name} backend is faster (time gpu / time cpu). GPU memory now: ${JSON.stringify(gpu.memory())}`);
-  soakRun(summary, gpu.name);
-  console.log(JSON.stringify(summary));
-  process.exit(0);
-}
-
 // ---------------------------------------------------------------- TensorFlow.js
 const tf = await import('@tensorflow/tfjs');
 await import('@tensorflow/tfjs-backend-wasm');
@@ -238,6 +176,83 @@ async function tfSetup(backend) {
     convFB: () => read(() => tf.variableGrads(() => tf.sum(tf.square(conv(cx, cw, 1, 1))).mul(0.5), [cw]).grads[cw.name]),
     outputNchw: () => read(() => tf.transpose(model.forward(x, e), [0, 3, 1, 2])),
   };
+}
+
+// ---------------------------------------------------------------- --backend webgpu|webgl|gpu: a GPU backend against cpu
+/** Counts, from outside the backend, what the GPU is asked for: kernel calls and new textures (WebGL) or buffers (WebGPU). */
+const counts = { launches: 0, created: 0, byKernel: new Map() };
+function countCreations(gpu) {
+  const context = gpu.context;
+  if (!context) return;
+  const target = gpu.name === 'webgpu' ? context.device : context;
+  const method = gpu.name === 'webgpu' ? 'createBuffer' : 'createTexture';
+  const original = target[method].bind(target);
+  target[method] = (...a) => {
+    counts.created++;
+    return original(...a);
+  };
+}
+const instrument = (kernel, name) => (...a) => {
+  counts.launches++;
+  counts.byKernel.set(name, (counts.byKernel.get(name) ?? 0) + 1);
+  return kernel(...a);
+};
+
+const gpuChoice = flag('backend', 'cpu');
+if (gpuChoice !== 'cpu') {
+  const cpu = getBackend();
+  // The backend useBackend picks, opened again with the counting wrapper (one GPU context more, same mode).
+  const picked = await useBackend(gpuChoice, { log: (m) => console.log(m) });
+  const gpu = await GpuBackend.create({ mode: picked.mode, instrument });
+  countCreations(gpu);
+  const sides = { gpu: makeOurs(gpu), cpu: makeOurs(cpu) };
+  console.log(`ddpm-ts bench, ${gpu.name} backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
+  const reference = await sides.cpu.forward();
+  const matchCpu = maxRelError(await sides.gpu.forward(), reference);
+  console.log(`check: UNet-S output on the ${gpu.name} backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
+  if (!(matchCpu < 1e-3)) throw new Error(`the ${gpu.name} backend does not compute the same function; timings would mean nothing`);
+  // On webgl, TF.js's webgl backend on a headless-gl context of its own: the same renderer, the same model and step.
+  let tfRenderer = null;
+  if (gpu.name === 'webgl' && gpu.mode === 'headlessgl' && !flag('no-tfjs-webgl', false)) {
+    tfRenderer = await useTfjsOnHeadlessGl(tf);
+    sides.tfjs = await tfSetup('webgl');
+    const matchTf = maxRelError(sides.tfjs.outputNchw(), reference);
+    console.log(`check: UNet-S output of TF.js ${tf.version.tfjs} webgl (${tfRenderer}) vs ddpm-ts's cpu backend, max relative error ${matchTf.toExponential(2)}`);
+    if (!(matchTf < 1e-3)) throw new Error('TF.js webgl does not compute the same function; timings would mean nothing');
+  }
+  const times = {};
+  for (const row of Object.keys(rows)) {
+    for (let rep = 0; rep < REPS + 1; rep++) {
+      for (const side of Object.keys(sides)) {
+        const s = await time(sides[side][row]);
+        if (rep > 0) ((times[row] ??= {})[side] ??= []).push(s);
+      }
+    }
+    process.stdout.write(`  ${rows[row].label}: done\n`);
+  }
+  // One more training step and one forward, counted (the steps above compiled everything).
+  const perCall = {};
+  for (const row of ['forward', 'train']) {
+    Object.assign(counts, { launches: 0, created: 0, byKernel: new Map() });
+    await sides.gpu[row]();
+    perCall[row] = { launches: counts.launches, created: counts.created, byKernel: Object.fromEntries([...counts.byKernel].sort((a, b) => b[1] - a[1])) };
+  }
+  const what = gpu.name === 'webgpu' ? 'buffers' : 'textures';
+  console.log(`per UNet-S forward: ${perCall.forward.launches} launches, ${perCall.forward.created} new ${what}; per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
+  console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const summary = { backend: gpu.name, mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu, perCall };
+  const table = [['', `ddpm-ts ${gpu.name} (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu', ...(tfRenderer ? [`TF.js ${tf.version.tfjs} webgl`, 'gpu / TF.js'] : [])]];
+  for (const [row, { label }] of Object.entries(rows)) {
+    const g = median(times[row].gpu), c = median(times[row].cpu), t = tfRenderer ? median(times[row].tfjs) : null;
+    table.push([label, fmt(row, g), fmt(row, c), `${(g / c).toFixed(2)}×`, ...(t ? [fmt(row, t), `${(g / t).toFixed(2)}×`] : [])]);
+    summary[row] = { seconds: { gpu: g, cpu: c, ...(t ? { tfjsWebgl: t } : {}) }, gpuOverCpu: g / c, ...(t ? { gpuOverTfjsWebgl: g / t } : {}) };
+  }
+  if (tfRenderer) summary.tfjsWebgl = { version: tf.version.tfjs, renderer: tfRenderer };
+  printTable(table);
+  console.log(`\nratios below 1× mean the ${gpu.name} backend is faster (time gpu / time of the other). GPU memory now: ${JSON.stringify(gpu.memory())}, pooled for reuse: ${JSON.stringify(gpu.pooled())}`);
+  soakRun(summary, gpu.name);
+  console.log(JSON.stringify(summary));
+  process.exit(0);
 }
 
 // ---------------------------------------------------------------- run, interleaved

@@ -9,6 +9,10 @@
 //                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
 //   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
 // (Taps that fall in the zero padding contribute nothing.)
+// The weight gradient's sum runs over every image and output pixel (16,384 products a weight for
+// UNet-S at batch 16), and a GPU thread that adds that many serially leaves most of the GPU idle
+// (there are only F·C·kh·kw weights). So the kernel computes partial sums: thread (part, f, c,
+// ky, kx) sums the R output rows (n, oy) of its part, and the backend adds the parts (a reduce).
 
 import type { Input, KernelThis } from './types.js';
 import { floorDiv } from './view.js';
@@ -73,17 +77,20 @@ export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): num
   const ky = q - q2 * this.constants.kh!;
   q = floorDiv(q2, this.constants.C!);
   const c = q2 - q * this.constants.C!;
-  const f = q;
+  q2 = floorDiv(q, this.constants.F!);
+  const f = q - q2 * this.constants.F!;
+  const part = q2;
   let sum = 0;
-  for (let n = 0; n < this.constants.N!; n++) {
-    for (let oy = 0; oy < this.constants.Ho!; oy++) {
-      const iy = oy * this.constants.s! - this.constants.p! + ky;
-      if (iy >= 0 && iy < this.constants.H!) {
-        for (let ox = 0; ox < this.constants.Wo!; ox++) {
-          const ix = ox * this.constants.s! - this.constants.p! + kx;
-          if (ix >= 0 && ix < this.constants.W!) {
-            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]!;
-          }
+  for (let j = 0; j < this.constants.R!; j++) {
+    const row = part * this.constants.R! + j;
+    const n = floorDiv(row, this.constants.Ho!);
+    const oy = row - n * this.constants.Ho!;
+    const iy = oy * this.constants.s! - this.constants.p! + ky;
+    if (n < this.constants.N! && iy >= 0 && iy < this.constants.H!) {
+      for (let ox = 0; ox < this.constants.Wo!; ox++) {
+        const ix = ox * this.constants.s! - this.constants.p! + kx;
+        if (ix >= 0 && ix < this.constants.W!) {
+          sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]!;
         }
       }
     }

@@ -1,5 +1,6 @@
 // Moving values without arithmetic: filling, laying a strided view out contiguously, copying a
-// view into a region of an existing storage, and joining the pages of a big tensor.
+// view into a region of an existing storage, and joining two inputs (the pages of a big tensor,
+// or tensors concatenated along an axis).
 //
 // A texture cannot be written in place (a fragment shader writes only its own output), so
 // `assign` produces the whole destination anew: each element j of the old storage either lies
@@ -58,12 +59,18 @@ export function assign(this: KernelThis, old: Input, src: Input): number {
 }
 
 /**
- * out_i = a[aOffset + i] for i < split, else b[i − split]: the end of one page and the start of
- * the next side by side, the window of a view that straddles them (see src/backends/gpu/paging.ts).
+ * Two inputs side by side, row by row: output row r (aRow + bRow values) is a's row r (aRow
+ * values from aOffset + r·aRow) followed by b's row r (bRow values). As one row: the end of one
+ * page and the start of the next, the window of a view that straddles them (see
+ * src/backends/gpu/paging.ts). As rows: a concatenation along an axis, [outer, Ca·inner] and
+ * [outer, Cb·inner] into [outer, (Ca + Cb)·inner].
  */
 export function join(this: KernelThis, a: Input, b: Input): number {
-  if (this.thread.x < this.constants.split!) {
-    return a[this.constants.aOffset! + this.thread.x]!;
+  const width = this.constants.aRow! + this.constants.bRow!;
+  const row = floorDiv(this.thread.x, width);
+  const j = this.thread.x - row * width;
+  if (j < this.constants.aRow!) {
+    return a[this.constants.aOffset! + row * this.constants.aRow! + j]!;
   }
-  return b[this.thread.x - this.constants.split!]!;
+  return b[row * this.constants.bRow! + j - this.constants.aRow!]!;
 }

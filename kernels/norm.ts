@@ -7,8 +7,8 @@
 //   g_a = dy   or   dy·σ(a)·(1 + a·(1 − σ(a)))
 //   dβ_c = Σ g_a,   dγ_c = Σ g_a·x̂                                       (over images and pixels)
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),   g_x̂ = g_a·γ_c            (means over the group)
-// Each pass is its own kernel: statistics (μ and 1/σ side by side), normalisation, the group
-// sums, dx, and dγ, dβ.
+// Each pass is its own kernel: statistics (μ and 1/σ side by side), normalisation, and backward
+// the per-channel sums of g_a and g_a·x̂ (from which the backend's reduces give dγ and dβ), then dx.
 
 import type { Input, KernelThis } from './types.js';
 import { sigmoidOf, siluGradOf } from './elementwise.js';
@@ -83,32 +83,38 @@ export function gradA(this: KernelThis | void, dyv: number, a: number): number {
   return dyv;
 }
 
-/** Per (image, group): thread i < N·G sums g_x̂, thread N·G + i sums g_x̂·x̂ of group i. */
-export function groupNormGroupSums(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
-  const second = this.thread.x >= this.constants.N! * this.constants.G! ? 1 : 0;
-  const group = this.thread.x - second * this.constants.N! * this.constants.G!;
-  const n = floorDiv(group, this.constants.G!);
-  const g = group - n * this.constants.G!;
-  const mu = stats[2 * group]!;
-  const r = stats[2 * group + 1]!;
+/**
+ * Per (image, channel) pair i = n·C + c: thread 2i sums g_a over the channel's S pixels, thread
+ * 2i + 1 sums g_a·x̂. Every backward sum is built from these [N, C, 2] partial sums: dβ_c and dγ_c
+ * add them over the images (a reduce), and dx's two group means add γ_c times them over the
+ * group's channels. One thread a channel of an image sums S values (rather than one a group,
+ * P·S, or one a channel, N·S), so the GPU has N·C·2 sums to run side by side.
+ */
+export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
+  const pair = floorDiv(this.thread.x, 2);
+  const second = this.thread.x - 2 * pair;
+  const n = floorDiv(pair, this.constants.C!);
+  const c = pair - n * this.constants.C!;
+  const stat = n * this.constants.G! + floorDiv(c, this.constants.P!);
+  const mu = stats[2 * stat]!;
+  const r = stats[2 * stat + 1]!;
+  const start = pair * this.constants.S!;
   let sum = 0;
-  for (let k = 0; k < this.constants.P!; k++) {
-    const c = g * this.constants.P! + k;
-    const start = (n * this.constants.C! + c) * this.constants.S!;
-    for (let j = 0; j < this.constants.S!; j++) {
-      const a = affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!);
-      const gx = gradA(dy[start + j]!, a) * gamma[c]!;
-      if (second === 1) {
-        sum += gx * (x[start + j]! - mu) * r;
-      } else {
-        sum += gx;
-      }
+  for (let j = 0; j < this.constants.S!; j++) {
+    const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!));
+    if (second === 1) {
+      sum += ga * (x[start + j]! - mu) * r;
+    } else {
+      sum += ga;
     }
   }
   return sum;
 }
 
-/** dx_i = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)), the means from groupNormGroupSums. */
+/**
+ * dx_i = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)), g_x̂ = g_a·γ_c; the group means add γ_c times the
+ * channel sums over the group's P channels: mean(g_x̂) = Σ_c γ_c·Σ g_a / M, mean(g_x̂·x̂) = Σ_c γ_c·Σ g_a·x̂ / M.
+ */
 export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input, sums: Input): number {
   const c = channelOf(this.thread.x);
   const stat = statOf(this.thread.x);
@@ -116,33 +122,14 @@ export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input,
   const r = stats[2 * stat + 1]!;
   const xhat = (x[this.thread.x]! - mu) * r;
   const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mu, r, gamma[c]!, beta[c]!)) * gamma[c]!;
-  const meanGx = sums[stat]! / this.constants.M!;
-  const meanGxXhat = sums[this.constants.N! * this.constants.G! + stat]! / this.constants.M!;
-  return r * (gx - meanGx - xhat * meanGxXhat);
-}
-
-/**
- * Thread c: dγ_c = Σ g_a·x̂, or with the constant beta = 1, dβ_c = Σ g_a (over images and pixels).
- * Two launches, one per output, so each gradient is a storage of its own.
- */
-export function groupNormAffineGrads(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
-  const second = this.constants.beta!;
-  const c = this.thread.x;
-  const g = floorDiv(c, this.constants.P!);
-  let sum = 0;
-  for (let n = 0; n < this.constants.N!; n++) {
-    const stat = n * this.constants.G! + g;
-    const start = (n * this.constants.C! + c) * this.constants.S!;
-    for (let j = 0; j < this.constants.S!; j++) {
-      const mu = stats[2 * stat]!;
-      const r = stats[2 * stat + 1]!;
-      const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!));
-      if (second === 1) {
-        sum += ga;
-      } else {
-        sum += ga * (x[start + j]! - mu) * r;
-      }
-    }
+  const n = floorDiv(stat, this.constants.G!);
+  const first = n * this.constants.C! + (stat - n * this.constants.G!) * this.constants.P!;
+  let sumGx = 0;
+  let sumGxXhat = 0;
+  for (let k = 0; k < this.constants.P!; k++) {
+    const gammaK = gamma[first - n * this.constants.C! + k]!;
+    sumGx += gammaK * sums[2 * (first + k)]!;
+    sumGxXhat += gammaK * sums[2 * (first + k) + 1]!;
   }
-  return sum;
+  return r * (gx - sumGx / this.constants.M! - xhat * sumGxXhat / this.constants.M!);
 }

@@ -67,6 +67,12 @@ export interface Backend {
   readAsync?(x: View): Promise<Float32Array>;
   /** Copies `src` into the region `dst` of an existing storage (shapes equal). */
   assign(dst: View, src: View): void;
+  /** The views joined along `axis` (their other axes equal), contiguous. */
+  concat(parts: View[], axis: number): Storage;
+  /** Softmax of x along its last axis, contiguous. */
+  softmax(x: View): Storage;
+  /** Its backward: y·(g − Σ g·y) along the last axis, from the softmax's output y and the gradient g. */
+  softmaxGrad(y: View, g: View): Storage;
 
   /** out = op(x), elementwise, into a fresh contiguous storage of x's shape. */
   unary(op: UnaryOp, x: View): Storage;

@@ -1,9 +1,12 @@
-// Activations, composed from elementwise primitives so autodiff derives their gradients.
+// Activations: SiLU and softmax, each one backend op forward and one backward (their math
+// written out beside them), where composing them from elementwise ops and reductions would
+// cost a GPU several launches each way.
 
+import { record } from '../tensor/autograd.js';
 import { normalizeAxis } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { div, exp, siluGrad, sub, unary } from './elementwise.js';
-import { max, sum } from './reduce.js';
+import { Tensor } from '../tensor/tensor.js';
+import { siluGrad, unary } from './elementwise.js';
+import { transpose } from './view.js';
 
 /**
  * SiLU (swish): x·σ(x), one elementwise op each way (as mul(x, sigmoid(x)) it took 2 launches
@@ -15,10 +18,15 @@ export function silu(x: Tensor): Tensor {
 
 /**
  * softmax(x)_i = e^(x_i − m) / Σ_j e^(x_j − m) along `axis`. Subtracting the row maximum m
- * changes nothing mathematically (it cancels) but keeps exp from overflowing; m is a constant.
+ * changes nothing mathematically (it cancels) but keeps exp from overflowing.
+ *   dx_i = y_i·(g_i − Σ_j g_j·y_j)   (y = softmax(x); the backend's softmaxGrad)
+ * One backend op each way along the last axis (another axis is swapped there and back, as views):
+ * composed of max, sub, exp, sum and div, it took five launches forward and eight backward.
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  const ax = normalizeAxis('softmax', axis, x.rank);
-  const e = exp(sub(x, max(x, ax, true)));
-  return div(e, sum(e, ax, true));
+  const ax = normalizeAxis('softmax', axis, x.rank), last = x.rank - 1;
+  const xl = ax === last ? x : transpose(x, ax, last);
+  const y = new Tensor(x.backend.softmax(xl), xl.shape);
+  record(y, 'softmax', [xl], (g) => [new Tensor(g.backend.softmaxGrad(y, g), g.shape)]);
+  return ax === last ? y : transpose(y, ax, last);
 }

@@ -193,6 +193,39 @@ export class CpuBackend implements Backend {
     return data === dataOf(x.storage) ? data.slice() : data;
   }
 
+  concat(parts: View[], axis: number): Storage {
+    const shape = parts[0]!.shape.slice();
+    shape[axis] = parts.reduce((n, p) => n + p.shape[axis]!, 0);
+    const out = freshNd(shape);
+    let at = 0;
+    for (const p of parts) {
+      ops.assign(out.lo(...shape.map((_, k) => (k === axis ? at : 0))).hi(...p.shape), nd(p));
+      at += p.shape[axis]!;
+    }
+    return new CpuStorage(this, out.data);
+  }
+
+  softmax(x: View): Storage {
+    const L = x.shape[x.shape.length - 1]!, y = contiguousData(x).slice();
+    for (let start = 0; start < y.length; start += L) {
+      let m = -Infinity, sum = 0;
+      for (let j = start; j < start + L; j++) m = Math.max(m, y[j]!);
+      for (let j = start; j < start + L; j++) sum += (y[j] = exp(y[j]! - m));
+      for (let j = start; j < start + L; j++) y[j] = y[j]! / sum;
+    }
+    return new CpuStorage(this, y);
+  }
+
+  softmaxGrad(y: View, g: View): Storage {
+    const L = y.shape[y.shape.length - 1]!, ys = contiguousData(y), dx = contiguousData(g).slice();
+    for (let start = 0; start < dx.length; start += L) {
+      let dot = 0;
+      for (let j = start; j < start + L; j++) dot += dx[j]! * ys[j]!;
+      for (let j = start; j < start + L; j++) dx[j] = ys[j]! * (dx[j]! - dot);
+    }
+    return new CpuStorage(this, dx);
+  }
+
   assign(dst: View, src: View): void {
     ops.assign(nd(dst), nd(src));
   }

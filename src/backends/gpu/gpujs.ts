@@ -18,7 +18,7 @@
  * page, or in Node through the optional `webgpu` package), or gpu.js's JavaScript interpreter of
  * the GL path's kernels (for tests).
  */
-import { dropTexturePool, poolTextures } from './texture-pool.js';
+import { dropBufferPool, dropTexturePool, poolBuffers, poolTextures } from './pool.js';
 
 export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'cpu';
 
@@ -54,8 +54,8 @@ export interface OpenGpu {
    */
   context: unknown;
   /**
-   * GL modes: the textures deleted and kept for reuse (see texture-pool.ts), and their bytes;
-   * none elsewhere.
+   * The textures (GL) or buffers (WebGPU) freed and kept for reuse (see pool.ts), and their
+   * bytes; none in 'cpu' mode.
    */
   idle(): { textures: number; bytes: number };
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
@@ -192,8 +192,9 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     throw new Error(`gpu.js did not run mode '${mode}' as asked: it ran ${ran ?? 'nothing'} in ${precision ?? 'no'} precision (probe sum ${result}, expected 1500)`);
   }
   const glMode = mode !== 'cpu' && mode !== 'webgpu' && gl;
-  // GL modes recycle textures.
-  const pool = glMode ? poolTextures(value as object, gl) : null;
+  // Outputs are recycled: textures on GL, buffers on WebGPU (one pool per device, shared by the instances on it).
+  const device = webgpu ? (probe.kernel as unknown as { _device: object })._device : null;
+  const pool = glMode ? poolTextures(value as object, gl) : device ? poolBuffers(probe.kernel!, value as object, device) : null;
   if (webgpu) openWebGpu++;
   const bindingLimit = webgpu ? Math.min(webgpu.adapter.limits.maxStorageBufferBindingSize, webgpu.adapter.limits.maxBufferSize) / 4 : Infinity;
   return {
@@ -207,7 +208,10 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     destroy: async () => {
       if (glMode) dropTexturePool(gl);
       gpu.destroy();
-      if (webgpu && --openWebGpu === 0) await gpujs.WebGPUContext?.destroy();
+      if (webgpu && --openWebGpu === 0) {
+        dropBufferPool(device!);
+        await gpujs.WebGPUContext?.destroy();
+      }
     },
   };
 }

@@ -32,8 +32,9 @@ import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKerne
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, sigmoidOf, siluGradOf, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
 import { adamMoment1, adamMoment2, adamParam, axpby as axpbyKernel } from '../../../kernels/optim.js';
-import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormAffineGrads, groupNormDx, groupNormGroupSums, groupStats, statOf } from '../../../kernels/norm.js';
+import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormChannelSums, groupNormDx, groupStats, statOf } from '../../../kernels/norm.js';
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
+import { softmax as softmaxKernel, softmaxGrad as softmaxGradKernel } from '../../../kernels/softmax.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/view.js';
 import { track } from '../scope.js';
 import { openGpu, type CompiledKernel, type GpuMode, type KernelValue, type OpenGpu } from './gpujs.js';
@@ -43,6 +44,13 @@ export type { GpuMode } from './gpujs.js';
 
 /** The helper functions kernels may call (gpu.js compiles those a kernel uses into its shader). */
 const HELPERS = [floorDiv, viewOffset, sigmoidOf, siluGradOf, applyUnary, applyBinary, channelOf, statOf, affine, gradA] as unknown as Array<(...args: never[]) => number>;
+
+/**
+ * About the most products one thread of a reduction kernel adds one after another: longer sums
+ * are cut into partial sums that run in parallel, then added (a GPU has thousands of threads, and
+ * a layer's weight gradient only F·C·kh·kw outputs).
+ */
+const MAX_SERIAL = 2048;
 
 /** Float32 holds whole numbers exactly up to 2²⁴: the largest index a shader computes. */
 const MAX_INDEXABLE = 2 ** 24;
@@ -283,9 +291,9 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * GL modes: freed textures kept for reuse by later kernels instead of being deleted (see
-   * texture-pool.ts), and their bytes on the GPU. A training loop's pool stops growing after its
-   * first step; it is deleted with the backend.
+   * Freed textures (GL) or buffers (WebGPU) kept for reuse by later kernels instead of being
+   * deleted (see pool.ts), and their bytes on the GPU. A training loop's pool stops growing after
+   * its first steps; it is deleted with the backend (on WebGPU, with the last backend on the device).
    */
   pooled(): { textures: number; bytes: number } {
     return this.gpu.idle();
@@ -337,7 +345,7 @@ export class GpuBackend implements Backend {
   }
 
   /** One storage made of the parts' pages, in order; the parts no longer own them. */
-  private concat(parts: Storage[]): GpuStorage {
+  private stitch(parts: Storage[]): GpuStorage {
     if (parts.length === 1) return parts[0] as GpuStorage;
     const pages: Page[] = [];
     let at = 0;
@@ -389,7 +397,7 @@ export class GpuBackend implements Backend {
     let temp: GpuStorage | null = null;
     for (const page of inside.slice(1)) {
       const take = Math.min(page.size, hi - page.start);
-      const next = this.run('join', join, length + take, { split: length, aOffset: from }, joined, this.arg(this.borrow(page)));
+      const next = this.run('join', join, length + take, { aRow: length, bRow: take, aOffset: from }, joined, this.arg(this.borrow(page)));
       this.done(temp);
       temp = next;
       joined = this.arg(next);
@@ -440,7 +448,7 @@ export class GpuBackend implements Backend {
     const parts = this.slices(op, body);
     return op.outputs.map((o, k) => {
       const outputs = parts.map((p) => p[k]!);
-      return 'item' in o ? this.concat(outputs) : outputs.length === 1 ? outputs[0]! : this.combine(o.combine, outputs);
+      return 'item' in o ? this.stitch(outputs) : outputs.length === 1 ? outputs[0]! : this.combine(o.combine, outputs);
     });
   }
 
@@ -458,7 +466,11 @@ export class GpuBackend implements Backend {
     if (size > this.pageSize) {
       throw new Error(`gpu backend: ${name} would write ${size.toLocaleString('en-US')} values, more than one texture holds here (${this.pageSize.toLocaleString('en-US')})`);
     }
-    const key = `${name}|${size}|${JSON.stringify(constants)}|${args.map((a) => (typeof a === 'number' ? 'n' : a.size)).join(',')}`;
+    // The cache key, built by plain concatenation: this runs on every launch (JSON.stringify here
+    // led the JavaScript time of a step).
+    let key = `${name}|${size}|`;
+    for (const k in constants) key += `${k}=${constants[k]},`;
+    for (const a of args) key += typeof a === 'number' ? '|n' : `|${a.size}`;
     let kernel = this.kernels.get(key);
     if (!kernel) {
       kernel = this.gpu.createKernel(fn as (...a: never[]) => number, { output: [size], constants, functions: HELPERS });
@@ -516,7 +528,65 @@ export class GpuBackend implements Backend {
   private paged(size: number, page: (start: number, count: number) => Storage): GpuStorage {
     const parts: Storage[] = [page(0, Math.min(size, this.pageSize))];
     for (let start = this.pageSize; start < size; start += this.pageSize) parts.push(page(start, Math.min(this.pageSize, size - start)));
-    return this.concat(parts);
+    return this.stitch(parts);
+  }
+
+  /**
+   * Joins views along `axis`: one `join` launch per part after the first, each reading the
+   * joined-so-far and the next part as rows ([outer, C·inner]). A result bigger than a texture,
+   * or a part kept in pages, is written region by region into zeros instead (a fill and one
+   * assign per part).
+   */
+  concat(parts: View[], axis: number): Storage {
+    const outer = sizeOf(parts[0]!.shape.slice(0, axis)), inner = sizeOf(parts[0]!.shape.slice(axis + 1));
+    const total = parts.reduce((n, p) => n + sizeOf(p.shape), 0);
+    if (total > this.pageSize || parts.some((p) => (p.storage as GpuStorage).pages.length > 1)) {
+      const shape = parts[0]!.shape.slice();
+      shape[axis] = parts.reduce((n, p) => n + p.shape[axis]!, 0);
+      const out = this.zeros(total), strides = contiguousStrides(shape);
+      let at = 0;
+      for (const p of parts) {
+        this.assign({ storage: out, shape: p.shape, strides, offset: at * strides[axis]! }, p);
+        at += p.shape[axis]!;
+      }
+      return out;
+    }
+    let joined: { cell: Cell; size: number; temp: GpuStorage | null } = this.contiguous(parts[0]!);
+    let aRow = parts[0]!.shape[axis]! * inner;
+    for (const part of parts.slice(1)) {
+      const b = this.contiguous(part), bRow = part.shape[axis]! * inner;
+      const next = this.run('join', join, outer * (aRow + bRow), { aRow, bRow, aOffset: 0 }, joined, b);
+      this.done(joined.temp, b.temp);
+      joined = { ...this.arg(next), temp: next };
+      aRow += bRow;
+    }
+    return joined.temp ?? this.gather(parts[0]!);
+  }
+
+  softmax(x: View): Storage {
+    return this.rows('softmax', softmaxKernel, [x]);
+  }
+
+  softmaxGrad(y: View, g: View): Storage {
+    return this.rows('softmaxGrad', softmaxGradKernel, [y, g]);
+  }
+
+  /**
+   * A kernel whose output element reads its whole row (the last axis, L values) of each input:
+   * the inputs laid out contiguously as [rows, L], cut into slices of whole rows that fit a texture.
+   */
+  private rows(name: string, fn: unknown, inputs: View[]): Storage {
+    const shape = inputs[0]!.shape, L = shape[shape.length - 1]!, rows = sizeOf(shape) / L;
+    const flat = inputs.map((v) => (isWhole(v) ? v.storage : this.unary('copy', v)));
+    const asRows = (s: Storage): View => ({ storage: s, shape: [rows, L], strides: [L, 1], offset: 0 });
+    const [out] = this.sliced({ name, items: rows, outputs: [{ item: L }], sliced: flat.map((s) => ({ view: asRows(s), axis: 0 })), whole: [] }, (sliced) => {
+      const args = sliced.map((v) => this.contiguous(v));
+      const result = this.run(name, fn, sizeOf(sliced[0]!.shape), { L }, ...args);
+      this.done(...args.map((a) => a.temp));
+      return [result];
+    });
+    this.done(...flat.filter((s, k) => s !== inputs[k]!.storage) as GpuStorage[]);
+    return out!;
   }
 
   zeros(size: number): Storage {
@@ -765,11 +835,18 @@ export class GpuBackend implements Backend {
     return this.sliced({ name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size: sizeOf(wShape), combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [this.conv2dBackwardWeightWithin(x!, dy!, wShape, g)])[0]!;
   }
 
+  /** Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then their sum. */
   private conv2dBackwardWeightWithin(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
     const c = this.convConstants(x.shape, wShape, g);
+    const rows = c.N! * c.Ho!, R = Math.max(1, Math.min(rows, Math.floor(MAX_SERIAL / c.Wo!))), parts = Math.ceil(rows / R);
+    const size = sizeOf(wShape);
+    if (parts * size > this.pageSize) throw new Error(`gpu backend: conv2dBackwardWeight's ${parts} partial sums of ${size} weights do not fit a texture`);
     const xs = this.contiguous(x), dys = this.contiguous(dy);
-    const out = this.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, sizeOf(wShape), c, xs, dys);
+    const partial = this.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R }, xs, dys);
     this.done(xs.temp, dys.temp);
+    if (parts === 1) return partial;
+    const out = this.reduceWithin('sum', { storage: partial, shape: [parts, size], strides: [size, 1], offset: 0 }, [0]);
+    this.done(partial);
     return out;
   }
 
@@ -820,10 +897,12 @@ export class GpuBackend implements Backend {
     const dys = this.contiguous(dy), statsIn = this.contiguous(stats);
     const constants = { ...sizes, silu: silu ? 1 : 0 };
     const inputs: Arg[] = [dys, xs, statsIn, gs, bs];
-    const sums = this.run('groupNormGroupSums', groupNormGroupSums, 2 * sizes.N * groups, constants, ...inputs);
+    const sums = this.run('groupNormChannelSums', groupNormChannelSums, 2 * sizes.N * sizes.C, constants, ...inputs);
     const dx = this.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, this.arg(sums));
-    const dgamma = this.run('groupNormAffineGrads', groupNormAffineGrads, sizes.C, { ...constants, beta: 0 }, ...inputs);
-    const dbeta = this.run('groupNormAffineGrads', groupNormAffineGrads, sizes.C, { ...constants, beta: 1 }, ...inputs);
+    // dβ_c = Σ_n sums[n, c, 0], dγ_c = Σ_n sums[n, c, 1]: strided views of the sums, added over the images.
+    const overImages = (k: number): View => ({ storage: sums, shape: [sizes.N, sizes.C], strides: [2 * sizes.C, 2], offset: k });
+    const dgamma = this.reduceWithin('sum', overImages(1), [0]);
+    const dbeta = this.reduceWithin('sum', overImages(0), [0]);
     this.done(dys.temp, xs.temp, statsIn.temp, gs.temp, bs.temp, sums);
     return { dx, dgamma, dbeta };
   }
