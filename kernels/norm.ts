@@ -123,13 +123,13 @@ export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input,
   const xhat = (x[this.thread.x]! - mu) * r;
   const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mu, r, gamma[c]!, beta[c]!)) * gamma[c]!;
   const n = floorDiv(stat, this.constants.G!);
-  const first = n * this.constants.C! + (stat - n * this.constants.G!) * this.constants.P!;
+  const c0 = (stat - n * this.constants.G!) * this.constants.P!; // the group's first channel
   let sumGx = 0;
   let sumGxXhat = 0;
   for (let k = 0; k < this.constants.P!; k++) {
-    const gammaK = gamma[first - n * this.constants.C! + k]!;
-    sumGx += gammaK * sums[2 * (first + k)]!;
-    sumGxXhat += gammaK * sums[2 * (first + k) + 1]!;
+    const pair = n * this.constants.C! + c0 + k;
+    sumGx += gamma[c0 + k]! * sums[2 * pair]!;
+    sumGxXhat += gamma[c0 + k]! * sums[2 * pair + 1]!;
   }
   return r * (gx - sumGx / this.constants.M! - xhat * sumGxXhat / this.constants.M!);
 }

@@ -13,13 +13,13 @@
 // at once once the kernel is built (building is asynchronous), and reading a buffer back is
 // mapAsync, asynchronous by nature. `OpenGpu.async` says which kind is open.
 
+import { dropBufferPool, dropTexturePool, poolBuffers, poolTextures } from './pool.js';
+
 /**
  * The modes we accept: real GL in Node (headless-gl) or a page (WebGL2, WebGL), WebGPU (in a
  * page, or in Node through the optional `webgpu` package), or gpu.js's JavaScript interpreter of
  * the GL path's kernels (for tests).
  */
-import { dropBufferPool, dropTexturePool, poolBuffers, poolTextures } from './pool.js';
-
 export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'webgpu' | 'cpu';
 
 /** A texture (GL) or a storage buffer (WebGPU) a pipeline kernel returned, kept on the GPU until deleted; on WebGPU `toArray` resolves later. */

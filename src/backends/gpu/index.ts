@@ -835,12 +835,15 @@ export class GpuBackend implements Backend {
     return this.sliced({ name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size: sizeOf(wShape), combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [this.conv2dBackwardWeightWithin(x!, dy!, wShape, g)])[0]!;
   }
 
-  /** Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then their sum. */
+  /**
+   * Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then
+   * their sum; fewer, longer parts where that many partial sums would not fit one texture.
+   */
   private conv2dBackwardWeightWithin(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
     const c = this.convConstants(x.shape, wShape, g);
-    const rows = c.N! * c.Ho!, R = Math.max(1, Math.min(rows, Math.floor(MAX_SERIAL / c.Wo!))), parts = Math.ceil(rows / R);
-    const size = sizeOf(wShape);
-    if (parts * size > this.pageSize) throw new Error(`gpu backend: conv2dBackwardWeight's ${parts} partial sums of ${size} weights do not fit a texture`);
+    const size = sizeOf(wShape), rows = c.N! * c.Ho!;
+    const maxParts = Math.max(1, Math.floor(this.pageSize / size));
+    const R = Math.min(rows, Math.max(1, Math.floor(MAX_SERIAL / c.Wo!), Math.ceil(rows / maxParts))), parts = Math.ceil(rows / R);
     const xs = this.contiguous(x), dys = this.contiguous(dy);
     const partial = this.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R }, xs, dys);
     this.done(xs.temp, dys.temp);

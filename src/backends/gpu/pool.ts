@@ -23,16 +23,12 @@
 /** Freed GPU objects kept for reuse, by key. */
 class FreeLists<T> {
   private readonly free = new Map<string, T[]>();
-  /** Objects made because none of their key was free, and objects handed out again. */
-  readonly counts = { made: 0, reused: 0 };
 
   constructor(private readonly bytesOf: (key: string) => number, private readonly destroy: (item: T) => void) {}
 
   /** A free object of that key, or undefined. */
   take(key: string): T | undefined {
-    const item = this.free.get(key)?.pop();
-    if (item) this.counts.reused++;
-    return item;
+    return this.free.get(key)?.pop();
   }
 
   give(key: string, item: T): void {
@@ -106,13 +102,8 @@ export function poolTextures(sample: object, gl: WebGLRenderingContext): Texture
     const { newTexture, delete: remove } = proto;
     // gpu.js calls this when the kernel's current texture still has another handle: the output must go elsewhere.
     proto.newTexture = function (this: GLTextureLike) {
-      const pool = texturePools.get(this.context);
-      const reused = pool?.take(keyOf(this));
-      if (!reused) {
-        newTexture.call(this);
-        if (pool) pool.counts.made++;
-        return;
-      }
+      const reused = texturePools.get(this.context)?.take(keyOf(this));
+      if (!reused) return newTexture.call(this);
       this.texture._refs = (this.texture._refs ?? 1) - 1;
       reused._refs = 1;
       this.texture = reused;
@@ -214,11 +205,7 @@ export function poolBuffers(kernel: object, sample: object, device: object): Buf
       const byteLength = tx * ty * tz * 4 * this.componentCount;
       if (this.outputBuffer) release(pool, this.outputBuffer);
       this._checkBufferSize(byteLength, `output [${this.output.join(', ')}]`);
-      let buffer = pool.take(String(byteLength));
-      if (!buffer) {
-        buffer = this._device.createBuffer({ size: byteLength, usage: OUTPUT_USAGE });
-        pool.counts.made++;
-      }
+      const buffer = pool.take(String(byteLength)) ?? this._device.createBuffer({ size: byteLength, usage: OUTPUT_USAGE });
       buffer._refs = 1;
       this.outputBuffer = buffer;
       this.bindGroupDirty = true;
