@@ -126,6 +126,11 @@ for (const mode of modes) {
         await expectTensorClose(F.silu(F.transpose(x)), expected, 1e-6, 'silu');
         await expectTensorClose(F.clone(F.transpose(x)), await onCpu(() => F.transpose(tensor(xv, x.shape)).data()), 0, 'clone');
       });
+      it('softmax (one op each way) over the last and a middle axis, and concat (one join) along a middle axis', async () => {
+        await gradCheck((a) => F.softmax(a, -1), [randomInput([2, 3, 5], 14, 2)]);
+        await gradCheck((a) => F.softmax(a, 1), [randomInput([2, 4, 3], 15, 2)]);
+        await gradCheck((a, b) => F.mul(F.concat([a, b], 1), F.concat([b, a], 1)), [randomInput([2, 3, 4], 16), randomInput([2, 3, 4], 17)]);
+      });
       it('batched matrix products of transposed views', async () => {
         await gradCheck((a, b) => F.matmul(F.transpose(a), b), [randomInput([2, 4, 3], 8), randomInput([2, 4, 5], 9)]);
       });
