@@ -1,37 +1,74 @@
-// The optimizer's updates, fused: one kernel per output instead of a chain of elementwise ops
-// (Adam was 16 launches a parameter, with the copies back; now 3). The GPU twin of
-// src/backends/cpu/optim.ts; all inputs are contiguous, of the parameter's size.
+// The optimizer's updates, fused: one launch updates the state of a whole bucket of parameters,
+// and one more each parameter (Adam was 16 launches a parameter, with the copies back; then 3;
+// now about 1⅙). The GPU twin of src/backends/cpu/optim.ts.
 //
-// Adam (Kingma & Ba; PyTorch's order of operations), with g̃ = g + λ·p for Adam's L2 decay (λ = 0 otherwise):
-//   m ← β1·m + (1−β1)·g̃
-//   v ← β2·v + (1−β2)·g̃²
+// Adam (Kingma & Ba; PyTorch's order of operations), with g the gradient (g + λ·p for Adam's L2
+// decay, formed by the optimizer before):
+//   m ← β1·m + (1−β1)·g
+//   v ← β2·v + (1−β2)·g²
 //   p ← p·d − s·m / (√v / c + ε)        s = lr/(1−β1ᵗ), c = √(1−β2ᵗ), d = 1 − lr·λ for AdamW (else 1)
-// The constants (β1, 1−β1, β2, 1−β2, ε, λ; the differences taken in float64 by the caller, as the
+// The constants (β1, 1−β1, β2, 1−β2, ε; the differences taken in float64 by the caller, as the
 // composed ops did) are fixed per optimizer; s, c and d change every step, so they are arguments:
 // a new step compiles nothing.
 //
-// axpby: out = a·x + b·y (the EMA: shadow ← d·shadow + (1−d)·param).
+// Buckets. The optimizer keeps the state of up to six parameters in one flat storage
+// (src/optim/buckets.ts): parameter j's block of it starts at startⱼ. A kernel reads six
+// separate inputs, one per parameter (WebGPU gives a shader 8 storage buffers by default: the
+// output, the state and six inputs); thread i finds its parameter by comparing i with the
+// blocks' starts, constants fixed per bucket. A bucket of fewer parameters starts its unused
+// slots at its end, so no thread reaches them (the inputs passed there are never read).
 
 import type { Input, KernelThis } from './types.js';
 
-/** The new first moment m of element i. */
-export function adamMoment1(this: KernelThis, m: Input, g: Input, p: Input): number {
-  const grad = g[this.thread.x]! + this.constants.l2! * p[this.thread.x]!;
-  return m[this.thread.x]! * this.constants.beta1! + grad * this.constants.oneMinusBeta1!;
+/**
+ * Adam's new moments for a bucket. Parameter j (nⱼ values) has m at [startⱼ, startⱼ + nⱼ) and v
+ * at [startⱼ + nⱼ, startⱼ + 2nⱼ); gⱼ is its gradient.
+ */
+export function adamMoments(this: KernelThis, moments: Input, g0: Input, g1: Input, g2: Input, g3: Input, g4: Input, g5: Input): number {
+  const i = this.thread.x;
+  let start = 0;
+  let n = this.constants.n0!;
+  if (i >= this.constants.start1!) { start = this.constants.start1!; n = this.constants.n1!; }
+  if (i >= this.constants.start2!) { start = this.constants.start2!; n = this.constants.n2!; }
+  if (i >= this.constants.start3!) { start = this.constants.start3!; n = this.constants.n3!; }
+  if (i >= this.constants.start4!) { start = this.constants.start4!; n = this.constants.n4!; }
+  if (i >= this.constants.start5!) { start = this.constants.start5!; n = this.constants.n5!; }
+  const local = i - start;
+  // The element of the parameter this moment belongs to.
+  let k = local;
+  if (local >= n) k = local - n;
+  let g = 0;
+  if (i < this.constants.start1!) g = g0[k]!;
+  else if (i < this.constants.start2!) g = g1[k]!;
+  else if (i < this.constants.start3!) g = g2[k]!;
+  else if (i < this.constants.start4!) g = g3[k]!;
+  else if (i < this.constants.start5!) g = g4[k]!;
+  else g = g5[k]!;
+  if (local < n) return moments[i]! * this.constants.beta1! + g * this.constants.oneMinusBeta1!;
+  return moments[i]! * this.constants.beta2! + g * g * this.constants.oneMinusBeta2!;
 }
 
-/** The new second moment v of element i. */
-export function adamMoment2(this: KernelThis, v: Input, g: Input, p: Input): number {
-  const grad = g[this.thread.x]! + this.constants.l2! * p[this.thread.x]!;
-  return v[this.thread.x]! * this.constants.beta2! + grad * grad * this.constants.oneMinusBeta2!;
+/** A parameter's new value, from its new moments: m at moments[at + i], v at moments[at + n + i]. */
+export function adamParam(this: KernelThis, p: Input, moments: Input, at: number, stepSize: number, bias2Sqrt: number, decay: number): number {
+  const i = this.thread.x;
+  const m = moments[at + i]!;
+  const v = moments[at + this.constants.n! + i]!;
+  const denom = Math.sqrt(v) / bias2Sqrt + this.constants.eps!;
+  return p[i]! * decay - (m / denom) * stepSize;
 }
 
-/** The new parameter, from the new moments. */
-export function adamParam(this: KernelThis, p: Input, m: Input, v: Input, stepSize: number, bias2Sqrt: number, decay: number): number {
-  const denom = Math.sqrt(v[this.thread.x]!) / bias2Sqrt + this.constants.eps!;
-  return p[this.thread.x]! * decay - (m[this.thread.x]! / denom) * stepSize;
-}
-
-export function axpby(this: KernelThis, x: Input, y: Input, a: number, b: number): number {
-  return a * x[this.thread.x]! + b * y[this.thread.x]!;
+/**
+ * a·state + b·xⱼ over a bucket (the EMA: shadow ← d·shadow + (1−d)·param; Adam's L2 decay, g + λ·p,
+ * with one x), parameter j's values at [startⱼ, startⱼ + nⱼ).
+ */
+export function blend(this: KernelThis, state: Input, x0: Input, x1: Input, x2: Input, x3: Input, x4: Input, x5: Input, a: number, b: number): number {
+  const i = this.thread.x;
+  let x = 0;
+  if (i < this.constants.start1!) x = x0[i]!;
+  else if (i < this.constants.start2!) x = x1[i - this.constants.start1!]!;
+  else if (i < this.constants.start3!) x = x2[i - this.constants.start2!]!;
+  else if (i < this.constants.start4!) x = x3[i - this.constants.start3!]!;
+  else if (i < this.constants.start5!) x = x4[i - this.constants.start4!]!;
+  else x = x5[i - this.constants.start5!]!;
+  return a * state[i]! + b * x;
 }

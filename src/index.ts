@@ -9,7 +9,7 @@ export { tidy, dispose } from './backends/scope.js';
 export { tensor, scalar, zeros, ones, full, randn, rand, type TensorOptions } from './ops/creation.js';
 export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
 export {
-  getBackend, setBackend, registerBackend, listBackends,
+  getBackend, setBackend, registerBackend, listBackends, BUCKET_SIZE,
   type Backend, type Storage, type View, type UnaryOp, type BinaryOp, type ReduceOp, type Conv2dGeometry,
 } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/index.js';

@@ -8,7 +8,7 @@
 // so the same test runs on both kinds of backend.
 
 import { expect } from 'chai';
-import { CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { BUCKET_SIZE, CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectTensorClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -257,7 +257,11 @@ for (const mode of modes) {
         await withSmallTextures(69, async (small) => {
           const { trainer, losses, after } = await steps(small);
           expect(after.slice(1)).to.deep.equal([after[0], after[0], after[0]]);
-          expect(after[0]!.paged).to.equal(0); // between steps only weights and optimizer state live, one texture each
+          // Between steps only weights and optimizer state live, one texture each, but for Adam's
+          // moments (2 values a weight) of a weight too big for one texture: a bucket of its own, paged.
+          const lone = trainer.model.parameters().filter((p) => 2 * p.size > 69 * 69).length;
+          expect(lone).to.be.above(0);
+          expect(after[0]!.paged).to.equal(lone);
           losses.forEach((loss, k) => expect(Math.abs(loss - whole.losses[k]!), `step ${k + 1}: ${loss} vs ${whole.losses[k]}`).to.be.at.most(1e-5 * whole.losses[k]!));
           // And a step does page: the model's activations on a batch of 8.
           tidy(() => {
@@ -362,40 +366,61 @@ for (const mode of modes) {
       });
     });
 
-    it('the optimizer launches 3 kernels a parameter for Adam and 1 for the EMA, counted by a wrapper around the compiled kernels, and computes what the composed ops compute', async () => {
+    it('the optimizer launches one kernel a bucket of parameters for the moments and one a parameter for Adam (one more for L2 decay), one a bucket for the EMA, counted by a wrapper around the compiled kernels, and computes what the composed ops compute', async () => {
       let launches = 0;
       const counted = await GpuBackend.create({ mode, instrument: (kernel) => (...args) => (launches++, kernel(...args)) });
       setBackend(counted);
       try {
         const net = new UNet({ imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 }, { rng: new Rng(5) });
         const params = net.parameters();
+        const buckets = Math.ceil(params.length / BUCKET_SIZE); // all of this model fits one texture
         for (const p of params) p.grad = F.mul(F.clone(p), 0.01);
-        const adam = new optim.Adam(params, { lr: 1e-2, weightDecay: 0.1 });
         const ema = new optim.EMA(net, { decay: 0.9 });
-        const expected = await onCpu(async () => {
-          // The first step of Adam with L2 decay 0.1, by the cpu backend's composed ops: g̃ = g + 0.1·p,
-          // m = 0.1·g̃, v = 0.001·g̃², p ← p − (lr / 0.1)·m / (√v / √0.001 + 1e-8).
-          const rows: number[][] = [];
-          for (const p of params) {
-            const pv = tensor(await p.data(), p.shape), g = F.mul(pv, 0.01);
-            const gg = F.add(g, F.mul(pv, 0.1));
-            const m = F.mul(gg, 0.1), v = F.mul(F.mul(gg, gg), 0.001);
-            const denom = F.add(F.div(F.sqrt(v), Math.sqrt(0.001)), 1e-8);
-            rows.push(Array.from(F.sub(pv, F.mul(F.div(m, denom), 1e-2 / 0.1)).toFloat32Array()));
-          }
-          return rows;
-        });
+        const before = await Promise.all(params.map((p) => p.data()));
+        // One step by the cpu backend's composed ops, from g = 0.01·p: Adam with L2 decay λ (g̃ = g + λ·p)
+        // or AdamW with decay λ (p·(1 − lr·λ) first); m = 0.1·g̃, v = 0.001·g̃², p ← p·d − (lr / 0.1)·m / (√v / √0.001 + 1e-8).
+        const composed = (values: Float32Array[], l2: number, decay: number) => onCpu(async () => values.map((value, k) => {
+          const pv = tensor(value, params[k]!.shape), g = F.add(F.mul(pv, 0.01), F.mul(pv, l2));
+          const m = F.mul(g, 0.1), v = F.mul(F.mul(g, g), 0.001);
+          const denom = F.add(F.div(F.sqrt(v), Math.sqrt(0.001)), 1e-8);
+          return { p: F.sub(F.mul(pv, decay), F.mul(F.div(m, denom), 1e-2 / 0.1)).toFloat32Array(), m: m.toFloat32Array(), v: v.toFloat32Array() };
+        }));
+        const adamExpected = await composed(before, 0.1, 1);
+        setBackend(counted); // onCpu switched back to the suite's backend; Adam's buckets are made on the current one
         // On WebGPU the launches run from the backend's queue: flush before counting.
+        const adam = new optim.Adam(params, { lr: 1e-2, weightDecay: 0.1 }); // its buckets, zeros: one fill each
         await counted.flush();
         launches = 0;
         adam.step();
         await counted.flush();
-        expect(launches, 'Adam').to.equal(3 * params.length);
+        expect(launches, 'Adam with L2 decay').to.equal(2 * params.length + buckets);
+        const { m, v } = adam.state(); // views of the buckets
+        for (const [k, p] of params.entries()) {
+          expectClose(await p.data(), adamExpected[k]!.p, 1e-5, `parameter ${k} after one Adam step`);
+          expectClose(await m[k]!.data(), adamExpected[k]!.m, 1e-5, `m of parameter ${k}`);
+          expectClose(await v[k]!.data(), adamExpected[k]!.v, 1e-5, `v of parameter ${k}`);
+        }
+        // The EMA's first update (warm-up decay min(0.9, 1/10) = 0.1): 0.1·before + 0.9·after.
+        const afterAdam = await Promise.all(params.map((p) => p.data()));
         launches = 0;
         ema.update();
         await counted.flush();
-        expect(launches, 'EMA').to.equal(params.length);
-        for (const [k, p] of params.entries()) expectClose(await p.data(), expected[k]!, 1e-5, `parameter ${k} after one Adam step`);
+        expect(launches, 'EMA').to.equal(buckets);
+        const shadow = [...ema.stateDict().values()];
+        for (const [k, s] of shadow.entries()) {
+          expectClose(await s.data(), before[k]!.map((b, i) => Math.fround(Math.fround(0.1 * b) + Math.fround(0.9 * afterAdam[k]![i]!))), 1e-6, `EMA of parameter ${k}`);
+        }
+        // AdamW: no gradient to form, one launch a parameter and one a bucket.
+        const adamWExpected = await composed(afterAdam, 0, 1 - 1e-2 * 0.2);
+        setBackend(counted);
+        for (const p of params) p.grad = F.mul(F.clone(p), 0.01);
+        const adamW = new optim.AdamW(params, { lr: 1e-2, weightDecay: 0.2 });
+        await counted.flush();
+        launches = 0;
+        adamW.step();
+        await counted.flush();
+        expect(launches, 'AdamW').to.equal(params.length + buckets);
+        for (const [k, p] of params.entries()) expectClose(await p.data(), adamWExpected[k]!.p, 1e-5, `parameter ${k} after one AdamW step`);
       } finally {
         setBackend(gpu);
         await counted.dispose();
@@ -404,7 +429,7 @@ for (const mode of modes) {
 
     // Launch counts do not depend on the renderer: counted once, on real GL (the fastest of the
     // three modes here), on the UNet-S fixture (batch 2, 32×32).
-    if (mode === 'headlessgl') it('a UNet-S forward launches at most 200 kernels, a train step at most 1,150 (Adam 3 a parameter), counted by a wrapper around the compiled kernels', async () => {
+    if (mode === 'headlessgl') it('a UNet-S forward launches at most 180 kernels, a train step at most 780 (Adam a launch a parameter and one a bucket), counted by a wrapper around the compiled kernels', async () => {
       const byKernel = new Map<string, number>();
       const counted = await GpuBackend.create({ mode, instrument: (kernel, name) => (...args) => (byKernel.set(name, (byKernel.get(name) ?? 0) + 1), kernel(...args)) });
       setBackend(counted);
@@ -429,12 +454,13 @@ for (const mode of modes) {
         };
         await launches(step); // Adam's moments, first made
         const forward = await launches(() => noGrad(() => net.forward(input, t)));
-        expect(forward, `forward launches ${JSON.stringify(Object.fromEntries(byKernel))}`).to.be.at.most(200);
+        expect(forward, `forward launches ${JSON.stringify(Object.fromEntries(byKernel))}`).to.be.at.most(180);
         const train = await launches(step);
-        const adam = (byKernel.get('adamMoment1') ?? 0) + (byKernel.get('adamMoment2') ?? 0) + (byKernel.get('adamParam') ?? 0);
-        expect(adam, 'Adam launches').to.equal(3 * net.parameters().length);
-        // From 3,494 before the fused ops; the issue's goal of 800 needs Adam over flat buffers (498 of these are Adam's).
-        expect(train, `train step launches ${JSON.stringify(Object.fromEntries(byKernel))}`).to.be.at.most(1150);
+        const adam = (byKernel.get('adamMoments') ?? 0) + (byKernel.get('adamParam') ?? 0);
+        expect(adam, 'Adam launches').to.equal(net.parameters().length + Math.ceil(net.parameters().length / BUCKET_SIZE));
+        // From 3,494 before the fused ops (at batch 16; the issue asks for at most 800 there). At
+        // batch 16 the conv weight gradients of the 32×32 layers add a partial-sum reduce each (22).
+        expect(train, `train step launches ${JSON.stringify(Object.fromEntries(byKernel))}`).to.be.at.most(780);
       } finally {
         setBackend(gpu);
         await counted.dispose();
@@ -476,7 +502,9 @@ for (const mode of modes) {
       made.restore();
       await collect();
       expect(gpu.memory()).to.deep.equal(first);
-      expect(first.textures).to.be.above(4 * trainer.model.parameters().length); // weights, gradients, two Adam moments, the EMA
+      // Weights and gradients, a texture each; Adam's moments and the EMA, one a bucket of parameters.
+      const params = trainer.model.parameters().length;
+      expect(first.textures).to.be.above(2 * params + 2 * Math.ceil(params / BUCKET_SIZE));
       expect(trainer.losses.every(Number.isFinite)).to.equal(true);
     });
 

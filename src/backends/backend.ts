@@ -39,12 +39,19 @@ export function convOutputSize(n: number, k: number, g: Conv2dGeometry): number 
   return Math.floor((n + 2 * g.padding - k) / g.stride) + 1;
 }
 
+/**
+ * The most parameters whose optimizer state one fused launch updates: a kernel then reads the
+ * state and one input per parameter, 7 storages and an output (WebGPU's default limit is 8
+ * storage buffers a shader; kernels/optim.ts has six input slots).
+ */
+export const BUCKET_SIZE = 6;
+
 /** Adam's hyper-parameters for one step (see kernels/optim.ts). */
 export interface AdamHyper {
   beta1: number;
   beta2: number;
   eps: number;
-  /** Adam's L2 weight decay λ (g̃ = g + λ·p), 0 for AdamW. */
+  /** Adam's L2 weight decay λ (g̃ = g + λ·p, formed before the fused kernels), 0 for AdamW. */
   l2: number;
   /** lr / (1 − β1ᵗ) */
   stepSize: number;
@@ -104,12 +111,24 @@ export interface Backend {
   groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
 
   /**
-   * One Adam/AdamW update of a parameter, fused (see kernels/optim.ts): the new parameter and
-   * moments as fresh storages. p, g, m and v are whole contiguous storages of one size.
+   * The most values one storage of a fused optimizer update may hold: a bucket's state must be
+   * read whole by one kernel (on a GPU, one texture or buffer; Infinity on the cpu backend).
    */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage };
-  /** a·x + b·y of two whole storages of one size (the EMA's update), into a fresh storage. */
-  axpby(x: Storage, y: Storage, a: number, b: number): Storage;
+  readonly maxFused: number;
+  /**
+   * Adam/AdamW's new moments for a bucket of parameters, fused (see kernels/optim.ts): `moments`
+   * holds, parameter after parameter, each one's m then its v (2·n values); grads[j] is parameter
+   * j's gradient (at most BUCKET_SIZE, whole storages). A fresh storage.
+   */
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage;
+  /** A parameter's Adam update from its new moments, which start at `at` in `moments` (m, then v). A fresh storage. */
+  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage;
+  /**
+   * a·state + b·xs over a bucket, `state` holding xs[0], xs[1], … end to end (the EMA's shadows:
+   * shadow ← d·shadow + (1−d)·param; with one x, Adam's L2 decay g + λ·p). A fresh storage.
+   */
+  blend(state: Storage, xs: Storage[], a: number, b: number): Storage;
+
   /**
    * dst takes src's values (both whole storages of one size), and src is used up: its memory
    * freed. The fused updates write fresh storages and move them into the state they update, so

@@ -37,9 +37,13 @@ export class ResBlock extends Module {
     this.skip = inChannels !== outChannels ? this.addModule('skip', new Conv2d(inChannels, outChannels, 1, { rng })) : null;
   }
 
-  forward(x: Tensor, temb: Tensor): Tensor {
+  /**
+   * x [B, C, H, W], temb [B, tembDim]. `tembSilu`, SiLU(temb), may be passed by a caller that runs
+   * several blocks on one embedding (the UNet): computed once, it saves a launch each way per block.
+   */
+  forward(x: Tensor, temb: Tensor, tembSilu: Tensor = F.silu(temb)): Tensor {
     let h = this.conv1.forward(this.norm1.forwardSilu(x));
-    const t = this.tembProj.forward(F.silu(temb));
+    const t = this.tembProj.forward(tembSilu);
     h = F.add(h, F.reshape(t, [t.shape[0]!, this.outChannels, 1, 1]));
     h = F.dropout(this.norm2.forwardSilu(h), this.dropout, this.training);
     h = this.conv2.forward(h);

@@ -5,6 +5,7 @@ import { record } from '../tensor/autograd.js';
 import { shapeStr } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
+import { contiguous } from './view.js';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -38,9 +39,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 
   const be = x.backend;
   const y = new Tensor(be.conv2d(x, weight, bias ?? null, g), [N, F, Ho, Wo]);
-  return record(y, 'conv2d', bias ? [x, weight, bias] : [x, weight], (dy) => [
-    x.requiresGrad ? new Tensor(be.conv2dBackwardInput(dy, weight, x.shape, g), x.shape) : null,
-    weight.requiresGrad ? new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g), weight.shape) : null,
-    bias?.requiresGrad ? sum(dy, [0, 2, 3]) : null,
-  ]);
+  return record(y, 'conv2d', bias ? [x, weight, bias] : [x, weight], (grad) => {
+    // Both kernels read dy whole: a strided dy (a slice of a concat's gradient) is copied once for both.
+    const dy = x.requiresGrad && weight.requiresGrad ? contiguous(grad) : grad;
+    return [
+      x.requiresGrad ? new Tensor(be.conv2dBackwardInput(dy, weight, x.shape, g), x.shape) : null,
+      weight.requiresGrad ? new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g), weight.shape) : null,
+      bias?.requiresGrad ? sum(dy, [0, 2, 3]) : null,
+    ];
+  });
 }

@@ -18,8 +18,16 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   const out = new Tensor(a.backend.matmul(a, b), [a.shape[0]!, a.shape[1]!, b.shape[2]!]);
   return record(out, 'bmm', [a, b], (g) => [
     a.requiresGrad ? bmm(g, transpose(b)) : null,
-    b.requiresGrad ? bmm(transpose(a), g) : null,
+    // When b is a transposed view (a Linear's Wᵀ), dB is computed as (dCᵀ·A)ᵀ: the same values,
+    // laid out as b is, so W's gradient comes back contiguous (no copy before the optimizer).
+    b.requiresGrad ? (isTransposed(b) ? transpose(bmm(transpose(g), a)) : bmm(transpose(a), g)) : null,
   ]);
+}
+
+/** Whether t's last two axes are swapped from a contiguous layout (its rows are columns in memory). */
+function isTransposed(t: Tensor): boolean {
+  const [K, N] = t.shape.slice(-2) as [number, number];
+  return K > 1 && N > 1 && t.strides[t.rank - 2] === 1 && t.strides[t.rank - 1] === K;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Module, StateDict } from '../nn/module.js';
 import * as F from '../ops/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { isWhole, moveInto } from './update.js';
+import { makeBuckets, runsFused, stateView, type Bucket } from './buckets.js';
 
 export interface EMAOptions {
   decay?: number;
@@ -20,13 +20,25 @@ export class EMA {
   readonly decay: number;
   readonly warmup: boolean;
   updates = 0;
-  private readonly shadow: StateDict;
+  private readonly params: Array<[string, Tensor]>;
+  /** The shadows, parameter after parameter, in flat buckets: one launch updates a bucket's. */
+  private readonly buckets: Bucket[];
+  /** Each parameter's shadow by name: views of its bucket. */
+  private readonly shadow: StateDict = new Map();
 
   constructor(readonly module: Module, { decay = 0.999, warmup = true }: EMAOptions = {}) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`EMA: decay must be in [0, 1), got ${decay}`);
     this.decay = decay;
     this.warmup = warmup;
-    this.shadow = new Map(module.namedParameters().map(([name, p]) => [name, copy(p)]));
+    this.params = module.namedParameters();
+    this.buckets = makeBuckets(this.params.map(([, p]) => p), 1);
+    for (const b of this.buckets) {
+      b.members.forEach((j, k) => {
+        const [name, p] = this.params[j]!;
+        this.shadow.set(name, stateView(b, b.at[k]!, p.shape));
+      });
+    }
+    this.blendIn(0); // shadow ← param
   }
 
   /** The decay the next update uses. */
@@ -34,17 +46,28 @@ export class EMA {
     return this.warmup ? Math.min(this.decay, (1 + this.updates) / (10 + this.updates)) : this.decay;
   }
 
-  /** shadow ← d·shadow + (1 − d)·param: one fused launch a parameter on a GPU (axpby), moved into the shadow. */
+  /** shadow ← d·shadow + (1 − d)·param: one fused launch a bucket on a GPU (blend), moved into the bucket. */
   update(): void {
-    const d = this.currentDecay();
+    this.blendIn(this.currentDecay());
+    this.updates++;
+  }
+
+  /** shadow ← d·shadow + (1 − d)·param for every parameter (d = 0 copies the parameters exactly: 0·s + 1·p = p). */
+  private blendIn(d: number): void {
     noGrad(() => {
-      for (const [name, p] of this.module.namedParameters()) {
-        const s = this.shadow.get(name)!;
-        if (isWhole(s) && isWhole(p)) moveInto(s, s.backend.axpby(s.storage, p.storage, d, 1 - d));
-        else s.assign(F.add(F.mul(s, d), F.mul(p, 1 - d)));
+      for (const bucket of this.buckets) {
+        const members = bucket.members.map((j) => this.params[j]!);
+        if (runsFused(bucket, members.map(([, p]) => p))) {
+          const be = bucket.state.backend, state = bucket.state.storage;
+          be.move(state, be.blend(state, members.map(([, p]) => p.storage), d, 1 - d));
+          continue;
+        }
+        for (const [name, p] of members) {
+          const s = this.shadow.get(name)!;
+          s.assign(d === 0 ? p : F.add(F.mul(s, d), F.mul(p, 1 - d)));
+        }
       }
     });
-    this.updates++;
   }
 
   /** The averaged weights by parameter name (the tensors themselves). */
@@ -65,9 +88,4 @@ export class EMA {
   copyTo(target: Module): void {
     target.loadStateDict(this.shadow);
   }
-}
-
-/** A detached copy on the parameter's backend (no read back to JavaScript). */
-function copy(p: Tensor): Tensor {
-  return noGrad(() => F.clone(p));
 }

@@ -13,7 +13,7 @@ import type { Mat } from './gemm.js';
 import { exp, sigmoid, siluGrad } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
-import { adamUpdate } from './optim.js';
+import { adamMoments, adamParam, blend } from './optim.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
@@ -168,18 +168,25 @@ export class CpuBackend implements Backend {
     return new CpuStorage(this, Float32Array.from(data));
   }
 
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage } {
-    const n = p.size;
-    const out = { p: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n) };
-    adamUpdate(dataOf(p), dataOf(g), dataOf(m), dataOf(v), out, h);
-    return { p: new CpuStorage(this, out.p), m: new CpuStorage(this, out.m), v: new CpuStorage(this, out.v) };
+  /** An array of any length is one storage: a bucket is never split here. */
+  readonly maxFused = Infinity;
+
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage {
+    const out = new Float32Array(moments.size);
+    adamMoments(dataOf(moments), grads.map(dataOf), out, h);
+    return new CpuStorage(this, out);
   }
 
-  /** a·x + b·y, each product and the sum rounded to float32 (as the GPU kernel and the composed ops). */
-  axpby(x: Storage, y: Storage, a: number, b: number): Storage {
-    const xs = dataOf(x), ys = dataOf(y), out = new Float32Array(xs.length);
-    const fa = Math.fround(a), fb = Math.fround(b);
-    for (let i = 0; i < out.length; i++) out[i] = Math.fround(fa * xs[i]!) + Math.fround(fb * ys[i]!);
+  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
+    const out = new Float32Array(p.size);
+    adamParam(dataOf(p), dataOf(moments), at, out, h);
+    return new CpuStorage(this, out);
+  }
+
+  /** a·state + b·xs, each product and the sum rounded to float32 (as the GPU kernel and the composed ops). */
+  blend(state: Storage, xs: Storage[], a: number, b: number): Storage {
+    const out = new Float32Array(state.size);
+    blend(dataOf(state), xs.map(dataOf), a, b, out);
     return new CpuStorage(this, out);
   }
 

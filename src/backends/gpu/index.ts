@@ -26,12 +26,12 @@
 // (paging.ts says how). Kernels never see a page boundary.
 
 import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
-import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
+import { BUCKET_SIZE, convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { assign as assignKernel, fill, gather, join } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, sigmoidOf, siluGradOf, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
-import { adamMoment1, adamMoment2, adamParam, axpby as axpbyKernel } from '../../../kernels/optim.js';
+import { adamMoments as adamMomentsKernel, adamParam as adamParamKernel, blend as blendKernel } from '../../../kernels/optim.js';
 import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormChannelSums, groupNormDx, groupStats, statOf } from '../../../kernels/norm.js';
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { softmax as softmaxKernel, softmaxGrad as softmaxGradKernel } from '../../../kernels/softmax.js';
@@ -184,6 +184,24 @@ function pageHolding(pages: readonly Page[], v: View): Page | null {
   const { lo, hi } = readRange(v);
   if (lo === hi) return pages[0]!;
   return pages.find((p) => p.start <= lo && hi <= p.start + p.size) ?? null;
+}
+
+/**
+ * The constants that place a bucket's parameters in its state (kernels/optim.ts): parameter j's
+ * block starts at startⱼ and holds `per` values for each of its nⱼ; unused slots start at the end.
+ */
+function bucketSlots(inputs: Storage[], per: number, total: number): Record<string, number> {
+  if (inputs.length < 1 || inputs.length > BUCKET_SIZE) throw new Error(`gpu backend: a bucket of ${inputs.length} parameters (1 to ${BUCKET_SIZE})`);
+  const constants: Record<string, number> = {};
+  let start = 0;
+  for (let j = 0; j < BUCKET_SIZE; j++) {
+    const n = inputs[j]?.size;
+    constants[`start${j}`] = n === undefined ? total : start;
+    constants[`n${j}`] = n ?? 1;
+    start += per * (n ?? 0);
+  }
+  if (start !== total) throw new Error(`gpu backend: a bucket's state holds ${total} values, its parameters need ${start}`);
+  return constants;
 }
 
 /** A view that is its whole storage, in order: kernels can read the storage as it is. */
@@ -497,12 +515,6 @@ export class GpuBackend implements Backend {
     return { cell: cellOf(s), size: s.size };
   }
 
-  /** A slice of a flat whole storage (from `sliced`: a window that starts at offset 0, or a page) as a kernel argument. */
-  private argOf(v: View): { cell: Cell; size: number } {
-    if (v.offset !== 0) throw new Error(`gpu backend: a flat slice at offset ${v.offset} reached a kernel that reads from 0 (a bug)`);
-    return this.arg(v.storage);
-  }
-
   /** A view's values laid out contiguously from 0: the storage itself when it already is, otherwise a gathered copy (a temporary). */
   private contiguous(v: View): { cell: Cell; size: number; temp: GpuStorage | null } {
     if (isWhole(v)) return { ...this.arg(v.storage), temp: null };
@@ -685,19 +697,31 @@ export class GpuBackend implements Backend {
     this.release(next);
   }
 
-  /** Three launches, one per output; each reads whole contiguous storages, so paged ones run page by page. */
-  adam(p: Storage, g: Storage, m: Storage, v: Storage, h: AdamHyper): { p: Storage; m: Storage; v: Storage } {
-    const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, l2: h.l2 };
-    const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
-    const [mNew] = this.sliced(alongLeadingAxis('adam', [flat(m), flat(g), flat(p)]), ([mv, gv, pv]) => [this.run('adamMoment1', adamMoment1, mv!.shape[0]!, constants, this.argOf(mv!), this.argOf(gv!), this.argOf(pv!))]);
-    const [vNew] = this.sliced(alongLeadingAxis('adam', [flat(v), flat(g), flat(p)]), ([vv, gv, pv]) => [this.run('adamMoment2', adamMoment2, vv!.shape[0]!, constants, this.argOf(vv!), this.argOf(gv!), this.argOf(pv!))]);
-    const [pNew] = this.sliced(alongLeadingAxis('adam', [flat(p), flat(mNew!), flat(vNew!)]), ([pv, mv, vv]) => [this.run('adamParam', adamParam, pv!.shape[0]!, { eps: h.eps }, this.argOf(pv!), this.argOf(mv!), this.argOf(vv!), h.stepSize, h.bias2Sqrt, h.decay)]);
-    return { p: pNew!, m: mNew!, v: vNew! };
+  /** A bucket's state is read whole by one kernel: at most one page. */
+  get maxFused(): number {
+    return this.pageSize;
   }
 
-  axpby(x: Storage, y: Storage, a: number, b: number): Storage {
-    const flat = (s: Storage): View => ({ storage: s, shape: [s.size], strides: [1], offset: 0 });
-    return this.elementwise('axpby', [flat(x), flat(y)], ([xv, yv]) => this.run('axpby', axpbyKernel, xv!.shape[0]!, {}, this.argOf(xv!), this.argOf(yv!), a, b));
+  /** One launch for a bucket's moments (each thread finds its parameter, see kernels/optim.ts). */
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage {
+    const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, ...bucketSlots(grads, 2, moments.size) };
+    return this.run('adamMoments', adamMomentsKernel, moments.size, constants, this.arg(moments), ...this.slots(grads));
+  }
+
+  /** `at` is an argument, not a constant: parameters of one size share a compiled kernel wherever their moments lie. */
+  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
+    return this.run('adamParam', adamParamKernel, p.size, { eps: h.eps, n: p.size }, this.arg(p), this.arg(moments), at, h.stepSize, h.bias2Sqrt, h.decay);
+  }
+
+  blend(state: Storage, xs: Storage[], a: number, b: number): Storage {
+    return this.run('blend', blendKernel, state.size, bucketSlots(xs, 1, state.size), this.arg(state), ...this.slots(xs), a, b);
+  }
+
+  /** A bucket's inputs for the kernel's BUCKET_SIZE slots; the unused ones repeat the first (never read). */
+  private slots(xs: Storage[]): Arg[] {
+    const args: Arg[] = xs.map((x) => this.arg(x));
+    while (args.length < BUCKET_SIZE) args.push(args[0]!);
+    return args;
   }
 
   /** dst's pages take src's textures (in program order, as assign's swap), and src, now holding dst's old ones, is released. */

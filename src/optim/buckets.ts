@@ -1,0 +1,59 @@
+// Optimizer state kept flat, in buckets: the state of up to BUCKET_SIZE parameters (Adam's two
+// moments, the EMA's shadow) end to end in one storage, so one kernel launch updates all of it
+// (on a GPU every launch costs about the same, whatever its size). Each parameter's state is a
+// view of its bucket (offset and shape): checkpoints read and load it like any tensor.
+
+import { BUCKET_SIZE } from '../backends/backend.js';
+import { zeros } from '../ops/creation.js';
+import { contiguousStrides } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { isWhole } from './update.js';
+
+export interface Bucket {
+  /** Indices of its parameters in the list it was made from. */
+  readonly members: number[];
+  /** The flat state: `per` × size values for each member, one member after the other. */
+  readonly state: Tensor;
+  /** Where each member's block starts in `state`. */
+  readonly at: number[];
+  /** Whether one kernel reads the whole state (false: a lone parameter too big for one, updated by composed ops). */
+  readonly fused: boolean;
+}
+
+/**
+ * Parameters, in order, grouped into buckets of at most BUCKET_SIZE whose state (`per` values a
+ * parameter element) fits what one fused kernel reads (backend.maxFused); a parameter too big
+ * for that gets a bucket of its own, not fused. The states start as zeros.
+ */
+export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
+  const buckets: Bucket[] = [];
+  let members: number[] = [], size = 0;
+  const close = () => {
+    if (members.length === 0) return;
+    const state = zeros([size]);
+    let at = 0;
+    const starts = members.map((j) => ((at += per * params[j]!.size), at - per * params[j]!.size));
+    buckets.push({ members, state, at: starts, fused: size <= state.backend.maxFused });
+    members = [];
+    size = 0;
+  };
+  params.forEach((p, j) => {
+    const need = per * p.size;
+    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > p.backend.maxFused)) close();
+    members.push(j);
+    size += need;
+  });
+  close();
+  return buckets;
+}
+
+/** The view of a bucket's state at `offset` shaped as `shape` (contiguous). */
+export function stateView(bucket: Bucket, offset: number, shape: readonly number[]): Tensor {
+  const s = bucket.state;
+  return new Tensor(s.storage, shape, contiguousStrides(shape), s.offset + offset);
+}
+
+/** Whether a bucket runs fused this time: one kernel reads it, and every member and its input are whole storages. */
+export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>): boolean {
+  return bucket.fused && tensors.every((t) => t !== null && isWhole(t));
+}
