@@ -1,8 +1,29 @@
 // What the example scripts share: flags parsed with Node's util.parseArgs, and errors printed as
 // one line ("error: …") instead of a stack trace. DDPM_DEBUG=1 prints the stack as well.
 
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { closeBackends, ConfigError } from 'ddpm-ts';
+
+export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A --config file: a JSON object (a partial config, merged over the defaults by resolveConfig). */
+export async function readPartialConfig(path) {
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --config ${path}: ${e.message}`);
+  }
+  let partial;
+  try {
+    partial = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config ${path} is not valid JSON: ${e.message}`);
+  }
+  if (!isObject(partial)) throw new ConfigError([`--config ${path} must hold a JSON object such as {"train": {"steps": 500}} (got ${JSON.stringify(partial)})`]);
+  return partial;
+}
 
 /** A mistake in how the script was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}

@@ -3,10 +3,9 @@
 //
 //   node examples/train-faces.js [--config file.json] [--data DIR] [--steps N] [--out DIR] [--resume | --overwrite]
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, defaultConfig, diffusion, formatProgress, resolveConfig } from 'ddpm-ts';
-import { flagProblems, parseFlags, run, UsageError } from './cli.js';
+import { flagProblems, isObject, parseFlags, readPartialConfig, run, UsageError } from './cli.js';
 
 const USAGE = `Train a denoising diffusion model (DDPM) on faces.
 
@@ -33,21 +32,7 @@ const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.p
 
 /** The partial config the user asked for: the --config file, then the flags over it. */
 async function requestedConfig(args) {
-  let partial = {};
-  if (args.config) {
-    let text;
-    try {
-      text = await readFile(args.config, 'utf8');
-    } catch (e) {
-      throw new UsageError(`cannot read --config ${args.config}: ${e.message}`);
-    }
-    try {
-      partial = JSON.parse(text);
-    } catch (e) {
-      throw new UsageError(`--config ${args.config} is not valid JSON: ${e.message}`);
-    }
-    if (!isObject(partial)) throw new ConfigError([`--config ${args.config} must hold a JSON object such as {"train": {"steps": 500}} (got ${JSON.stringify(partial)})`]);
-  }
+  const partial = args.config ? await readPartialConfig(args.config) : {};
   const section = (name) => (partial[name] = { ...(isObject(partial[name]) ? partial[name] : {}) });
   if (args.data !== undefined) Object.assign(section('data'), { source: 'folder', path: args.data });
   if (args.steps !== undefined) section('train').steps = args.steps;
@@ -55,7 +40,6 @@ async function requestedConfig(args) {
   return partial;
 }
 
-const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** For --resume, the checkpoint's config with the requested changes over it. */
 async function resumeConfig(partial) {

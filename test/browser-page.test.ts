@@ -4,11 +4,12 @@
 // sample grid. Chromium is required in CI (.ci/run installs it); elsewhere, without it, the
 // tests say they were skipped.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Rng, UNet, data, diffusion, io, resolveConfig } from 'ddpm-ts';
+import { Rng, UNet, data, diffusion, io, resolveConfig, tensor } from 'ddpm-ts';
 import { pngClaiming } from './helpers.js';
 import type { Page } from 'playwright-core';
 
@@ -145,6 +146,28 @@ describe('the demo page in Chromium', function () {
     expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step)).to.equal(20);
     expect(await page.locator('#continue').isDisabled()).to.equal(false);
     expect(await page.locator('#pause').isDisabled(), 'Pause is off while idle').to.equal(true);
+    expect(await notices()).to.deep.equal([]);
+  });
+
+  it('a checkpoint written by PyTorch (examples/torch/train_ddp.py) opens in the page: picked, it is sampled and offered to continue', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddpm-ts-page-'));
+    const outDir = join(dir, 'run');
+    const config = resolveConfig({
+      seed: 6, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
+      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir },
+    });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    const faces = new Float32Array(8 * 192);
+    for (let i = 0; i < 8; i++) faces.set(data.facesDataset(8, 3).image(i), i * 192);
+    await io.saveSafetensors(join(dir, 'faces.safetensors'), { images: tensor(faces, [8, 3, 8, 8]) }, { source: 'faces' });
+    const python = process.env.DDPM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+    const r = spawnSync(python, [join(repoRoot, 'examples/torch/train_ddp.py'), '--config', join(dir, 'config.json'), '--data', join(dir, 'faces.safetensors')], { encoding: 'utf8' });
+    expect(r.status, `train_ddp.py (needs PyTorch: Debian's python3-torch): ${r.stderr}`).to.equal(0);
+    expect((await io.loadSafetensors(join(outDir, 'checkpoint.safetensors'))).metadata.writtenBy).to.match(/^train_ddp\.py/);
+    await page.setInputFiles('#load', join(outDir, 'checkpoint.safetensors'));
+    await page.waitForFunction(() => /from step 2 of the picked file/.test(document.getElementById('modelInfo')!.textContent!), undefined, { timeout: 120000 });
+    expect(await page.locator('#continue').isDisabled(), 'a training checkpoint can be continued').to.equal(false);
     expect(await notices()).to.deep.equal([]);
   });
 

@@ -26,6 +26,12 @@ export interface LoadedCheckpoint extends CheckpointState {
   ema: Map<string, Tensor>;
   emaUpdates: number;
   optimizer: { step: number; m: Map<string, Tensor>; v: Map<string, Tensor> };
+  /**
+   * What wrote the file, when not ddpm-ts: examples/torch/train_ddp.py says so in the metadata
+   * field `writtenBy`. Its random state (`rng`) is then only a valid starting state, not the
+   * continuation of a ddpm-ts stream.
+   */
+  writtenBy: string | null;
 }
 
 /** The checkpoint's bytes (a safetensors file), once its tensors are read back. */
@@ -115,6 +121,7 @@ function checkpointOf({ tensors, metadata }: Safetensors, path: string): LoadedC
   return {
     path, step, config, rng, model: groups.model, ema: groups.ema, emaUpdates,
     optimizer: { step: optimizerStep, m: groups['adam.m'], v: groups['adam.v'] },
+    writtenBy: metadata.writtenBy ?? null,
   };
 }
 

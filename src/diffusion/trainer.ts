@@ -21,6 +21,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import { EMA } from '../optim/ema.js';
 import { warmupLr } from '../optim/lr.js';
 import { Rng } from '../random/rng.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { platform } from '../platform.js';
 import { parseCheckpoint, serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { StoreWriteError, type RunStore } from './store.js';
@@ -155,6 +156,7 @@ export class Trainer {
       const opt = checkpoint.optimizer;
       trainer.optimizer.loadState({ step: opt.step, m: names.map((n) => opt.m.get(n)!), v: names.map((n) => opt.v.get(n)!) });
       trainer.rng.setState(checkpoint.rng);
+      if (checkpoint.writtenBy) events.log?.(`${checkpoint.path} was written by ${checkpoint.writtenBy}: its random state does not cross over, so the noise stream restarts here (from the state the file gives)`);
       trainer.step = checkpoint.step;
       trainer.lastCheckpointStep = checkpoint.step;
       trainer.logged = log.entries;
@@ -183,13 +185,24 @@ export class Trainer {
    * step waits for its forward and backward passes; everything else stays on the GPU.
    */
   async trainStep(): Promise<number> {
-    const { train, diffusion, data } = this.config;
+    const { train, data } = this.config;
+    return this.stepOn(() => {
+      const x0 = sampleBatch(this.data, train.batchSize, this.rng, data.flip);
+      const t = Array.from({ length: train.batchSize }, () => this.rng.int(this.schedule.T));
+      return { x0, t, noise: randn(x0.shape, this.rng) };
+    });
+  }
+
+  /**
+   * One training step on the batch `batch()` makes (inside the step's scope): trainStep draws
+   * it from the run's generator; the equivalence tests with PyTorch (examples/torch) pass theirs.
+   */
+  async stepOn(batch: () => { x0: Tensor; t: number[]; noise: Tensor }): Promise<number> {
+    const { train, diffusion } = this.config;
     // Everything the passes create (batch, activations, temporaries) is freed when the scope
     // ends; the gradients belong to the parameters, and the two values read come out of it.
     const { loss, norm } = tidy(() => {
-      const x0 = sampleBatch(this.data, train.batchSize, this.rng, data.flip);
-      const t = Array.from({ length: train.batchSize }, () => this.rng.int(this.schedule.T));
-      const noise = randn(x0.shape, this.rng);
+      const { x0, t, noise } = batch();
       const xt = qSample(this.schedule, x0, t, noise);
       const target = trainingTarget(diffusion.prediction, this.schedule, x0, noise, t);
       const loss = F.mseLoss(this.model.forward(xt, t), target);

@@ -25,9 +25,12 @@ export interface NamedPath {
 }
 
 export interface OutputFile extends NamedPath {
-  /** What is written there: an image (PNG) or a weights file (safetensors). */
-  kind: 'image' | 'weights';
+  /** What is written there: an image (PNG), a weights or dataset file (safetensors), a config (JSON). */
+  kind: keyof typeof EXAMPLE_NAMES;
 }
+
+/** A file name to suggest for each kind of output, when a folder was named instead. */
+const EXAMPLE_NAMES = { image: 'samples.png', weights: 'weights.safetensors', dataset: 'images.safetensors', config: 'config.json' };
 
 /** An output the rule refuses; nothing was written. */
 export class OutputFileError extends Error {
@@ -100,7 +103,7 @@ export async function checkOutputFiles(outputs: readonly OutputFile[], { inputs 
 
     const existing = await statOrNull(path);
     if (!existing) continue;
-    if (existing.isDirectory()) refuse(`${flag} ${path} is a folder; name a file in it, such as ${join(path, kind === 'image' ? 'samples.png' : 'weights.safetensors')}`);
+    if (existing.isDirectory()) refuse(`${flag} ${path} is a folder; name a file in it, such as ${join(path, EXAMPLE_NAMES[kind])}`);
     const input = inputStats.find((i) => i.stats && sameFile(i.stats, existing));
     if (input) refuse(`${flag} ${path} is the same file as ${input.flag} ${input.path}: a command never replaces its own input; choose another ${flag}`);
     const found = await fileKind(path, existing.size);
