@@ -16,7 +16,9 @@
 // separate inputs, one per parameter (WebGPU gives a shader 8 storage buffers by default: the
 // output, the state and six inputs); thread i finds its parameter by comparing i with the
 // blocks' starts, constants fixed per bucket. A bucket of fewer parameters starts its unused
-// slots at its end, so no thread reaches them (the inputs passed there are never read).
+// slots at its end, so no thread reaches them (the inputs passed there are never read). Each
+// kernel spells the chain of slots out: a helper cannot take the inputs (gpu.js's WGSL passes no
+// array to a helper function).
 
 import type { Input, KernelThis } from './types.js';
 
@@ -71,4 +73,25 @@ export function blend(this: KernelThis, state: Input, x0: Input, x1: Input, x2: 
   else if (i < this.constants.start5!) x = x4[i - this.constants.start4!]!;
   else x = x5[i - this.constants.start5!]!;
   return a * state[i]! + b * x;
+}
+
+/**
+ * Partial sums of squares over a bucket's values end to end (gradient clipping's squared norm):
+ * thread k adds the squares of values [k·L, (k+1)·L), xⱼ's values at [startⱼ, startⱼ + nⱼ) and
+ * nothing at or past `total`; a reduce adds the parts.
+ */
+export function sumSquares(this: KernelThis, x0: Input, x1: Input, x2: Input, x3: Input, x4: Input, x5: Input): number {
+  let sum = 0;
+  for (let j = 0; j < this.constants.L!; j++) {
+    const i = this.thread.x * this.constants.L! + j;
+    let v = 0;
+    if (i < this.constants.start1!) v = x0[i]!;
+    else if (i < this.constants.start2!) v = x1[i - this.constants.start1!]!;
+    else if (i < this.constants.start3!) v = x2[i - this.constants.start2!]!;
+    else if (i < this.constants.start4!) v = x3[i - this.constants.start3!]!;
+    else if (i < this.constants.start5!) v = x4[i - this.constants.start4!]!;
+    else if (i < this.constants.total!) v = x5[i - this.constants.start5!]!;
+    sum += v * v;
+  }
+  return sum;
 }

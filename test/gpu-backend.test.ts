@@ -427,6 +427,40 @@ for (const mode of modes) {
       }
     });
 
+    it('clipGradNorm takes one launch a bucket of gradients for the squared norm (and a reduce where a bucket holds over 2,048 values), one a gradient for the scale, and gives the norm and gradients of the composed ops on the cpu backend', async () => {
+      let launches = 0;
+      const counted = await GpuBackend.create({ mode, instrument: (kernel) => (...args) => (launches++, kernel(...args)) });
+      setBackend(counted);
+      try {
+        const net = new UNet({ imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 }, { rng: new Rng(7) });
+        const params = net.parameters();
+        const rng = new Rng(8);
+        for (const p of params) p.grad = randn(p.shape, rng);
+        const values = await Promise.all(params.map((p) => p.grad!.data()));
+        const expected = await onCpu(async () => {
+          const grads = values.map((v, k) => tensor(v, params[k]!.shape));
+          const norm = F.sqrt(grads.map((g) => F.sum(F.square(g))).reduce((a, b) => F.add(a, b)));
+          const scale = F.clamp(F.div(3, F.add(norm, 1e-6)), 0, 1);
+          return { norm: norm.item(), grads: grads.map((g) => F.mul(g, scale).toFloat32Array()) };
+        });
+        setBackend(counted);
+        await counted.flush();
+        launches = 0;
+        const norm = optim.clipGradNorm(params, 3);
+        await counted.flush();
+        const buckets = Math.ceil(params.length / BUCKET_SIZE);
+        // Per bucket: its partial sums, a reduce of them, an add to the total; then √, +1e-6, ÷, clamp; a scale a gradient.
+        expect(launches, 'clipGradNorm').to.be.at.most(3 * buckets + 4 + params.length);
+        expect(launches).to.be.at.least(2 * buckets + params.length);
+        expectClose(await norm.data(), [expected.norm], 1e-5, 'the norm');
+        expect(expected.norm, 'the clip scales').to.be.above(3);
+        for (const [k, p] of params.entries()) expectClose(await p.grad!.data(), expected.grads[k]!, 1e-5, `gradient ${k} clipped`);
+      } finally {
+        setBackend(gpu);
+        await counted.dispose();
+      }
+    });
+
     // Launch counts do not depend on the renderer: counted once, on real GL (the fastest of the
     // three modes here), on the UNet-S fixture (batch 2, 32×32).
     if (mode === 'headlessgl') it('a UNet-S forward launches at most 180 kernels, a train step at most 780 (Adam a launch a parameter and one a bucket), counted by a wrapper around the compiled kernels', async () => {

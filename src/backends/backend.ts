@@ -121,6 +121,11 @@ export interface Backend {
    * j's gradient (at most BUCKET_SIZE, whole storages). A fresh storage.
    */
   adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage;
+  /**
+   * The sum of the squares of every value of xs (at most BUCKET_SIZE whole storages, together at
+   * most maxFused values), a one-value storage: gradient clipping's squared norm, a bucket at a time.
+   */
+  sumSquares(xs: Storage[]): Storage;
   /** A parameter's Adam update from its new moments, which start at `at` in `moments` (m, then v). A fresh storage. */
   adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage;
   /**

@@ -21,30 +21,34 @@ export interface Bucket {
 }
 
 /**
- * Parameters, in order, grouped into buckets of at most BUCKET_SIZE whose state (`per` values a
- * parameter element) fits what one fused kernel reads (backend.maxFused); a parameter too big
- * for that gets a bucket of its own, not fused. The states start as zeros.
+ * Tensors, in order, in groups of at most BUCKET_SIZE whose `per` values an element fit what one
+ * fused kernel reads (backend.maxFused); a tensor too big for that is a group of its own, not fused.
  */
-export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
-  const buckets: Bucket[] = [];
+export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ members: number[]; size: number; fused: boolean }> {
+  const groups: Array<{ members: number[]; size: number; fused: boolean }> = [];
   let members: number[] = [], size = 0;
   const close = () => {
-    if (members.length === 0) return;
-    const state = zeros([size]);
-    let at = 0;
-    const starts = members.map((j) => ((at += per * params[j]!.size), at - per * params[j]!.size));
-    buckets.push({ members, state, at: starts, fused: size <= state.backend.maxFused });
+    if (members.length > 0) groups.push({ members, size, fused: size <= tensors[members[0]!]!.backend.maxFused });
     members = [];
     size = 0;
   };
-  params.forEach((p, j) => {
-    const need = per * p.size;
-    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > p.backend.maxFused)) close();
+  tensors.forEach((t, j) => {
+    const need = per * t.size;
+    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > t.backend.maxFused)) close();
     members.push(j);
     size += need;
   });
   close();
-  return buckets;
+  return groups;
+}
+
+/** Parameters grouped as fusionGroups does, each group's state (`per` values an element) a storage of zeros. */
+export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
+  return fusionGroups(params, per).map(({ members, size, fused }) => {
+    let at = 0;
+    const starts = members.map((j) => ((at += per * params[j]!.size), at - per * params[j]!.size));
+    return { members, state: zeros([size]), at: starts, fused };
+  });
 }
 
 /** The view of a bucket's state at `offset` shaped as `shape` (contiguous). */

@@ -3,8 +3,9 @@
 import * as F from '../ops/index.js';
 import { zeros } from '../ops/creation.js';
 import { noGrad } from '../tensor/autograd.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { moveInto } from './update.js';
+import { Tensor } from '../tensor/tensor.js';
+import { fusionGroups } from './buckets.js';
+import { isWhole, moveInto } from './update.js';
 
 /**
  * Scales all gradients together so their joint L2 norm is at most `maxNorm`; directions are
@@ -18,7 +19,14 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor 
   const withGrad = [...params].filter((p) => p.grad);
   return noGrad(() => {
     if (withGrad.length === 0) return zeros([]);
-    const squares = withGrad.map((p) => F.sum(F.square(p.grad!)));
+    // ‖g‖², a bucket of gradients at a time: one fused launch and a reduce where the gradients
+    // are whole storages (a parameter's own), composed ops for a view.
+    const grads = withGrad.map((p) => p.grad!);
+    const squares = fusionGroups(grads, 1).map(({ members, fused }) => {
+      const group = members.map((j) => grads[j]!);
+      if (fused && group.every(isWhole)) return new Tensor(group[0]!.backend.sumSquares(group.map((g) => g.storage)), []);
+      return group.map((g) => F.sum(F.square(g))).reduce((total, s) => F.add(total, s));
+    });
     const norm = F.sqrt(squares.reduce((total, s) => F.add(total, s)));
     const scale = F.clamp(F.div(maxNorm, F.add(norm, 1e-6)), 0, 1);
     for (const p of withGrad) moveInto(p.grad!, F.mul(p.grad!, scale).storage); // in place: the gradient stays its parameter's

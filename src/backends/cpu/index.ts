@@ -13,7 +13,7 @@ import type { Mat } from './gemm.js';
 import { exp, sigmoid, siluGrad } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
-import { adamMoments, adamParam, blend } from './optim.js';
+import { adamMoments, adamParam, blend, sumSquares } from './optim.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
@@ -175,6 +175,10 @@ export class CpuBackend implements Backend {
     const out = new Float32Array(moments.size);
     adamMoments(dataOf(moments), grads.map(dataOf), out, h);
     return new CpuStorage(this, out);
+  }
+
+  sumSquares(xs: Storage[]): Storage {
+    return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(dataOf))));
   }
 
   adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {

@@ -43,3 +43,10 @@ export function blend(state: Float32Array, xs: Float32Array[], a: number, b: num
     start += x.length;
   }
 }
+
+/** Σ x² over every value of xs, accumulated in float64 and rounded once. */
+export function sumSquares(xs: Float32Array[]): number {
+  let sum = 0;
+  for (const x of xs) for (let k = 0; k < x.length; k++) sum += x[k]! * x[k]!;
+  return f(sum);
+}

@@ -31,7 +31,7 @@ import { assign as assignKernel, fill, gather, join } from '../../../kernels/cop
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';
 import { applyBinary, applyUnary, binary as binaryKernel, binaryScalar as binaryScalarKernel, BINARY_OPS, sigmoidOf, siluGradOf, unary as unaryKernel, UNARY_OPS } from '../../../kernels/elementwise.js';
 import { matmul as matmulKernel } from '../../../kernels/matmul.js';
-import { adamMoments as adamMomentsKernel, adamParam as adamParamKernel, blend as blendKernel } from '../../../kernels/optim.js';
+import { adamMoments as adamMomentsKernel, adamParam as adamParamKernel, blend as blendKernel, sumSquares as sumSquaresKernel } from '../../../kernels/optim.js';
 import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormChannelSums, groupNormDx, groupStats, statOf } from '../../../kernels/norm.js';
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { softmax as softmaxKernel, softmaxGrad as softmaxGradKernel } from '../../../kernels/softmax.js';
@@ -706,6 +706,17 @@ export class GpuBackend implements Backend {
   adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage {
     const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, ...bucketSlots(grads, 2, moments.size) };
     return this.run('adamMoments', adamMomentsKernel, moments.size, constants, this.arg(moments), ...this.slots(grads));
+  }
+
+  /** Partial sums of at most MAX_SERIAL squares a thread, then a reduce of the parts: two launches (one for a small bucket). */
+  sumSquares(xs: Storage[]): Storage {
+    const total = xs.reduce((n, x) => n + x.size, 0);
+    const parts = Math.max(1, Math.ceil(total / MAX_SERIAL)), L = Math.max(1, Math.ceil(total / parts));
+    const partial = this.run('sumSquares', sumSquaresKernel, parts, { L, total, ...bucketSlots(xs, 1, total) }, ...this.slots(xs));
+    if (parts === 1) return partial;
+    const sum = this.reduce('sum', { storage: partial, shape: [parts], strides: [1], offset: 0 }, [0]);
+    this.release(partial);
+    return sum;
   }
 
   /** `at` is an argument, not a constant: parameters of one size share a compiled kernel wherever their moments lie. */
