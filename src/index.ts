@@ -22,6 +22,7 @@ export * as optim from './optim/index.js';
 export * as io from './io/index.js';
 export { UNet, type UNetConfig } from './nn/unet.js';
 export * as diffusion from './diffusion/index.js';
+export * as metrics from './metrics/index.js';
 export * as data from './data/index.js';
 export { resolveConfig, defaultConfig, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
 export { formatProgress, formatDuration } from './util/progress.js';

@@ -1,6 +1,7 @@
 // Beyond one machine (issue 19): the same training on PyTorch (examples/torch), step for step,
 // and runs that continue on the other side. Needs PyTorch (Debian's python3-torch, at
-// /usr/bin/python3 unless DDPM_PYTHON names another interpreter); in CI it must be there.
+// /usr/bin/python3 unless DDPM_PYTHON names another interpreter); in CI it must be there, elsewhere
+// the suite says it was skipped.
 //
 // Debian's PyTorch 1.13 runs on Python 3.11, whose enum no longer lists a zero flag: its torchrun
 // cannot parse its own default for --redirects and --tee ("0"), so every launch here passes
@@ -46,7 +47,12 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
 
   before(async function () {
     const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`these tests need PyTorch (Debian: apt-get install python3-torch), and ${python} cannot import it: ${r.stderr.trim().split('\n').pop()}`);
+    if (r.status !== 0) {
+      const why = `these tests need PyTorch (Debian: apt-get install python3-torch), and ${python} cannot import it: ${r.stderr.trim().split('\n').pop()}`;
+      if (process.env.CI) throw new Error(why);
+      console.log(`    skipped: ${why}`);
+      return this.skip();
+    }
     runDir = join(tmp(), 'run');
     // A ddpm-ts run of 2 steps with clipping and warm-up, so Adam's moments and the EMA are not trivial.
     config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 10, emaDecay: 0.99, gradClip: 0.5 }), seed: 5 });

@@ -1,0 +1,1 @@
+export { featureStats, frechetDistance, symmetricEigen, sqrtPsd, type FeatureStats } from './frechet.js';
