@@ -1,13 +1,20 @@
-// The Fréchet distance (src/metrics/frechet.ts) in float64: the eigendecomposition it rests on,
-// its floor for identical sets, and SciPy's sqrtm-based formula (the one pytorch-fid uses) on the
-// same features, ≤ 1e-6 relative. Needs Debian's python3-scipy in CI.
+// Measuring samples (issue 20): the Fréchet distance (src/metrics/frechet.ts) in float64, the
+// eigendecomposition it rests on, its floor for identical sets, and SciPy's sqrtm-based formula
+// (the one pytorch-fid uses) on the same features, ≤ 1e-6 relative (Debian's python3-scipy in
+// CI); cross-entropy against finite differences and PyTorch; the face feature network trained
+// once and reused from its cache; FID of real faces, shuffled or not, near the floor, of noise
+// far above it; examples/eval.js end to end, deterministic.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { metrics, Rng } from 'ddpm-ts';
+import { diffusion, F, metrics, randn, resolveConfig, Rng, tensor } from 'ddpm-ts';
+import { expectClose, gradCheck, randomInput, tinyPartial } from './helpers.js';
+
+const repoRoot = new URL('../../', import.meta.url).pathname;
+const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-metrics-'));
 
 const python = process.env.DDPM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
@@ -84,5 +91,103 @@ print(repr(float((m1 - m2) @ (m1 - m2) + np.trace(s1) + np.trace(s2) - 2 * np.tr
       const ours = metrics.frechetDistance(metrics.featureStats(a, n, d), metrics.featureStats(b, n, d));
       expect(Math.abs(ours - scipy) / scipy, `ours ${ours}, SciPy ${scipy} (d ${d})`).to.be.at.most(1e-6);
     }
+  });
+});
+
+describe('cross-entropy (F.crossEntropy)', () => {
+  const labels = [2, 0, 4];
+  it('gradient by central differences', () => gradCheck((z) => F.crossEntropy(z, labels), [randomInput([3, 5], 1)]));
+
+  it("equals PyTorch's cross_entropy and its gradient (1e-6), and refuses a label outside the classes", function () {
+    const check = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+    if (check.status !== 0) {
+      if (process.env.CI) throw new Error(`CI needs PyTorch for ${python} (Debian's python3-torch)`);
+      return this.skip();
+    }
+    const values = Float32Array.from({ length: 15 }, (_, i) => Math.sin(i * 1.7) * 4);
+    const z = tensor(values, [3, 5], { requiresGrad: true });
+    const loss = F.crossEntropy(z, labels);
+    loss.backward();
+    const code = `import torch, json
+z = torch.tensor(${JSON.stringify(Array.from(values))}, dtype=torch.float32).reshape(3, 5).requires_grad_()
+loss = torch.nn.functional.cross_entropy(z, torch.tensor(${JSON.stringify(labels)}))
+loss.backward()
+print(json.dumps([loss.item()] + z.grad.flatten().tolist()))`;
+    const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const [torchLoss, ...torchGrad] = JSON.parse(r.stdout) as number[];
+    expectClose([loss.item()], [torchLoss!], 1e-6, 'loss');
+    expectClose(z.grad!.toFloat32Array(), torchGrad, 1e-6, 'gradient');
+    expect(() => F.crossEntropy(z, [2, 0, 5])).to.throw(/label 2 is 5, not a class in 0…4/);
+  });
+});
+
+describe('the face feature network and FID (metrics)', function () {
+  this.timeout(300000);
+  const recipe = { ...metrics.defaultFeatureRecipe(8, 3), steps: 120 };
+  const cacheDir = tmp();
+
+  it('is trained once (beating chance on held-out faces) and then loaded from its cache, the same weights; a damaged cache file is said and replaced', async () => {
+    const said: string[] = [];
+    const first = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    expect(first.trained).to.equal(true);
+    expect(said[0]).to.match(/^training the face feature network once \(120 steps; cached at .*face-features-8px-3ch-[0-9a-f]{8}\.safetensors\)$/);
+    // Better than always guessing the commonest class on attributes with a clear majority.
+    expect(first.accuracy.skin).to.be.above(0.3); // 8 equally likely tones: chance is 1/8
+    expect(first.accuracy.hairStyle).to.be.above(0.3); // 6 equally likely styles: chance is 1/6
+    const again = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    expect(again.trained).to.equal(false);
+    expect(again.path).to.equal(first.path);
+    const a = await again.net.convIn.weight.data(), b = await first.net.convIn.weight.data();
+    expect(Array.from(a)).to.deep.equal(Array.from(b));
+    writeFileSync(first.path, 'damaged');
+    const third = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    expect(third.trained).to.equal(true);
+    expect(said.some((m) => /cannot be used \(.*\): training it again/.test(m))).to.equal(true);
+    expect(readdirSync(cacheDir)).to.have.length(1);
+  });
+
+  it('FID: real faces against real faces stay near the floor (shuffled or not), noise is far above it, and the same inputs give the same number', async () => {
+    const { net } = await metrics.loadFaceFeatures(recipe, { cacheDir, log: () => {} }); // the test before's, when it ran
+    const n = 200;
+    const stats = async (images: ReturnType<typeof randn>) => {
+      const f = await metrics.featuresOf(net, images);
+      return metrics.featureStats(f, n, f.length / n);
+    };
+    const real = metrics.labelledFaces(metrics.HELD_OUT_SEEDS, n, 8, 3).images;
+    const other = metrics.labelledFaces(metrics.HELD_OUT_SEEDS + n, n, 8, 3).images;
+    const realStats = await stats(real);
+    const floor = metrics.frechetDistance(await stats(other), realStats);
+    // The same faces in another order: the same statistics, so the same distance to real.
+    const order = Array.from({ length: n }, (_, i) => (i * 37) % n);
+    const values = await other.data(), plane = 3 * 64;
+    const shuffled = new Float32Array(values.length);
+    order.forEach((j, i) => shuffled.set(values.subarray(j * plane, (j + 1) * plane), i * plane));
+    const shuffledFid = metrics.frechetDistance(await stats(tensor(shuffled, other.shape)), realStats);
+    expect(Math.abs(shuffledFid - floor)).to.be.below(1e-6 * floor);
+    const noise = F.clamp(randn([n, 3, 8, 8], new Rng(3)), -1, 1);
+    const noiseFid = metrics.frechetDistance(await stats(noise), realStats);
+    expect(floor).to.be.above(0);
+    // (This small network, 120 steps at 8×8, puts noise about 8× the floor; a better trained one, further.)
+    expect(noiseFid).to.be.above(5 * floor);
+    expect(metrics.frechetDistance(await stats(other), await stats(real))).to.equal(floor);
+  });
+
+  it('examples/eval.js prints an FID and the floor for a checkpoint, the same twice (the second run from the cached features)', async () => {
+    const dir = join(tmp(), 'run');
+    await (await diffusion.Trainer.create(resolveConfig(tinyPartial(dir, { steps: 2, sampleEvery: 0 })))).train();
+    const cache = tmp();
+    const run = () => spawnSync(process.execPath, [join(repoRoot, 'examples/eval.js'), '--checkpoint', join(dir, 'checkpoint.safetensors'), '--count', '40', '--steps', '2', '--cache', cache], { encoding: 'utf8' });
+    const first = run();
+    expect(first.status, first.stderr).to.equal(0);
+    expect(first.stdout).to.match(/features: .* \(trained now; tells the generator's attributes of held-out faces \d+\.\d% right on average\)/);
+    expect(first.stdout).to.match(/^FID \d+\.\d\d \(40 samples against 40 held-out generated faces\); real-vs-real floor at 40: \d+\.\d\d; /m);
+    const second = run();
+    expect(second.status, second.stderr).to.equal(0);
+    expect(second.stdout).to.match(/\(cached; /);
+    const result = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { fid: number; floor: number };
+    expect(result(second.stdout).fid).to.equal(result(first.stdout).fid);
+    expect(result(first.stdout).fid, 'two training steps are far from real faces').to.be.above(result(first.stdout).floor);
+    expect(statSync(cache).isDirectory()).to.equal(true);
   });
 });

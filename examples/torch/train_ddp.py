@@ -61,13 +61,17 @@ def parse_args(argv):
 
 
 def read_config(path):
+    """A resolved config file, checked (check_config names a missing or unsupported field)."""
     try:
         with open(path) as f:
-            return check_config(json.load(f), path)
+            text = f.read()
     except OSError as e:
         raise UsageError(f"cannot read --config {path}: {e.strerror}")
+    try:
+        config = json.loads(text)
     except ValueError as e:
-        raise UsageError(f"--config {path} is not valid JSON: {e}") if not isinstance(e, CheckpointError) else e
+        raise UsageError(f"--config {path} is not valid JSON: {e}")
+    return check_config(config, path)
 
 
 def compatible(saved, given, path):
@@ -186,7 +190,7 @@ def main(argv):
     ema = EMA(model.named_parameters(), decay=train["emaDecay"])
     step = 0
     if loaded:
-        ckpt_io.restore({k: ({n: t.to(device) for n, t in v.items()} if isinstance(v, dict) and k != "config" else v) for k, v in loaded.items()}, model, ema, adam)
+        ckpt_io.restore(loaded, model, ema, adam)  # copy_ moves the file's CPU tensors onto the device
         step = loaded["step"]
         say(f"resuming {path} at step {step} (written by {loaded['written_by']}): the random state does not cross, so the noise stream restarts here")
     net = DistributedDataParallel(model, device_ids=[local] if backend == "nccl" else None) if dist.is_initialized() else model

@@ -68,24 +68,41 @@ function weighted(rng: Rng, weights: readonly number[]): number {
   return weights.length - 1;
 }
 
-/** The layers of one face, back to front. */
-function faceLayers(seed: number): Layer[] {
+/**
+ * What the generator chose for a face, as classes: the labels a feature network learns to see
+ * (src/metrics/face-features.ts), with each attribute's number of classes.
+ */
+export const FACE_ATTRIBUTES = {
+  background: 3, hairStyle: 6, skin: 8, hairColour: 11, eyesClosed: 2, beard: 3, expression: 5, glasses: 3, earrings: 2, hat: 2,
+} as const;
+export type FaceAttributes = { -readonly [K in keyof typeof FACE_ATTRIBUTES]: number };
+
+/** The attributes of face `seed` (the same draws that render it). */
+export function faceAttributes(seed: number): FaceAttributes {
+  return faceLayers(seed).attributes;
+}
+
+/** The layers of one face, back to front, and the attributes they show. */
+function faceLayers(seed: number): { layers: Layer[]; attributes: FaceAttributes } {
   const rng = new Rng(seed);
   const layers: Layer[] = [];
+  const attributes: FaceAttributes = { background: 0, hairStyle: 0, skin: 0, hairColour: 0, eyesClosed: 0, beard: 0, expression: 0, glasses: 0, earrings: 0, hat: 0 };
   const add = (hit: Layer['hit'], colour: Layer['colour']) => layers.push({ hit, colour });
 
   // Background: flat, vertical gradient, or split in two.
   // Muted: halfway to grey, so the face stands out.
   const bgA = mix(randomColour(rng, 20, 240), [128, 128, 128], 0.4), bgB = mix(randomColour(rng, 20, 240), [128, 128, 128], 0.4);
-  const bgKind = rng.int(3);
+  const bgKind = (attributes.background = rng.int(3));
   add(() => true, (u, v) => (bgKind === 0 ? bgA : bgKind === 1 ? mix(bgA, bgB, v) : u < 0.5 ? bgA : bgB));
 
   const cx = 0.5 + range(rng, -0.06, 0.06), cy = 0.5 + range(rng, -0.04, 0.06);
   const rx = range(rng, 0.22, 0.3), ry = rx * range(rng, 1.15, 1.4);
   const tilt = range(rng, -0.12, 0.12);
-  const skin = jitter(rng, pick(rng, SKIN), 0.12);
-  const hair = jitter(rng, chance(rng, 0.9) ? pick(rng, HAIR.slice(0, 9)) : pick(rng, HAIR.slice(9)), 0.2);
-  const hairStyle = rng.int(6); // 0 bald, 1 short, 2 long, 3 bob, 4 bun, 5 curly volume
+  attributes.skin = rng.int(SKIN.length);
+  const skin = jitter(rng, SKIN[attributes.skin]!, 0.12);
+  attributes.hairColour = chance(rng, 0.9) ? rng.int(9) : 9 + rng.int(HAIR.length - 9); // natural, or dyed
+  const hair = jitter(rng, HAIR[attributes.hairColour]!, 0.2);
+  const hairStyle = (attributes.hairStyle = rng.int(6)); // 0 bald, 1 short, 2 long, 3 bob, 4 bun, 5 curly volume
   const lit = range(rng, -0.25, 0.25); // light from the left or right
   const skinAt = (u: number, v: number): RGB => shade(skin, 1 + lit * (u - cx) / rx - 0.15 * Math.max(0, (v - cy) / ry));
 
@@ -134,6 +151,7 @@ function faceLayers(seed: number): Layer[] {
   const iris = pick(rng, IRIS);
   const look = range(rng, -0.35, 0.35) * eyeR;
   const closed = chance(rng, 0.08);
+  attributes.eyesClosed = closed ? 1 : 0;
   const browTilt = range(rng, -0.25, 0.3); // positive: raised inner ends (surprised/sad)
   const browY = eyeY - eyeR * range(rng, 1.5, 2.3);
   for (const side of [-1, 1]) {
@@ -158,11 +176,13 @@ function faceLayers(seed: number): Layer[] {
 
   // Moustache and beard.
   if (chance(rng, 0.15)) {
+    attributes.beard = 1;
     add((u, v) => {
       const x = (u - cx) / rx, y = (v - cy) / ry;
       return y > 0.3 && (x * x) / 0.9 + y * y <= 1.02;
     }, (u, v) => shade(hair, 0.9 + 0.1 * Math.sin(50 * (u + v))));
   } else if (chance(rng, 0.12)) {
+    attributes.beard = 2; // a moustache
     add(ellipse(cx, noseY + ry * 0.12, rx * 0.42, ry * 0.07), solid(shade(hair, 0.9)));
   }
 
@@ -170,7 +190,7 @@ function faceLayers(seed: number): Layer[] {
   const mouthY = cy + ry * range(rng, 0.45, 0.58);
   const mouthW = rx * range(rng, 0.3, 0.5);
   const lips: RGB = mix(shade(skin, 0.75), [170, 40, 60], range(rng, 0.2, 0.6));
-  const expression = weighted(rng, [0.35, 0.2, 0.2, 0.1, 0.15]);
+  const expression = (attributes.expression = weighted(rng, [0.35, 0.2, 0.2, 0.1, 0.15]));
   const lipW = ry * 0.035;
   if (expression === 0) add(arc(cx, mouthY - mouthW * 0.9, mouthW * 1.1, Math.PI * 0.28, Math.PI * 0.72, lipW), solid(lips));
   if (expression === 1) {
@@ -185,6 +205,7 @@ function faceLayers(seed: number): Layer[] {
   const frame = randomColour(rng, 10, 200);
   if (chance(rng, 0.2)) {
     const sun = chance(rng, 0.3);
+    attributes.glasses = sun ? 2 : 1;
     for (const side of [-1, 1]) {
       const ex = cx + side * eyeDx;
       if (sun) add(ellipse(ex, eyeY, eyeR * 1.7, eyeR * 1.3), solid([20, 20, 25]));
@@ -193,15 +214,17 @@ function faceLayers(seed: number): Layer[] {
     add(segment(cx - eyeDx + eyeR * 1.6, eyeY, cx + eyeDx - eyeR * 1.6, eyeY, eyeR * 0.15), solid(frame));
   }
   if (chance(rng, 0.15)) {
+    attributes.earrings = 1;
     const gold: RGB = chance(rng, 0.5) ? [230, 190, 60] : [200, 200, 210];
     for (const side of [-1, 1]) add(ellipse(cx + side * rx * 1.0, earY + ry * 0.22, rx * 0.06, rx * 0.06), solid(gold));
   }
   if (chance(rng, 0.12)) {
+    attributes.hat = 1;
     const hat = randomColour(rng);
     add((u, v) => ellipse(cx, cy - ry * 0.55, rx * 1.1, ry * 0.55)(u, v) && v < cy - ry * 0.55, solid(hat));
     add(segment(cx - rx * 1.25, cy - ry * 0.57, cx + rx * 1.25, cy - ry * 0.57, ry * 0.06), solid(shade(hat, 0.8)));
   }
-  return layers;
+  return { layers, attributes };
 }
 
 const SUPERSAMPLE = 4;
@@ -211,7 +234,7 @@ const SUPERSAMPLE = 4;
  * (luma) when channels is 1.
  */
 export function renderFace(seed: number, size: number, channels = 3): Float32Array {
-  const layers = faceLayers(seed);
+  const { layers } = faceLayers(seed);
   const plane = size * size;
   const out = new Float32Array(channels * plane);
   const n = SUPERSAMPLE * SUPERSAMPLE;

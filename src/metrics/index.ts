@@ -1,1 +1,2 @@
 export { featureStats, frechetDistance, symmetricEigen, sqrtPsd, type FeatureStats } from './frechet.js';
+export { FaceFeatureNet, trainFaceFeatures, featuresOf, labelledFaces, defaultFeatureRecipe, FEATURE_TRAIN_SEEDS, HELD_OUT_SEEDS, type FeatureRecipe } from './face-features.js';

@@ -20,3 +20,4 @@ export * from '../index.js';
 export * as io from './io.js';
 export * as data from './data.js';
 export * as diffusion from './diffusion.js';
+export * as metrics from './metrics.js';

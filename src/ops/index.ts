@@ -8,6 +8,6 @@ export { conv2d, type Conv2dOptions } from './conv.js';
 export { silu, softmax } from './activation.js';
 export { groupNorm, groupNormSilu } from './norm.js';
 export { upsampleNearest2x } from './upsample.js';
-export { mseLoss } from './loss.js';
+export { mseLoss, crossEntropy } from './loss.js';
 export { timestepEmbedding } from './embedding.js';
 export { dropout } from './dropout.js';

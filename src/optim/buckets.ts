@@ -4,7 +4,6 @@
 // view of its bucket (offset and shape): checkpoints read and load it like any tensor.
 
 import { BUCKET_SIZE } from '../backends/backend.js';
-import { zeros } from '../ops/creation.js';
 import { contiguousStrides } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isWhole } from './update.js';
@@ -42,12 +41,16 @@ export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ m
   return groups;
 }
 
-/** Parameters grouped as fusionGroups does, each group's state (`per` values an element) a storage of zeros. */
+/**
+ * Parameters grouped as fusionGroups does, each group's state (`per` values an element) a storage
+ * of zeros on its parameters' backend.
+ */
 export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
   return fusionGroups(params, per).map(({ members, size, fused }) => {
     let at = 0;
     const starts = members.map((j) => ((at += per * params[j]!.size), at - per * params[j]!.size));
-    return { members, state: zeros([size]), at: starts, fused };
+    const backend = params[members[0]!]!.backend;
+    return { members, state: new Tensor(backend.zeros(size), [size]), at: starts, fused };
   });
 }
 
