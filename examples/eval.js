@@ -54,16 +54,9 @@ await run(USAGE, async () => {
   console.log(`sampling ${opts.count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32 }).images;
 
-  // Two disjoint sets of held-out faces: one to compare the samples with, one for the floor.
-  const real = metrics.labelledFaces(metrics.HELD_OUT_SEEDS, opts.count, imageSize, channels).images;
-  const other = metrics.labelledFaces(metrics.HELD_OUT_SEEDS + opts.count, opts.count, imageSize, channels).images;
-  const stats = async (images) => {
-    const f = await metrics.featuresOf(features.net, images);
-    return metrics.featureStats(f, opts.count, f.length / opts.count);
-  };
-  const realStats = await stats(real);
-  const fid = metrics.frechetDistance(await stats(samples), realStats);
-  const floor = metrics.frechetDistance(await stats(other), realStats);
+  const heldOut = await metrics.heldOutFaces(features.net, opts.count, imageSize, channels);
+  const fid = await metrics.fidAgainst(heldOut, samples);
+  const floor = heldOut.floor;
   console.log(`FID ${fid.toFixed(2)} (${opts.count} samples against ${opts.count} held-out generated faces); real-vs-real floor at ${opts.count}: ${floor.toFixed(2)}; ${formatDuration((performance.now() - started) / 1000)}`);
   console.log(JSON.stringify({ fid, floor, count: opts.count, step: checkpoint.step, sampler: samplerOptions.sampler, steps: samplerOptions.steps, seconds: (performance.now() - started) / 1000 }));
 });

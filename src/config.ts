@@ -40,6 +40,10 @@ export interface TrainConfig {
   logEvery: number;
   sampleEvery: number;
   checkpointEvery: number;
+  /** Measure the FID of the EMA's samples every so many steps (0: never; generated faces only). */
+  evalEvery: number;
+  /** How many samples (and held-out faces) each of those measurements takes. */
+  evalCount: number;
   outDir: string;
 }
 
@@ -80,7 +84,7 @@ export const defaultConfig: Config = {
   data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: true, skipBad: false },
   train: {
     batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, gradClip: 1, emaDecay: 0.999,
-    logEvery: 10, sampleEvery: 250, checkpointEvery: 250, outDir: 'runs/faces',
+    logEvery: 10, sampleEvery: 250, checkpointEvery: 250, evalEvery: 0, evalCount: 200, outDir: 'runs/faces',
   },
   sample: { sampler: 'ddim', steps: 50, eta: 0, count: 16, clip: true },
 };
@@ -122,6 +126,8 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
     logEvery: { kind: 'int', min: 1 },
     sampleEvery: { kind: 'int', min: 0 },
     checkpointEvery: { kind: 'int', min: 0 },
+    evalEvery: { kind: 'int', min: 0 },
+    evalCount: { kind: 'int', min: 2, max: 10000 },
     outDir: { kind: 'string' },
   },
   sample: {

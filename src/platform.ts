@@ -5,6 +5,7 @@
 import type { DataConfig } from './config.js';
 import { facesDataset, type Dataset } from './data/dataset.js';
 import type { RunStore } from './diffusion/store.js';
+import { trainFaceFeatures, type FaceFeatureNet, type FeatureRecipe } from './metrics/face-features.js';
 
 export interface Platform {
   /** The store a run with this output folder writes to (no default in a page: pass one). */
@@ -13,6 +14,8 @@ export interface Platform {
   loadDataset(data: DataConfig, events: { warn?: (message: string) => void }): Promise<Dataset>;
   /** Memory a run may use, in bytes. */
   totalMemory(): number;
+  /** The face feature network for a recipe (Node keeps it in a cache folder; a page trains it in memory). */
+  faceFeatures(recipe: FeatureRecipe, log?: (message: string) => void): Promise<FaceFeatureNet>;
 }
 
 let current: Platform = {
@@ -24,6 +27,7 @@ let current: Platform = {
     return facesDataset(data.imageSize, data.channels);
   },
   totalMemory: () => Infinity,
+  faceFeatures: async (recipe, log) => trainFaceFeatures(recipe, log).net,
 };
 
 export function platform(): Platform {

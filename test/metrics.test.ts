@@ -6,7 +6,7 @@
 // far above it; examples/eval.js end to end, deterministic.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -189,5 +189,33 @@ describe('the face feature network and FID (metrics)', function () {
     expect(result(second.stdout).fid).to.equal(result(first.stdout).fid);
     expect(result(first.stdout).fid, 'two training steps are far from real faces').to.be.above(result(first.stdout).floor);
     expect(statSync(cache).isDirectory()).to.equal(true);
+  });
+
+  it('the trainer measures FID every train.evalEvery steps into log.jsonl and fid.png, keeps those lines on resume, and refuses it for data that are not faces', async () => {
+    const previous = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = tmp(); // the feature network's cache folder, for this test alone
+    try {
+      const dir = join(tmp(), 'run');
+      const said: string[] = [];
+      const config = resolveConfig(tinyPartial(dir, { steps: 4, evalEvery: 2, evalCount: 16, sampleEvery: 0 }));
+      await (await diffusion.Trainer.create(config, { events: { log: (m) => said.push(m) } })).train();
+      const lines = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; fid?: number; floor?: number });
+      const fids = lines.filter((l) => l.fid !== undefined);
+      expect(fids.map((l) => l.step)).to.deep.equal([2, 4]);
+      for (const l of fids) expect(l.fid).to.be.above(l.floor!);
+      expect(said.filter((m) => /^FID at step \d: \d+\.\d\d \(16 samples; real-vs-real floor \d+\.\d\d\)$/.test(m))).to.have.length(2);
+      expect(readFileSync(join(dir, 'fid.png')).subarray(1, 4).toString()).to.equal('PNG');
+      // Resumed from step 4 to 6: the log keeps its FID lines and adds one at 6.
+      const resumed = await diffusion.Trainer.create(resolveConfig({ ...config, train: { ...config.train, steps: 6 } }), { resume: true });
+      await resumed.train();
+      const after = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; fid?: number });
+      expect(after.filter((l) => l.fid !== undefined).map((l) => l.step)).to.deep.equal([2, 4, 6]);
+      const mnist = resolveConfig({ ...tinyPartial(join(tmp(), 'run'), { evalEvery: 2 }), data: { source: 'mnist', imageSize: 8 } });
+      const error = await diffusion.Trainer.create(mnist).then(() => null, (e: Error) => e);
+      expect(error?.message).to.match(/^train\.evalEvery measures generated faces only so far, and data\.source is 'mnist'; set train\.evalEvery to 0$/);
+    } finally {
+      if (previous === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = previous;
+    }
   });
 });

@@ -227,6 +227,8 @@ def main(argv):
             f.write("".join(line + "\n" for line in kept))
         with open(os.path.join(out, "config.json"), "w") as f:
             f.write(json.dumps(config, indent=2) + "\n")
+    if train.get("evalEvery", 0) > 0:
+        say(f"train.evalEvery is {train['evalEvery']}: FID is measured by ddpm-ts, not here (node examples/eval.js --checkpoint {path})")
     n_params = sum(p.numel() for p in params)
     say(f"training on {description}: {n_params:,} parameters, batch {train['batchSize']} ({world} × {local_batch}, {backend} on {device.type}), steps {step} → {train['steps']}; outputs in {out}")
 

@@ -13,6 +13,8 @@ import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
 import { imageGrid, trajectoryStrip } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
+import { defaultFeatureRecipe } from '../metrics/face-features.js';
+import { fidAgainst, heldOutFaces, type HeldOutFaces } from '../metrics/fid.js';
 import { UNet } from '../nn/unet.js';
 import * as F from '../ops/index.js';
 import { randn } from '../ops/creation.js';
@@ -91,6 +93,10 @@ export class Trainer {
   private lastPreviewStep: number | null = null;
   /** (step, mean loss) of each logged window, for the loss curve. */
   private logged: Array<[number, number]> = [];
+  /** (step, FID) of each measurement (train.evalEvery), for the FID curve. */
+  private fids: Array<[number, number]> = [];
+  /** What every FID measurement reuses: the feature network and the held-out faces' statistics, with their floor. */
+  private heldOut: HeldOutFaces | null = null;
   private window: number[] = [];
   private warnedLoss = false;
 
@@ -129,7 +135,7 @@ export class Trainer {
     await setThreads(config.threads ?? (await availableCores()));
     await store.check?.();
     let checkpoint: LoadedCheckpoint | null = null;
-    let log: Awaited<ReturnType<typeof readLog>> = { entries: [], kept: [] };
+    let log: Awaited<ReturnType<typeof readLog>> = { entries: [], fids: [], kept: [] };
     if (resume) {
       const bytes = await store.read(CHECKPOINT);
       if (!bytes) throw new Error(`cannot resume: there is no checkpoint at ${store.describe(CHECKPOINT)}`);
@@ -144,6 +150,9 @@ export class Trainer {
     }
     const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     assertFits(config, model.numParameters(), memoryLimit);
+    if (config.train.evalEvery > 0 && config.data.source !== 'faces') {
+      throw new Error(`train.evalEvery measures generated faces only so far, and data.source is '${config.data.source}'; set train.evalEvery to 0`);
+    }
     const data = dataset ?? (await loadDataset(config.data, { warn: events.log }));
     if (data.imageSize !== config.data.imageSize || data.channels !== config.data.channels) {
       throw new Error(`dataset gives ${data.channels}×${data.imageSize}×${data.imageSize} images, config.data asks for ${config.data.channels}×${config.data.imageSize}×${config.data.imageSize}`);
@@ -160,6 +169,7 @@ export class Trainer {
       trainer.step = checkpoint.step;
       trainer.lastCheckpointStep = checkpoint.step;
       trainer.logged = log.entries;
+      trainer.fids = log.fids;
     }
     // Only now is anything written.
     await trainer.stopOnWriteError('the run did not start', async () => {
@@ -259,6 +269,7 @@ export class Trainer {
         if (this.step % train.logEvery === 0 || this.step === total) await this.writeLog(secondsPerStep);
         if (train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) await this.saveCheckpoint();
         if (train.sampleEvery > 0 && this.step % train.sampleEvery === 0) await this.writePreview();
+        if (train.evalEvery > 0 && this.step % train.evalEvery === 0) await this.writeEvaluation();
       });
       // Let signal handlers (Ctrl-C) run between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -332,6 +343,30 @@ export class Trainer {
     return this.store.describe(name);
   }
 
+  /**
+   * The FID of train.evalCount samples of the EMA weights (config.sample, the preview's noise)
+   * against as many held-out generated faces, in the face feature network's features, with the
+   * real-vs-real floor for that count (src/metrics, examples/eval.js).
+   */
+  async evaluate(): Promise<{ fid: number; floor: number }> {
+    const { evalCount } = this.config.train;
+    const { imageSize, channels } = this.config.data;
+    this.heldOut ??= await heldOutFaces(await platform().faceFeatures(defaultFeatureRecipe(imageSize, channels), this.events.log), evalCount, imageSize, channels);
+    const samples = this.sampleEma(evalCount).images;
+    const fid = await fidAgainst(this.heldOut, samples);
+    dispose(samples);
+    return { fid, floor: this.heldOut.floor };
+  }
+
+  /** An FID measurement into log.jsonl (a line with `fid` instead of `loss`) and the curve at fid.png. */
+  async writeEvaluation(): Promise<void> {
+    const { fid, floor } = await this.evaluate();
+    this.fids.push([this.step, fid]);
+    await this.store.append(LOG, JSON.stringify({ step: this.step, fid, floor, evalCount: this.config.train.evalCount, time: new Date().toISOString() }) + '\n');
+    await this.store.writeImage('fid.png', lossCurve(this.fids, 640, 360, 'fid'));
+    this.events.log?.(`FID at step ${this.step}: ${fid.toFixed(2)} (${this.config.train.evalCount} samples; real-vs-real floor ${floor.toFixed(2)})`);
+  }
+
   /** Rows of images denoising from x_T (left) to x_0 (right), as the store's file `name`. */
   async writeDenoisingStrip(name: string, rows = 4, frames = 10): Promise<void> {
     const { channels, imageSize } = this.config.data;
@@ -365,32 +400,33 @@ async function removePreviews(store: RunStore): Promise<void> {
  * its checkpoint). A partial last line is what a kill during a write leaves: it is dropped. Any
  * other line that is not a log entry is an error naming the file and the line.
  */
-async function readLog(store: RunStore, step: number, note?: (message: string) => void): Promise<{ entries: Array<[number, number]>; kept: string[] }> {
+async function readLog(store: RunStore, step: number, note?: (message: string) => void): Promise<{ entries: Array<[number, number]>; fids: Array<[number, number]>; kept: string[] }> {
   const bytes = await store.read(LOG);
-  if (!bytes) return { entries: [], kept: [] };
+  if (!bytes) return { entries: [], fids: [], kept: [] };
   const text = new TextDecoder().decode(bytes);
   const path = store.describe(LOG);
   const lines = text.split('\n');
   const partial = lines.pop()!; // '' when the file ends with a newline
   if (partial.trim()) note?.(`${path}: dropped an unfinished last line (the write in progress when the run stopped)`);
-  const entries: Array<[number, number]> = [], kept: string[] = [];
+  const entries: Array<[number, number]> = [], fids: Array<[number, number]> = [], kept: string[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
-    let entry: { step?: unknown; loss?: unknown };
+    let entry: { step?: unknown; loss?: unknown; fid?: unknown };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
       throw new Error(`${path} line ${i + 1} is not a log entry (not valid JSON): ${line.slice(0, 80)}; fix or delete that line, then resume`);
     }
-    if (!Number.isInteger(entry?.step) || typeof entry.loss !== 'number') {
-      throw new Error(`${path} line ${i + 1} is not a log entry (needs a whole-number "step" and a numeric "loss"): ${line.slice(0, 80)}`);
+    if (!Number.isInteger(entry?.step) || (typeof entry.loss !== 'number' && typeof entry.fid !== 'number')) {
+      throw new Error(`${path} line ${i + 1} is not a log entry (needs a whole-number "step" and a numeric "loss", or "fid"): ${line.slice(0, 80)}`);
     }
     if ((entry.step as number) <= step) {
-      entries.push([entry.step as number, entry.loss]);
+      if (typeof entry.loss === 'number') entries.push([entry.step as number, entry.loss]);
+      else fids.push([entry.step as number, entry.fid as number]);
       kept.push(line);
     }
   });
-  return { entries, kept };
+  return { entries, fids, kept };
 }
 
 /** A resumed run must train the same model on the same data with the same diffusion. */

@@ -10,6 +10,7 @@ const GLYPHS: Record<string, string> = {
   '8': '111101111101111', '9': '111101111001111', '.': '000000000000010', '-': '000000111000000',
   e: '000111111100111', k: '100101110101101', s: '000111100001111', t: '010111010010011',
   p: '000111101111100', l: '010010010010011', o: '000111101101111', ' ': '000000000000000',
+  f: '011100110100100', i: '010000010010010', d: '001001111101111',
 };
 
 type RGB = readonly [number, number, number];
@@ -45,8 +46,8 @@ class Canvas implements RGBAImage {
 
 const label = (v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toPrecision(3)}`);
 
-/** Draws (step, loss) points: light dots, a dark exponentially smoothed line, log-scale loss axis. */
-export function lossCurve(points: ReadonlyArray<readonly [number, number]>, width = 640, height = 360): RGBAImage {
+/** Draws (step, value) points (the loss, or the FID: `name` labels the axis): light dots, a dark exponentially smoothed line, a log scale. */
+export function lossCurve(points: ReadonlyArray<readonly [number, number]>, width = 640, height = 360, name = 'loss'): RGBAImage {
   const cv = new Canvas(width, height);
   const left = 56, right = width - 16, top = 16, bottom = height - 36;
   const good = points.filter(([, l]) => l > 0 && Number.isFinite(l));
@@ -54,7 +55,7 @@ export function lossCurve(points: ReadonlyArray<readonly [number, number]>, widt
   cv.line(left, top, left, bottom, axis);
   cv.line(left, bottom, right, bottom, axis);
   cv.text(right - 32, bottom + 20, 'step', axis);
-  cv.text(4, top - 12, 'loss', axis);
+  cv.text(4, top - 12, name, axis);
   if (good.length === 0) return cv;
   const maxStep = Math.max(1, ...good.map(([s]) => s));
   let lo = Math.log10(Math.min(...good.map(([, l]) => l))), hi = Math.log10(Math.max(...good.map(([, l]) => l)));

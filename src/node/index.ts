@@ -10,9 +10,13 @@ import { loadNodeDataset } from './data.js';
 import { FolderStore } from './folder-store.js';
 import { nodeThreadHost } from './threads.js';
 import { nodeWebGpu } from './webgpu.js';
+import { loadFaceFeatures } from './feature-cache.js';
 import { setWebGpuProvider } from '../backends/gpu/gpujs.js';
 
-setPlatform({ openStore: (dir) => new FolderStore(dir), loadDataset: loadNodeDataset, totalMemory: () => totalmem() });
+setPlatform({
+  openStore: (dir) => new FolderStore(dir), loadDataset: loadNodeDataset, totalMemory: () => totalmem(),
+  faceFeatures: async (recipe, log) => (await loadFaceFeatures(recipe, { log })).net,
+});
 setThreadHost(nodeThreadHost);
 setWebGpuProvider(nodeWebGpu);
 
