@@ -8,7 +8,7 @@
 // so the same test runs on both kinds of backend.
 
 import { expect } from 'chai';
-import { BUCKET_SIZE, CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuMode } from 'ddpm-ts';
+import { BUCKET_SIZE, CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuBackendOptions, type GpuMode } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectTensorClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,28 +60,31 @@ for (const mode of modes) {
       await gpu.dispose(); // on WebGPU the last one closed destroys the device, so the process can exit
     });
 
-    /** fn's result on the cpu backend (the reference), waited for. */
+    /** fn's result on the cpu backend (the reference), waited for; the backend current before is current again after. */
     const onCpu = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+      const before = getBackend();
       setBackend('cpu');
       try {
         return await fn();
       } finally {
-        setBackend(gpu);
+        setBackend(before);
       }
     };
     /** The message a read of a freed tensor rejects with. */
     const readError = (t: { data(): Promise<unknown> }) => t.data().then(() => '', (e: Error) => e.message);
-    /** fn run on a gpu backend whose textures hold at most `side`² values, so bigger tensors are split into pages. */
-    const withSmallTextures = async <T>(side: number, fn: (small: GpuBackend) => T | Promise<T>): Promise<T> => {
-      const small = await GpuBackend.create({ mode, maxTextureSize: side });
-      setBackend(small);
+    /** fn run on a second gpu backend of this mode made with `options`, current while fn runs, then disposed. */
+    const withOwnBackend = async <T>(options: Omit<GpuBackendOptions, 'mode'>, fn: (own: GpuBackend) => T | Promise<T>): Promise<T> => {
+      const own = await GpuBackend.create({ mode, ...options });
+      setBackend(own);
       try {
-        return await fn(small);
+        return await fn(own);
       } finally {
         setBackend(gpu);
-        await small.dispose();
+        await own.dispose();
       }
     };
+    /** fn run on a gpu backend whose textures hold at most `side`² values, so bigger tensors are split into pages. */
+    const withSmallTextures = <T>(side: number, fn: (small: GpuBackend) => T | Promise<T>): Promise<T> => withOwnBackend({ maxTextureSize: side }, fn);
 
     it('runs in the mode asked for, and says where', () => {
       expect(gpu.name).to.equal(mode === 'webgpu' ? 'webgpu' : 'webgl');
@@ -368,9 +371,7 @@ for (const mode of modes) {
 
     it('the optimizer launches one kernel a bucket of parameters for the moments and one a parameter for Adam (one more for L2 decay), one a bucket for the EMA, counted by a wrapper around the compiled kernels, and computes what the composed ops compute', async () => {
       let launches = 0;
-      const counted = await GpuBackend.create({ mode, instrument: (kernel) => (...args) => (launches++, kernel(...args)) });
-      setBackend(counted);
-      try {
+      await withOwnBackend({ instrument: (kernel) => (...args) => (launches++, kernel(...args)) }, async (counted) => {
         const net = new UNet({ imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 }, { rng: new Rng(5) });
         const params = net.parameters();
         const buckets = Math.ceil(params.length / BUCKET_SIZE); // all of this model fits one texture
@@ -386,7 +387,6 @@ for (const mode of modes) {
           return { p: F.sub(F.mul(pv, decay), F.mul(F.div(m, denom), 1e-2 / 0.1)).toFloat32Array(), m: m.toFloat32Array(), v: v.toFloat32Array() };
         }));
         const adamExpected = await composed(before, 0.1, 1);
-        setBackend(counted); // onCpu switched back to the suite's backend; Adam's buckets are made on the current one
         // On WebGPU the launches run from the backend's queue: flush before counting.
         const adam = new optim.Adam(params, { lr: 1e-2, weightDecay: 0.1 }); // its buckets, zeros: one fill each
         await counted.flush();
@@ -412,7 +412,6 @@ for (const mode of modes) {
         }
         // AdamW: no gradient to form, one launch a parameter and one a bucket.
         const adamWExpected = await composed(afterAdam, 0, 1 - 1e-2 * 0.2);
-        setBackend(counted);
         for (const p of params) p.grad = F.mul(F.clone(p), 0.01);
         const adamW = new optim.AdamW(params, { lr: 1e-2, weightDecay: 0.2 });
         await counted.flush();
@@ -421,17 +420,12 @@ for (const mode of modes) {
         await counted.flush();
         expect(launches, 'AdamW').to.equal(params.length + buckets);
         for (const [k, p] of params.entries()) expectClose(await p.data(), adamWExpected[k]!.p, 1e-5, `parameter ${k} after one AdamW step`);
-      } finally {
-        setBackend(gpu);
-        await counted.dispose();
-      }
+      });
     });
 
     it('clipGradNorm takes one launch a bucket of gradients for the squared norm (and a reduce where a bucket holds over 2,048 values), one a gradient for the scale, and gives the norm and gradients of the composed ops on the cpu backend', async () => {
       let launches = 0;
-      const counted = await GpuBackend.create({ mode, instrument: (kernel) => (...args) => (launches++, kernel(...args)) });
-      setBackend(counted);
-      try {
+      await withOwnBackend({ instrument: (kernel) => (...args) => (launches++, kernel(...args)) }, async (counted) => {
         const net = new UNet({ imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 }, { rng: new Rng(7) });
         const params = net.parameters();
         const rng = new Rng(8);
@@ -443,7 +437,6 @@ for (const mode of modes) {
           const scale = F.clamp(F.div(3, F.add(norm, 1e-6)), 0, 1);
           return { norm: norm.item(), grads: grads.map((g) => F.mul(g, scale).toFloat32Array()) };
         });
-        setBackend(counted);
         await counted.flush();
         launches = 0;
         const norm = optim.clipGradNorm(params, 3);
@@ -455,19 +448,14 @@ for (const mode of modes) {
         expectClose(await norm.data(), [expected.norm], 1e-5, 'the norm');
         expect(expected.norm, 'the clip scales').to.be.above(3);
         for (const [k, p] of params.entries()) expectClose(await p.grad!.data(), expected.grads[k]!, 1e-5, `gradient ${k} clipped`);
-      } finally {
-        setBackend(gpu);
-        await counted.dispose();
-      }
+      });
     });
 
     // Launch counts do not depend on the renderer: counted once, on real GL (the fastest of the
     // three modes here), on the UNet-S fixture (batch 2, 32×32).
     if (mode === 'headlessgl') it('a UNet-S forward launches at most 180 kernels, a train step at most 780 (Adam a launch a parameter and one a bucket), counted by a wrapper around the compiled kernels', async () => {
       const byKernel = new Map<string, number>();
-      const counted = await GpuBackend.create({ mode, instrument: (kernel, name) => (...args) => (byKernel.set(name, (byKernel.get(name) ?? 0) + 1), kernel(...args)) });
-      setBackend(counted);
-      try {
+      await withOwnBackend({ instrument: (kernel, name) => (...args) => (byKernel.set(name, (byKernel.get(name) ?? 0) + 1), kernel(...args)) }, async () => {
         const { net, x, ref } = await runUNetFixture(); // compiles every kernel a step uses
         const input = x.detach(), t = Array.from(await ref.tensors.get('t')!.data());
         const target = randn(input.shape, new Rng(6));
@@ -495,10 +483,7 @@ for (const mode of modes) {
         // From 3,494 before the fused ops (at batch 16; the issue asks for at most 800 there). At
         // batch 16 the conv weight gradients of the 32×32 layers add a partial-sum reduce each (22).
         expect(train, `train step launches ${JSON.stringify(Object.fromEntries(byKernel))}`).to.be.at.most(780);
-      } finally {
-        setBackend(gpu);
-        await counted.dispose();
-      }
+      });
     });
 
     // 300 steps on SwiftShader's WebGPU (about 3 minutes), 100 on real GL (llvmpipe, about one), 30

@@ -150,27 +150,23 @@ describe('the face feature network and FID (metrics)', function () {
   it('FID: real faces against real faces stay near the floor (shuffled or not), noise is far above it, and the same inputs give the same number', async () => {
     const { net } = await metrics.loadFaceFeatures(recipe, { cacheDir, log: () => {} }); // the test before's, when it ran
     const n = 200;
-    const stats = async (images: ReturnType<typeof randn>) => {
-      const f = await metrics.featuresOf(net, images);
-      return metrics.featureStats(f, n, f.length / n);
-    };
-    const real = metrics.labelledFaces(metrics.HELD_OUT_SEEDS, n, 8, 3).images;
-    const other = metrics.labelledFaces(metrics.HELD_OUT_SEEDS + n, n, 8, 3).images;
-    const realStats = await stats(real);
-    const floor = metrics.frechetDistance(await stats(other), realStats);
-    // The same faces in another order: the same statistics, so the same distance to real.
+    const heldOut = await metrics.heldOutFaces(net, n, 8, 3);
+    const floor = heldOut.floor;
+    // The floor's second set of real faces (the seeds after the held-out ones), in another order:
+    // the same statistics, so the same distance to the held-out faces.
+    const other = metrics.faceImages(metrics.HELD_OUT_SEEDS + n, n, 8, 3);
     const order = Array.from({ length: n }, (_, i) => (i * 37) % n);
     const values = await other.data(), plane = 3 * 64;
     const shuffled = new Float32Array(values.length);
     order.forEach((j, i) => shuffled.set(values.subarray(j * plane, (j + 1) * plane), i * plane));
-    const shuffledFid = metrics.frechetDistance(await stats(tensor(shuffled, other.shape)), realStats);
+    const shuffledFid = await metrics.fidAgainst(heldOut, tensor(shuffled, other.shape));
     expect(Math.abs(shuffledFid - floor)).to.be.below(1e-6 * floor);
     const noise = F.clamp(randn([n, 3, 8, 8], new Rng(3)), -1, 1);
-    const noiseFid = metrics.frechetDistance(await stats(noise), realStats);
+    const noiseFid = await metrics.fidAgainst(heldOut, noise);
     expect(floor).to.be.above(0);
     // (This small network, 120 steps at 8×8, puts noise about 8× the floor; a better trained one, further.)
     expect(noiseFid).to.be.above(5 * floor);
-    expect(metrics.frechetDistance(await stats(other), await stats(real))).to.equal(floor);
+    expect(await metrics.fidAgainst(heldOut, other)).to.equal(floor);
   });
 
   it('examples/eval.js prints an FID and the floor for a checkpoint, the same twice (the second run from the cached features)', async () => {

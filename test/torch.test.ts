@@ -90,18 +90,15 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
     expect(Math.abs(Number(one.metadata.loss) - loss) / loss, `loss: PyTorch ${one.metadata.loss}, ddpm-ts ${loss}`).to.be.at.most(1e-5);
     expect(Math.abs(Number(two.metadata.loss) - loss) / loss, `loss on 2 processes: ${two.metadata.loss}`).to.be.at.most(1e-5);
     expect([...one.tensors.keys()].sort()).to.deep.equal([...ours.keys()].sort());
-    let worst = 0;
     for (const [name, t] of ours) {
       const values = await t.data();
       expectClose(values, one.tensors.get(name)!.toFloat32Array(), 1e-5, `${name}: ddpm-ts vs PyTorch`);
       expectClose(two.tensors.get(name)!.toFloat32Array(), one.tensors.get(name)!.toFloat32Array(), 1e-5, `${name}: PyTorch on 2 processes vs 1`);
-      worst = Math.max(worst, relError(values, one.tensors.get(name)!.toFloat32Array()));
     }
     // The step did something: the weights moved (else equal weights would prove nothing).
     const before = await io.loadSafetensors(checkpoint);
     const moved = relError(one.tensors.get('model.convIn.weight')!.toFloat32Array(), before.tensors.get('model.convIn.weight')!.toFloat32Array());
     expect(moved, 'how far one step moved convIn.weight').to.be.above(1e-4);
-    expect(worst).to.be.below(1e-5);
   });
 
   it('a 2-process gloo run of train_ddp.py (3 steps, on faces exported by export-data.js) continues in ddpm-ts with train-faces.js --resume for 2 more, and sample.js draws from its checkpoint', async () => {

@@ -80,7 +80,7 @@ export class FaceFeatureNet extends Module {
     return total!;
   }
 
-  /** The share of each attribute predicted right on `images` (the faces of `seeds`). */
+  /** The share of each attribute predicted right on `images`, whose true attributes are `labels`. */
   accuracy(images: Tensor, labels: FaceAttributes[]): Record<keyof FaceAttributes, number> {
     const scores = noGrad(() => this.head.forward(this.features(images))).toFloat32Array();
     const out = {} as Record<keyof FaceAttributes, number>;
@@ -100,17 +100,18 @@ export class FaceFeatureNet extends Module {
   }
 }
 
-/** Faces (images and the generator's labels) of consecutive seeds from `first`. */
-export function labelledFaces(first: number, count: number, imageSize: number, channels: number): { images: Tensor; labels: FaceAttributes[] } {
+/** The faces of `count` consecutive seeds from `first`, [count, C, S, S]. */
+export function faceImages(first: number, count: number, imageSize: number, channels: number): Tensor {
   const faces = facesDataset(imageSize, channels);
   const plane = channels * imageSize * imageSize;
   const values = new Float32Array(count * plane);
-  const labels: FaceAttributes[] = [];
-  for (let i = 0; i < count; i++) {
-    values.set(faces.image(first + i), i * plane);
-    labels.push(faceAttributes(first + i));
-  }
-  return { images: tensor(values, [count, channels, imageSize, imageSize]), labels };
+  for (let i = 0; i < count; i++) values.set(faces.image(first + i), i * plane);
+  return tensor(values, [count, channels, imageSize, imageSize]);
+}
+
+/** Those faces with the generator's labels. */
+export function labelledFaces(first: number, count: number, imageSize: number, channels: number): { images: Tensor; labels: FaceAttributes[] } {
+  return { images: faceImages(first, count, imageSize, channels), labels: Array.from({ length: count }, (_, i) => faceAttributes(first + i)) };
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { tidy } from '../backends/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { featuresOf, HELD_OUT_SEEDS, labelledFaces, type FaceFeatureNet } from './face-features.js';
+import { faceImages, featuresOf, HELD_OUT_SEEDS, type FaceFeatureNet } from './face-features.js';
 import { featureStats, frechetDistance, type FeatureStats } from './frechet.js';
 
 export interface HeldOutFaces {
@@ -25,7 +25,7 @@ async function statsOf(net: FaceFeatureNet, images: Tensor): Promise<FeatureStat
 
 /** `count` held-out faces (seeds from HELD_OUT_SEEDS) in the network's features, and the floor for that count. */
 export async function heldOutFaces(net: FaceFeatureNet, count: number, imageSize: number, channels: number): Promise<HeldOutFaces> {
-  const faces = (first: number) => tidy(() => labelledFaces(first, count, imageSize, channels).images);
+  const faces = (first: number) => tidy(() => faceImages(first, count, imageSize, channels));
   const real = await statsOf(net, faces(HELD_OUT_SEEDS));
   const other = await statsOf(net, faces(HELD_OUT_SEEDS + count));
   return { net, count, real, floor: frechetDistance(other, real) };

@@ -48,7 +48,11 @@ export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ m
 export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
   return fusionGroups(params, per).map(({ members, size, fused }) => {
     let at = 0;
-    const starts = members.map((j) => ((at += per * params[j]!.size), at - per * params[j]!.size));
+    const starts = members.map((j) => {
+      const start = at;
+      at += per * params[j]!.size;
+      return start;
+    });
     const backend = params[members[0]!]!.backend;
     return { members, state: new Tensor(backend.zeros(size), [size]), at: starts, fused };
   });
