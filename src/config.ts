@@ -40,9 +40,9 @@ export interface TrainConfig {
   logEvery: number;
   sampleEvery: number;
   checkpointEvery: number;
-  /** Measure the FID of the EMA's samples every so many steps (0: never; generated faces only). */
+  /** Measure the FID of the EMA's samples every so many steps (0: never; generated faces and MNIST only). */
   evalEvery: number;
-  /** How many samples (and held-out faces) each of those measurements takes. */
+  /** How many samples (and held-out real images: MNIST has enough for 1,000) each of those measurements takes. */
   evalCount: number;
   outDir: string;
 }

@@ -5,7 +5,9 @@
 import type { DataConfig } from './config.js';
 import { facesDataset, type Dataset } from './data/dataset.js';
 import type { RunStore } from './diffusion/store.js';
-import { trainFaceFeatures, type FaceFeatureNet, type FeatureRecipe } from './metrics/face-features.js';
+import { faceReference } from './metrics/face-reference.js';
+import { trainFeatureNet, type FeatureNet, type FeatureRecipe } from './metrics/feature-net.js';
+import type { ReferenceSet } from './metrics/reference.js';
 
 export interface Platform {
   /** The store a run with this output folder writes to (no default in a page: pass one). */
@@ -14,8 +16,10 @@ export interface Platform {
   loadDataset(data: DataConfig, events: { warn?: (message: string) => void }): Promise<Dataset>;
   /** Memory a run may use, in bytes. */
   totalMemory(): number;
-  /** The face feature network for a recipe (Node keeps it in a cache folder; a page trains it in memory). */
-  faceFeatures(recipe: FeatureRecipe, log?: (message: string) => void): Promise<FaceFeatureNet>;
+  /** The reference set an FID of this data compares samples with (generated faces; MNIST in Node). */
+  referenceSet(data: DataConfig): Promise<ReferenceSet>;
+  /** The feature network of a reference set by a recipe (Node keeps it in a cache folder; a page trains it in memory). */
+  featureNet(reference: ReferenceSet, recipe: FeatureRecipe, log?: (message: string) => void): Promise<FeatureNet>;
 }
 
 let current: Platform = {
@@ -27,8 +31,15 @@ let current: Platform = {
     return facesDataset(data.imageSize, data.channels);
   },
   totalMemory: () => Infinity,
-  faceFeatures: async (recipe, log) => trainFaceFeatures(recipe, log).net,
+  referenceSet: async (data) => {
+    if (data.source !== 'faces') throw new Error(noReference(data.source));
+    return faceReference(data.imageSize, data.channels);
+  },
+  featureNet: async (reference, recipe, log) => trainFeatureNet(reference, recipe, log).net,
 };
+
+/** Why data of this source cannot be measured by an FID. */
+export const noReference = (source: string): string => `an FID needs labelled real images held out from training: generated faces (data.source 'faces') or MNIST digits ('mnist', in Node); data.source '${source}' has none`;
 
 export function platform(): Platform {
   return current;

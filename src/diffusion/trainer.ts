@@ -13,8 +13,9 @@ import type { Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
 import { imageGrid, trajectoryStrip } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
-import { defaultFeatureRecipe } from '../metrics/face-features.js';
-import { fidAgainst, heldOutFaces, type HeldOutFaces } from '../metrics/fid.js';
+import { defaultFeatureRecipe } from '../metrics/feature-net.js';
+import { fidAgainst, heldOutReal, maxEvalCount, type HeldOut } from '../metrics/fid.js';
+import type { ReferenceSet } from '../metrics/reference.js';
 import { UNet } from '../nn/unet.js';
 import * as F from '../ops/index.js';
 import { randn } from '../ops/creation.js';
@@ -95,8 +96,10 @@ export class Trainer {
   private logged: Array<[number, number]> = [];
   /** (step, FID) of each measurement (train.evalEvery), for the FID curve. */
   private fids: Array<[number, number]> = [];
-  /** What every FID measurement reuses: the feature network and the held-out faces' statistics, with their floor. */
-  private heldOut: HeldOutFaces | null = null;
+  /** What FIDs compare samples with (train.evalEvery > 0): generated faces or MNIST's held-out digits. */
+  private reference: ReferenceSet | null = null;
+  /** What every FID measurement reuses: the feature network and the held-out images' statistics, with their floor. */
+  private heldOut: HeldOut | null = null;
   private window: number[] = [];
   private warnedLoss = false;
 
@@ -150,14 +153,21 @@ export class Trainer {
     }
     const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     assertFits(config, model.numParameters(), memoryLimit);
-    if (config.train.evalEvery > 0 && config.data.source !== 'faces') {
-      throw new Error(`train.evalEvery measures generated faces only so far, and data.source is '${config.data.source}'; set train.evalEvery to 0`);
+    let reference: ReferenceSet | null = null;
+    if (config.train.evalEvery > 0) {
+      reference = await platform().referenceSet(config.data).catch((e: Error) => {
+        throw new Error(`train.evalEvery is ${config.train.evalEvery}, but ${e.message}; set train.evalEvery to 0`);
+      });
+      if (config.train.evalCount > maxEvalCount(reference)) {
+        throw new Error(`train.evalCount is ${config.train.evalCount}, but ${reference.name} has ${reference.heldOutSize} ${reference.heldOutDescription}: enough for an FID of at most ${maxEvalCount(reference)} (the floor takes a second set as large)`);
+      }
     }
     const data = dataset ?? (await loadDataset(config.data, { warn: events.log }));
     if (data.imageSize !== config.data.imageSize || data.channels !== config.data.channels) {
       throw new Error(`dataset gives ${data.channels}×${data.imageSize}×${data.imageSize} images, config.data asks for ${config.data.channels}×${config.data.imageSize}×${config.data.imageSize}`);
     }
     const trainer = new Trainer(store, config, model, data, streamRng(config.seed, 'train'), events);
+    trainer.reference = reference;
     if (checkpoint) {
       model.loadStateDict(checkpoint.model);
       trainer.ema.loadStateDict(checkpoint.ema, checkpoint.emaUpdates);
@@ -345,13 +355,15 @@ export class Trainer {
 
   /**
    * The FID of train.evalCount samples of the EMA weights (config.sample, the preview's noise)
-   * against as many held-out generated faces, in the face feature network's features, with the
-   * real-vs-real floor for that count (src/metrics, examples/eval.js).
+   * against as many held-out real images (generated faces, or MNIST digits), in the features of
+   * the reference set's network, with the real-vs-real floor for that count (src/metrics,
+   * examples/eval.js).
    */
   async evaluate(): Promise<{ fid: number; floor: number }> {
     const { evalCount } = this.config.train;
     const { imageSize, channels } = this.config.data;
-    this.heldOut ??= await heldOutFaces(await platform().faceFeatures(defaultFeatureRecipe(imageSize, channels), this.events.log), evalCount, imageSize, channels);
+    const reference = (this.reference ??= await platform().referenceSet(this.config.data));
+    this.heldOut ??= await heldOutReal(reference, await platform().featureNet(reference, defaultFeatureRecipe(imageSize, channels), this.events.log), evalCount);
     const samples = this.sampleEma(evalCount).images;
     const fid = await fidAgainst(this.heldOut, samples);
     dispose(samples);

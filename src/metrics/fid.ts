@@ -1,14 +1,16 @@
-// FID against held-out generated faces: what examples/eval.js prints and the trainer logs
-// (train.evalEvery). The held-out faces' statistics, and the floor (the distance between two
+// FID against a reference set's held-out images: what examples/eval.js prints and the trainer
+// logs (train.evalEvery). The held-out images' statistics, and the floor (the distance between two
 // disjoint sets of them of the same size), are computed once and reused for every measurement.
 
 import { tidy } from '../backends/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { faceImages, featuresOf, HELD_OUT_SEEDS, type FaceFeatureNet } from './face-features.js';
+import { featuresOf, type FeatureNet } from './feature-net.js';
 import { featureStats, frechetDistance, type FeatureStats } from './frechet.js';
+import type { ReferenceSet } from './reference.js';
 
-export interface HeldOutFaces {
-  readonly net: FaceFeatureNet;
+export interface HeldOut {
+  readonly net: FeatureNet;
+  readonly reference: ReferenceSet;
   /** Images on each side of every distance. */
   readonly count: number;
   readonly real: FeatureStats;
@@ -17,22 +19,27 @@ export interface HeldOutFaces {
 }
 
 /** The statistics of `images` [count, C, S, S] in the network's features. */
-async function statsOf(net: FaceFeatureNet, images: Tensor): Promise<FeatureStats> {
+async function statsOf(net: FeatureNet, images: Tensor): Promise<FeatureStats> {
   const n = images.shape[0]!;
   const f = await featuresOf(net, images);
   return featureStats(f, n, f.length / n);
 }
 
-/** `count` held-out faces (seeds from HELD_OUT_SEEDS) in the network's features, and the floor for that count. */
-export async function heldOutFaces(net: FaceFeatureNet, count: number, imageSize: number, channels: number): Promise<HeldOutFaces> {
-  const faces = (first: number) => tidy(() => faceImages(first, count, imageSize, channels));
-  const real = await statsOf(net, faces(HELD_OUT_SEEDS));
-  const other = await statsOf(net, faces(HELD_OUT_SEEDS + count));
-  return { net, count, real, floor: frechetDistance(other, real) };
+/** The largest count an FID against this reference can take: the floor needs two disjoint sets. */
+export const maxEvalCount = (reference: ReferenceSet): number => Math.floor(reference.heldOutSize / 2);
+
+/** The first `count` held-out images in the network's features, and the floor for that count (against the next `count`). */
+export async function heldOutReal(reference: ReferenceSet, net: FeatureNet, count: number): Promise<HeldOut> {
+  if (!(count >= 2 && count <= maxEvalCount(reference))) {
+    throw new Error(`an FID of ${count} images needs ${2 * count} ${reference.heldOutDescription} (${count} to compare with and ${count} more for the real-vs-real floor); there are ${reference.heldOutSize}: use 2 to ${maxEvalCount(reference)}`);
+  }
+  const real = await statsOf(net, tidy(() => reference.heldOut(0, count)));
+  const other = await statsOf(net, tidy(() => reference.heldOut(count, count)));
+  return { net, reference, count, real, floor: frechetDistance(other, real) };
 }
 
-/** The FID of `samples` ([count, C, S, S], count as the held-out set's) against the held-out faces. */
-export async function fidAgainst(heldOut: HeldOutFaces, samples: Tensor): Promise<number> {
-  if (samples.shape[0] !== heldOut.count) throw new Error(`fidAgainst: ${samples.shape[0]} samples against ${heldOut.count} held-out faces; give as many`);
+/** The FID of `samples` ([count, C, S, S], count as the held-out set's) against the held-out images. */
+export async function fidAgainst(heldOut: HeldOut, samples: Tensor): Promise<number> {
+  if (samples.shape[0] !== heldOut.count) throw new Error(`fidAgainst: ${samples.shape[0]} samples against ${heldOut.count} ${heldOut.reference.heldOutDescription}; give as many`);
   return frechetDistance(await statsOf(heldOut.net, samples), heldOut.real);
 }

@@ -1,16 +1,16 @@
-// The face feature network (src/metrics/face-features.ts) is trained once and kept in a cache
-// folder, named by a hash of what made it (its recipe and the generator's attribute list): a
-// change to either trains a new one, and an unchanged one is loaded in milliseconds.
+// A reference set's feature network (src/metrics/feature-net.ts) is trained once and kept in a
+// cache folder, named by a hash of what made it (the reference set's name and labels, and the
+// recipe): a change to any trains a new one, and an unchanged one is loaded in milliseconds.
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { FACE_ATTRIBUTES } from '../data/faces.js';
-import { FaceFeatureNet, trainFaceFeatures, type FeatureRecipe } from '../metrics/face-features.js';
+import { checkRecipe, FeatureNet, trainFeatureNet, type FeatureRecipe } from '../metrics/feature-net.js';
+import type { ReferenceSet } from '../metrics/reference.js';
 import { loadSafetensors, saveSafetensors } from './safetensors-files.js';
 
-const FORMAT = 'ddpm-ts-face-features/1';
+const FORMAT = 'ddpm-ts-features/3';
 
 /** Where cached networks go by default: $XDG_CACHE_HOME/ddpm-ts, else ~/.cache/ddpm-ts. */
 export const defaultCacheDir = (): string => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ddpm-ts');
@@ -23,8 +23,8 @@ function hash(text: string): string {
 }
 
 export interface CachedFeatures {
-  net: FaceFeatureNet;
-  /** Each attribute's share predicted right on 500 held-out faces, measured when it was trained. */
+  net: FeatureNet;
+  /** Each label's share predicted right on the reference's scored images, measured when it was trained. */
   accuracy: Record<string, number>;
   path: string;
   /** True when this call trained it (nothing usable was cached). */
@@ -32,26 +32,27 @@ export interface CachedFeatures {
 }
 
 /**
- * The feature network for `recipe`, from the cache folder, or trained and saved there. A cached
- * file that cannot be used (damaged, or made by another recipe under the same name) is said and
- * replaced: it is the cache's own file.
+ * The feature network of `reference` by `recipe`, from the cache folder, or trained and saved
+ * there. A cached file that cannot be used (damaged, or made by another recipe under the same
+ * name) is said and replaced: it is the cache's own file.
  */
-export async function loadFaceFeatures(recipe: FeatureRecipe, { cacheDir = defaultCacheDir(), log = (m: string) => console.log(m) }: { cacheDir?: string; log?: (message: string) => void } = {}): Promise<CachedFeatures> {
-  const made = JSON.stringify({ format: FORMAT, recipe, attributes: FACE_ATTRIBUTES });
-  const path = join(cacheDir, `face-features-${recipe.imageSize}px-${recipe.channels}ch-${hash(made)}.safetensors`);
+export async function loadFeatureNet(reference: ReferenceSet, recipe: FeatureRecipe, { cacheDir = defaultCacheDir(), log = (m: string) => console.log(m) }: { cacheDir?: string; log?: (message: string) => void } = {}): Promise<CachedFeatures> {
+  checkRecipe(reference, recipe);
+  const made = JSON.stringify({ format: FORMAT, reference: reference.name, labels: reference.labels, recipe });
+  const path = join(cacheDir, `${reference.name}-features-${recipe.imageSize}px-${recipe.channels}ch-${hash(made)}.safetensors`);
   if (existsSync(path)) {
     try {
       const { tensors, metadata } = await loadSafetensors(path);
       if (metadata.made !== made) throw new Error('it was made by another recipe');
-      const net = new FaceFeatureNet(recipe);
+      const net = new FeatureNet(recipe, reference.labels);
       net.loadStateDict(tensors);
       return { net, accuracy: JSON.parse(metadata.accuracy!) as Record<string, number>, path, trained: false };
     } catch (e) {
       log(`the cached feature network ${path} cannot be used (${(e as Error).message}): training it again`);
     }
   }
-  log(`training the face feature network once (${recipe.steps} steps; cached at ${path})`);
-  const { net, accuracy } = trainFaceFeatures(recipe, log);
+  log(`training the ${reference.name} feature network once (${recipe.steps} steps; cached at ${path})`);
+  const { net, accuracy } = trainFeatureNet(reference, recipe, log);
   await mkdir(cacheDir, { recursive: true });
   await saveSafetensors(path, net.stateDict(), { format: FORMAT, made, accuracy: JSON.stringify(accuracy) });
   return { net, accuracy, path, trained: true };

@@ -10,12 +10,14 @@ import { loadNodeDataset } from './data.js';
 import { FolderStore } from './folder-store.js';
 import { nodeThreadHost } from './threads.js';
 import { nodeWebGpu } from './webgpu.js';
-import { loadFaceFeatures } from './feature-cache.js';
+import { loadFeatureNet } from './feature-cache.js';
+import { referenceFor } from './metrics.js';
 import { setWebGpuProvider } from '../backends/gpu/gpujs.js';
 
 setPlatform({
   openStore: (dir) => new FolderStore(dir), loadDataset: loadNodeDataset, totalMemory: () => totalmem(),
-  faceFeatures: async (recipe, log) => (await loadFaceFeatures(recipe, { log })).net,
+  referenceSet: referenceFor,
+  featureNet: async (reference, recipe, log) => (await loadFeatureNet(reference, recipe, { log })).net,
 });
 setThreadHost(nodeThreadHost);
 setWebGpuProvider(nodeWebGpu);
