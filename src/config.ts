@@ -34,6 +34,10 @@ export interface TrainConfig {
   steps: number;
   lr: number;
   warmupSteps: number;
+  /** After the warm-up: 'constant', or 'cosine' down towards 0 at train.steps. */
+  lrSchedule: 'constant' | 'cosine';
+  /** Min-SNR-γ loss weighting: each timestep's loss weighted as if its SNR were capped at γ; 0 turns it off (plain MSE). */
+  minSnrGamma: number;
   /** Global gradient-norm clip; 0 turns clipping off. */
   gradClip: number;
   emaDecay: number;
@@ -83,7 +87,7 @@ export const defaultConfig: Config = {
   diffusion: { timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' },
   data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: true, skipBad: false },
   train: {
-    batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, gradClip: 1, emaDecay: 0.999,
+    batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, lrSchedule: 'constant', minSnrGamma: 0, gradClip: 1, emaDecay: 0.999,
     logEvery: 10, sampleEvery: 250, checkpointEvery: 250, evalEvery: 0, evalCount: 200, outDir: 'runs/faces',
   },
   sample: { sampler: 'ddim', steps: 50, eta: 0, count: 16, clip: true },
@@ -121,6 +125,8 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
     steps: { kind: 'int', min: 0 },
     lr: { kind: 'number', above: 0 },
     warmupSteps: { kind: 'int', min: 0 },
+    lrSchedule: { kind: 'enum', values: ['constant', 'cosine'] },
+    minSnrGamma: { kind: 'number', min: 0 },
     gradClip: { kind: 'number', min: 0 },
     emaDecay: { kind: 'number', min: 0, below: 1 },
     logEvery: { kind: 'int', min: 1 },

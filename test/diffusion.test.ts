@@ -86,6 +86,21 @@ describe('diffusion', () => {
     }
   });
 
+  it('min-SNR-γ weights: ε by min(SNR, γ)/SNR, v by min(SNR, γ)/(SNR + 1), x0 by min(SNR, γ), one per item', () => {
+    const t = [0, 100, 999];
+    const snr = t.map((s) => linear.alphasCumprod[s]! / (1 - linear.alphasCumprod[s]!));
+    expect(snr[0]).to.be.above(5); // nearly clean: capped
+    expect(snr[2]).to.be.below(5); // nearly pure noise: not capped
+    const like = randn([3, 2, 4, 4], new Rng(1));
+    const expected = { eps: snr.map((s) => Math.min(s, 5) / s), v: snr.map((s) => Math.min(s, 5) / (s + 1)), x0: snr.map((s) => Math.min(s, 5)) };
+    for (const p of ['eps', 'v', 'x0'] as const) {
+      const w = diffusion.minSnrWeights(p, linear, t, 5, like);
+      expect(w.shape, p).to.deep.equal([3, 1, 1, 1]);
+      expectClose(w.toFloat32Array(), Float32Array.from(expected[p]), 1e-6, p);
+    }
+    expect(diffusion.minSnrWeights('eps', linear, [999], 5, like).toFloat32Array()[0]).to.equal(1);
+  });
+
   it('DDIM timesteps: trailing spacing from T-1, and every timestep for steps = T', () => {
     expect(diffusion.ddimTimesteps(1000, 50).slice(0, 3)).to.deep.equal([999, 979, 959]);
     expect(diffusion.ddimTimesteps(1000, 50).at(-1)).to.equal(19);

@@ -97,6 +97,7 @@ describe('gradient checks (central differences)', () => {
       await gradCheck((x) => F.softmax(x, 1), [r([2, 4, 3], 91, 2)]);
     });
     it('mseLoss', () => gradCheck(F.mseLoss, [r([2, 3, 3], 95), r([2, 3, 3], 96)]));
+    it('mseLoss with a weight per batch item (min-SNR)', () => gradCheck((p, q) => F.mseLoss(p, q, r([2, 1, 1], 97, 1, 1.5)), [r([2, 3, 3], 98), r([2, 3, 3], 99)]));
     it('dropout (the same seeded mask on every evaluation)', () =>
       gradCheck((x) => F.dropout(x, 0.3, true, new Rng(5)), [r([4, 6], 94)]));
   });

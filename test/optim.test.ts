@@ -83,6 +83,16 @@ describe('optimizers', () => {
     expect(optim.warmupLr(1e-3, 0, 0)).to.equal(1e-3);
   });
 
+  it('scheduledLr: the warm-up, then constant, or a cosine from the base rate towards 0 at the last step', () => {
+    for (const s of [0, 49, 500]) expect(optim.scheduledLr(1e-3, s, 100, 1100, 'constant')).to.equal(optim.warmupLr(1e-3, s, 100));
+    expect(optim.scheduledLr(1e-3, 49, 100, 1100, 'cosine')).to.equal(optim.warmupLr(1e-3, 49, 100));
+    expect(optim.scheduledLr(1e-3, 100, 100, 1100, 'cosine')).to.equal(1e-3); // the first step after the warm-up
+    expect(optim.scheduledLr(1e-3, 350, 100, 1100, 'cosine')).to.be.closeTo(1e-3 * 0.5 * (1 + Math.SQRT1_2), 1e-15); // a quarter: cos(π/4)
+    expect(optim.scheduledLr(1e-3, 600, 100, 1100, 'cosine')).to.be.closeTo(5e-4, 1e-15);
+    expect(optim.scheduledLr(1e-3, 1099, 100, 1100, 'cosine')).to.be.closeTo(1e-3 * 0.5 * (1 + Math.cos(Math.PI * 0.999)), 1e-15);
+    expect(optim.scheduledLr(1e-3, 1500, 100, 1100, 'cosine')).to.equal(0); // past the end (a resume asked for fewer): 0
+  });
+
   it('EMA averages parameters with a warmed-up decay and copies them into a model', () => {
     const model = new nn.Linear(2, 1, { rng: new Rng(0) });
     const ema = new optim.EMA(model, { decay: 0.9 });

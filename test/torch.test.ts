@@ -54,8 +54,9 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
       return this.skip();
     }
     runDir = join(tmp(), 'run');
-    // A ddpm-ts run of 2 steps with clipping and warm-up, so Adam's moments and the EMA are not trivial.
-    config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 10, emaDecay: 0.99, gradClip: 0.5 }), seed: 5 });
+    // A ddpm-ts run of 2 steps with clipping, warm-up, a cosine learning rate and min-SNR
+    // weights, so Adam's moments and the EMA are not trivial and every part of a step is used.
+    config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 1, lrSchedule: 'cosine', minSnrGamma: 5, emaDecay: 0.99, gradClip: 0.5 }), seed: 5 });
     await (await diffusion.Trainer.create(config)).train();
   });
 
@@ -68,12 +69,14 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
     const batchFile = join(dir, 'batch.safetensors');
     await io.saveSafetensors(batchFile, { x0, t: tensor(Float32Array.from(t), [4]), noise });
     const checkpoint = join(runDir, 'checkpoint.safetensors');
-    ok(py('step_check.py', [checkpoint, batchFile, join(dir, 'one.safetensors')]), 'step_check.py');
-    ok(py('step_check.py', [checkpoint, batchFile, join(dir, 'two.safetensors')], 2), 'step_check.py on 2 processes');
+    // Both resume to 3 steps: the third step's learning rate is halfway down the cosine.
+    ok(py('step_check.py', [checkpoint, batchFile, join(dir, 'one.safetensors'), '3']), 'step_check.py');
+    ok(py('step_check.py', [checkpoint, batchFile, join(dir, 'two.safetensors'), '3'], 2), 'step_check.py on 2 processes');
 
     // ddpm-ts: the same run resumed, one step on the same batch.
     const trainer = await diffusion.Trainer.create({ ...config, train: { ...config.train, steps: 3 } }, { resume: true });
     const loss = await trainer.stepOn(() => ({ x0: x0.detach(), t, noise: noise.detach() }));
+    expect(trainer.optimizer.lr).to.equal(config.train.lr / 2);
     const ours = new Map<string, Tensor>();
     for (const [n, p] of trainer.model.namedParameters()) ours.set(`model.${n}`, p);
     for (const [n, s] of trainer.ema.stateDict()) ours.set(`ema.${n}`, s);

@@ -25,13 +25,15 @@ from ddpm_torch.optim import EMA, Adam  # noqa: E402
 from ddpm_torch.train import train_step  # noqa: E402
 
 
-def main(checkpoint, batch_file, out):
+def main(checkpoint, batch_file, out, total_steps=None):
     torch.set_num_threads(1)
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     if world > 1:
         dist.init_process_group("gloo")
     loaded = ckpt_io.load(checkpoint)
     config = loaded["config"]
+    if total_steps is not None:  # as a resume asking for more steps: the lr schedule spans them
+        config["train"]["steps"] = int(total_steps)
     model = UNet(**config["model"])
     adam = Adam(list(model.parameters()), lr=config["train"]["lr"])
     ema = EMA(model.named_parameters(), decay=config["train"]["emaDecay"])
@@ -56,4 +58,4 @@ def main(checkpoint, batch_file, out):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

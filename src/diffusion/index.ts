@@ -1,5 +1,5 @@
 export { makeSchedule, type Schedule, type ScheduleOptions, type ScheduleKind } from './schedule.js';
-export { qSample, trainingTarget, predictedEps, predictX0, perItem, type Prediction } from './process.js';
+export { qSample, trainingTarget, minSnrWeights, predictedEps, predictX0, perItem, type Prediction } from './process.js';
 export { ddpmStep, ddimStep, ddimTimesteps, type StepOptions, type Variance } from './steps.js';
 export { sample, samplingPlan, type Denoiser, type SamplerOptions, type SampleRequest, type SampleResult, type SamplerKind } from './sampler.js';
 export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';

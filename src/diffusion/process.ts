@@ -39,6 +39,19 @@ export function trainingTarget(prediction: Prediction, schedule: Schedule, x0: T
   return F.sub(F.mul(noise, perItem(t, (s) => Math.sqrt(abar[s]!), x0)), F.mul(x0, perItem(t, (s) => Math.sqrt(1 - abar[s]!), x0)));
 }
 
+/**
+ * Min-SNR-γ loss weights (Hang et al. 2023), one per batch item [B, 1, …]: the signal-to-noise
+ * ratio SNR_t = ᾱ_t/(1 − ᾱ_t) is capped at γ, so the nearly clean timesteps, easy and many, stop
+ * dominating the gradient. Written for each target so that the ε-loss it weights equals
+ * min(SNR_t, γ)·‖x̂_0 − x_0‖²: ε → min(SNR, γ)/SNR, v → min(SNR, γ)/(SNR + 1), x_0 → min(SNR, γ).
+ */
+export function minSnrWeights(prediction: Prediction, schedule: Schedule, t: readonly number[], gamma: number, like: Tensor): Tensor {
+  return perItem(t, (s) => {
+    const a = schedule.alphasCumprod[s]!, snr = a / (1 - a), capped = Math.min(snr, gamma);
+    return prediction === 'eps' ? capped / snr : prediction === 'v' ? capped / (snr + 1) : capped;
+  }, like);
+}
+
 /** Recovers ε from the network's output at timestep t (the same t for the whole batch). */
 export function predictedEps(prediction: Prediction, schedule: Schedule, xt: Tensor, out: Tensor, t: number): Tensor {
   const a = schedule.alphasCumprod[t]!;

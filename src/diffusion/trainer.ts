@@ -22,14 +22,14 @@ import { randn } from '../ops/creation.js';
 import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { EMA } from '../optim/ema.js';
-import { warmupLr } from '../optim/lr.js';
+import { scheduledLr } from '../optim/lr.js';
 import { Rng } from '../random/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { platform } from '../platform.js';
 import { parseCheckpoint, serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { StoreWriteError, type RunStore } from './store.js';
 import { assertFits } from './memory.js';
-import { qSample, trainingTarget } from './process.js';
+import { minSnrWeights, qSample, trainingTarget } from './process.js';
 import { sample, type SampleResult } from './sampler.js';
 import { makeSchedule, type Schedule } from './schedule.js';
 
@@ -225,7 +225,8 @@ export class Trainer {
       const { x0, t, noise } = batch();
       const xt = qSample(this.schedule, x0, t, noise);
       const target = trainingTarget(diffusion.prediction, this.schedule, x0, noise, t);
-      const loss = F.mseLoss(this.model.forward(xt, t), target);
+      const weights = train.minSnrGamma > 0 ? minSnrWeights(diffusion.prediction, this.schedule, t, train.minSnrGamma, x0) : undefined;
+      const loss = F.mseLoss(this.model.forward(xt, t), target, weights);
       this.optimizer.zeroGrad();
       loss.backward();
       return { loss: loss.detach(), norm: train.gradClip > 0 ? clipGradNorm(this.model.parameters(), train.gradClip) : null };
@@ -238,7 +239,7 @@ export class Trainer {
     if (!Number.isFinite(lossValue)) this.diverged(`the loss is ${lossValue}`);
     if (normValue && !Number.isFinite(normValue[0])) this.diverged(`the gradient norm is ${normValue[0]}`);
     tidy(() => {
-      this.optimizer.lr = warmupLr(train.lr, this.step, train.warmupSteps);
+      this.optimizer.lr = scheduledLr(train.lr, this.step, train.warmupSteps, train.steps, train.lrSchedule);
       this.optimizer.step();
       this.ema.update();
     });

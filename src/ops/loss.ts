@@ -5,13 +5,17 @@ import { Tensor } from '../tensor/tensor.js';
 import { exp, log, mul, sub } from './elementwise.js';
 import { max, mean, sum } from './reduce.js';
 
-/** Mean squared error, mean((pred − target)²), a scalar. dL/dpred = 2(pred − target)/n. */
-export function mseLoss(pred: Tensor, target: Tensor): Tensor {
+/**
+ * Mean squared error, mean((pred − target)²), a scalar: dL/dpred = 2(pred − target)/n. With
+ * weights w (broadcast over pred), mean(w·(pred − target)²): dL/dpred = 2w(pred − target)/n.
+ */
+export function mseLoss(pred: Tensor, target: Tensor, weights?: Tensor): Tensor {
   if (!sameShape(pred.shape, target.shape)) {
     throw new Error(`mseLoss: pred ${shapeStr(pred.shape)} and target ${shapeStr(target.shape)} differ in shape`);
   }
   const d = sub(pred, target);
-  return mean(mul(d, d));
+  // With weights (broadcast over pred, e.g. one per batch item [B, 1, 1, 1]): mean(w · d²).
+  return mean(weights ? mul(weights, mul(d, d)) : mul(d, d));
 }
 
 /**

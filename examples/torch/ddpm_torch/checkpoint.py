@@ -22,6 +22,8 @@ SUPPORTED = {
     ("sample", "sampler"): ("ddpm", "ddim"),
     ("data", "source"): ("faces", "folder", "mnist"),
 }
+# Fields newer than the first configs: a config without them means what their defaults say.
+OPTIONAL = {("train", "lrSchedule"): "constant", ("train", "minSnrGamma"): 0}
 SECTIONS = {
     "model": ("imageSize", "inChannels", "baseChannels", "channelMults", "numResBlocks", "attnResolutions", "groups", "timeEmbDim", "dropout", "zeroInitOut"),
     "diffusion": ("timesteps", "schedule", "betaStart", "betaEnd", "prediction", "variance"),
@@ -49,6 +51,10 @@ def check_config(config, where):
         for f in fields:
             if f not in part:
                 raise CheckpointError(f"{where}: config field '{section}.{f}' is missing")
+    for (section, f), default in OPTIONAL.items():
+        config[section].setdefault(f, default)
+    if config["train"]["lrSchedule"] not in ("constant", "cosine"):
+        raise CheckpointError(f"{where}: config field 'train.lrSchedule' is {config['train']['lrSchedule']!r}, which train_ddp.py does not support (constant, cosine)")
     for (section, f), allowed in SUPPORTED.items():
         if config[section][f] not in allowed:
             raise CheckpointError(f"{where}: config field '{section}.{f}' is {config[section][f]!r}, which train_ddp.py does not support ({', '.join(allowed)})")

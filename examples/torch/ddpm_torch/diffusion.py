@@ -69,6 +69,19 @@ def training_target(prediction, schedule, x0, noise, t):
     return noise * per_item(t, lambda s: math.sqrt(abar[s]), x0) - x0 * per_item(t, lambda s: math.sqrt(1 - abar[s]), x0)
 
 
+def min_snr_weights(prediction, schedule, t, gamma, like):
+    """process.ts minSnrWeights: one weight per item, min(SNR_t, γ) over SNR_t (ε), SNR_t + 1 (v)
+    or 1 (x_0), SNR_t = ᾱ_t / (1 − ᾱ_t)."""
+    abar = schedule.alphas_cumprod
+
+    def weight(s):
+        snr = abar[s] / (1 - abar[s])
+        capped = min(snr, gamma)
+        return capped / snr if prediction == "eps" else capped / (snr + 1) if prediction == "v" else capped
+
+    return per_item(t, weight, like)
+
+
 def predicted_eps(prediction, schedule, xt, out, t):
     """process.ts predictedEps: ε from the network's output at timestep t."""
     a = schedule.alphas_cumprod[t]

@@ -2,6 +2,7 @@
 learning-rate warm-up and the EMA with its warm-up rule, in the same order of operations, so one
 step here and in ddpm-ts gives the same weights to float32 rounding."""
 
+import math
 import torch
 
 
@@ -55,6 +56,14 @@ def warmup_lr(base_lr, step, warmup_steps):
     if warmup_steps <= 0:
         return base_lr
     return base_lr * min(1, (step + 1) / warmup_steps)
+
+
+def scheduled_lr(base_lr, step, warmup_steps, total_steps, schedule):
+    """src/optim/lr.ts scheduledLr: the warm-up, then constant or a cosine towards 0 at total_steps."""
+    if schedule == "constant" or step < warmup_steps:
+        return warmup_lr(base_lr, step, warmup_steps)
+    p = min(1, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return base_lr * 0.5 * (1 + math.cos(math.pi * p))
 
 
 class EMA:
