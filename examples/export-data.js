@@ -14,7 +14,7 @@ const USAGE = `Export training images (generated faces or MNIST) for PyTorch.
 Usage: node examples/export-data.js --out FILE [options]
 
   --out FILE         the dataset file to write (safetensors: 'images' [N, C, S, S], float32 in [-1, 1])
-  --count N          how many images (default: 10000 faces; all of MNIST)
+  --count N          how many images (default: 10000 faces; MNIST's 8000 training digits)
   --config FILE      a partial config (JSON) merged over the defaults: its data section says what to export
   --mnist            export MNIST (data.source 'mnist')
   --config-out FILE  also write the resolved config (the whole object examples/torch/train_ddp.py reads)
