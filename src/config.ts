@@ -5,6 +5,7 @@
 import { listBackends } from './backends/backend.js';
 import { BACKEND_CHOICES } from './backends/use.js';
 import { checkUNetConfig, defaultUNetConfig, type UNetConfig } from './nn/unet.js';
+import type { LrSchedule } from './optim/lr.js';
 
 export interface DiffusionConfig {
   timesteps: number;
@@ -35,7 +36,7 @@ export interface TrainConfig {
   lr: number;
   warmupSteps: number;
   /** After the warm-up: 'constant', or 'cosine' down towards 0 at train.steps. */
-  lrSchedule: 'constant' | 'cosine';
+  lrSchedule: LrSchedule;
   /** Min-SNR-γ loss weighting: each timestep's loss weighted as if its SNR were capped at γ; 0 turns it off (plain MSE). */
   minSnrGamma: number;
   /** Global gradient-norm clip; 0 turns clipping off. */

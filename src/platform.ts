@@ -31,15 +31,18 @@ let current: Platform = {
     return facesDataset(data.imageSize, data.channels);
   },
   totalMemory: () => Infinity,
-  referenceSet: async (data) => {
-    if (data.source !== 'faces') throw new Error(noReference(data.source));
-    return faceReference(data.imageSize, data.channels);
-  },
-  featureNet: async (reference, recipe, log) => trainFeatureNet(reference, recipe, log).net,
+  referenceSet: async (data) => faceReferenceFor(data),
+  featureNet: async (reference, recipe, log) => (await trainFeatureNet(reference, recipe, log)).net,
 };
 
 /** Why data of this source cannot be measured by an FID. */
-export const noReference = (source: string): string => `an FID needs labelled real images held out from training: generated faces (data.source 'faces') or MNIST digits ('mnist', in Node); data.source '${source}' has none`;
+const noReference = (source: string): string => `an FID needs labelled real images held out from training: generated faces (data.source 'faces') or MNIST digits ('mnist', in Node); data.source '${source}' has none`;
+
+/** The reference set of generated faces; any other data has none (Node adds MNIST's). */
+export function faceReferenceFor(data: Pick<DataConfig, 'source' | 'imageSize' | 'channels'>): ReferenceSet {
+  if (data.source !== 'faces') throw new Error(noReference(data.source));
+  return faceReference(data.imageSize, data.channels);
+}
 
 export function platform(): Platform {
   return current;

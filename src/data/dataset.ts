@@ -43,6 +43,14 @@ export function sampleBatch(data: Dataset, n: number, rng: Rng, flip: boolean): 
   return tensor(batch, [n, C, S, S]);
 }
 
+/** The images at `indices`, in that order, as a batch [n, C, S, S]. */
+export function stackImages(data: Dataset, indices: readonly number[]): Tensor {
+  const { channels: C, imageSize: S } = data;
+  const batch = new Float32Array(indices.length * C * S * S);
+  indices.forEach((index, i) => batch.set(data.image(index), i * C * S * S));
+  return tensor(batch, [indices.length, C, S, S]);
+}
+
 /** Procedurally generated faces: effectively unlimited, image i is the face of seed i. */
 export function facesDataset(imageSize: number, channels: number): Dataset {
   return {

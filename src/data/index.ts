@@ -1,4 +1,4 @@
-export { type Dataset, sampleBatch, facesDataset, inMemoryDataset, toBytes } from './dataset.js';
+export { type Dataset, sampleBatch, stackImages, facesDataset, inMemoryDataset, toBytes } from './dataset.js';
 export { renderFace, faceAttributes, FACE_ATTRIBUTES, type FaceAttributes } from './faces.js';
 export { imageSetDataset, MAX_IMAGE_PIXELS, type ImageSource, type ImageSetOptions } from './image-set.js';
 export { imageFilesDataset } from '../browser/image-files.js';

@@ -3,18 +3,13 @@
 // background …), and faces of other seeds held out to compare samples with.
 
 import { FACE_ATTRIBUTES, faceAttributes } from '../data/faces.js';
-import { facesDataset } from '../data/dataset.js';
-import { tensor } from '../ops/creation.js';
+import { facesDataset, stackImages } from '../data/dataset.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { LabelledImages, ReferenceSet } from './reference.js';
 
 /** The faces of `count` consecutive seeds from `first`, [count, C, S, S]. */
 export function faceImages(first: number, count: number, imageSize: number, channels: number): Tensor {
-  const faces = facesDataset(imageSize, channels);
-  const plane = channels * imageSize * imageSize;
-  const values = new Float32Array(count * plane);
-  for (let i = 0; i < count; i++) values.set(faces.image(first + i), i * plane);
-  return tensor(values, [count, channels, imageSize, imageSize]);
+  return stackImages(facesDataset(imageSize, channels), Array.from({ length: count }, (_, i) => first + i));
 }
 
 /** Those faces with the generator's labels. */

@@ -1,13 +1,14 @@
 // Features that see what a dataset is about, not its pixels: a small convolutional network that
 // ddpm-ts trains once to tell the labels of a reference set's images (a digit's class; a
-// generated face's hair, skin tone, glasses, hat, expression …). Its pooled activations before
-// the classifier are the features the Fréchet distance compares, as Inception's are for photos:
+// generated face's hair, skin tone, glasses, hat, expression …). Its activations just before the
+// classifier are the features the Fréchet distance compares, as Inception's are for photos:
 // two sets of faces are close when they have the same mix of hair, glasses and smiles, not when
 // their pixels agree.
 
 import { Conv2d, GroupNorm, Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import * as F from '../ops/index.js';
+import { tensor } from '../ops/creation.js';
 import { Adam } from '../optim/adam.js';
 import { Rng } from '../random/rng.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -84,13 +85,11 @@ export class FeatureNet extends Module {
   }
 
   /** The share of each label predicted right on `images`, whose true labels are `labels`. */
-  accuracy(images: Tensor, labels: Array<Record<string, number>>): Record<string, number> {
-    const n = images.shape[0]!, scores = new Float32Array(n * this.classes);
-    for (let start = 0; start < n; start += 256) {
-      const end = Math.min(n, start + 256);
-      const batch = F.contiguous(F.slice(images, [start, 0, 0, 0], [end, ...images.shape.slice(1)]));
-      scores.set(tidy(() => noGrad(() => this.head.forward(this.features(batch))).toFloat32Array()), start * this.classes);
-    }
+  async accuracy(images: Tensor, labels: Array<Record<string, number>>): Promise<Record<string, number>> {
+    const n = images.shape[0]!, features = await featuresOf(this, images);
+    const scoresTensor = tidy(() => noGrad(() => this.head.forward(tensor(Float32Array.from(features), [n, features.length / n]))));
+    const scores = await scoresTensor.data();
+    dispose(scoresTensor);
     const out: Record<string, number> = {};
     let at = 0;
     for (const name of this.names) {
@@ -121,24 +120,26 @@ export function checkRecipe(reference: ReferenceSet, recipe: FeatureRecipe): voi
  * is the stream's images s·batch … (s+1)·batch − 1); `log` hears its progress. Returns it with
  * its accuracy on the reference's scored images.
  */
-export function trainFeatureNet(reference: ReferenceSet, recipe: FeatureRecipe, log?: (message: string) => void): { net: FeatureNet; accuracy: Record<string, number> } {
+export async function trainFeatureNet(reference: ReferenceSet, recipe: FeatureRecipe, log?: (message: string) => void): Promise<{ net: FeatureNet; accuracy: Record<string, number> }> {
   checkRecipe(reference, recipe);
   const net = new FeatureNet(recipe, reference.labels);
   const opt = new Adam(net.parameters(), { lr: recipe.lr });
   for (let step = 0; step < recipe.steps; step++) {
-    tidy(() => {
+    const loss = tidy(() => {
       const { images, labels } = reference.training(step * recipe.batchSize, recipe.batchSize);
       const loss = net.loss(images, labels);
       opt.zeroGrad();
       loss.backward();
       opt.step();
-      if (log && ((step + 1) % 100 === 0 || step + 1 === recipe.steps)) log(`feature network: step ${step + 1}/${recipe.steps}, loss ${loss.item().toFixed(3)}`);
+      return loss.detach();
     });
+    // Read (awaited, so WebGPU can map it) only when it is logged.
+    if (log && ((step + 1) % 100 === 0 || step + 1 === recipe.steps)) log(`feature network: step ${step + 1}/${recipe.steps}, loss ${(await loss.data())[0]!.toFixed(3)}`);
+    dispose(loss);
   }
-  const accuracy = tidy(() => {
-    const scored = reference.scored();
-    return net.accuracy(scored.images, scored.labels);
-  });
+  const scored = reference.scored();
+  const accuracy = await net.accuracy(scored.images, scored.labels);
+  dispose(scored.images);
   return { net, accuracy };
 }
 

@@ -52,7 +52,7 @@ export async function loadFeatureNet(reference: ReferenceSet, recipe: FeatureRec
     }
   }
   log(`training the ${reference.name} feature network once (${recipe.steps} steps; cached at ${path})`);
-  const { net, accuracy } = trainFeatureNet(reference, recipe, log);
+  const { net, accuracy } = await trainFeatureNet(reference, recipe, log);
   await mkdir(cacheDir, { recursive: true });
   await saveSafetensors(path, net.stateDict(), { format: FORMAT, made, accuracy: JSON.stringify(accuracy) });
   return { net, accuracy, path, trained: true };

@@ -2,9 +2,8 @@
 // reference set of a config's data (MNIST's needs Node: the package's files).
 
 import type { DataConfig } from '../config.js';
-import { faceReference } from '../metrics/face-reference.js';
 import type { ReferenceSet } from '../metrics/reference.js';
-import { noReference } from '../platform.js';
+import { faceReferenceFor } from '../platform.js';
 import { mnistReference } from './mnist.js';
 
 export * from '../metrics/index.js';
@@ -13,12 +12,5 @@ export { mnistReference, isHeldOutDigit } from './mnist.js';
 
 /** The reference set an FID of this data compares samples with: generated faces or MNIST digits. */
 export async function referenceFor(data: Pick<DataConfig, 'source' | 'imageSize' | 'channels'>): Promise<ReferenceSet> {
-  switch (data.source) {
-    case 'faces':
-      return faceReference(data.imageSize, data.channels);
-    case 'mnist':
-      return mnistReference(data.imageSize, data.channels);
-    default:
-      throw new Error(noReference(data.source));
-  }
+  return data.source === 'mnist' ? mnistReference(data.imageSize, data.channels) : faceReferenceFor(data);
 }

@@ -5,10 +5,8 @@
 // classifier learns from; an FID compares samples with the 2,000 neither has seen.
 
 import { toNetworkInput } from '../io/image.js';
-import { inMemoryDataset, toBytes, type Dataset } from '../data/dataset.js';
-import { tensor } from '../ops/creation.js';
+import { inMemoryDataset, stackImages, toBytes, type Dataset } from '../data/dataset.js';
 import { Rng } from '../random/rng.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { LabelledImages, ReferenceSet } from '../metrics/reference.js';
 
 interface MnistDigit {
@@ -50,8 +48,26 @@ function shuffled(indices: number[], seed: number): number[] {
   return out;
 }
 
+/**
+ * The digits at one size, made once per loader and size: a trainer that measures FID asks for
+ * them twice (its dataset and its reference set).
+ */
+const made = new WeakMap<MnistLoader, Map<string, Promise<MnistDigits>>>();
+function loadDigits(imageSize: number, channels: number, load: MnistLoader): Promise<MnistDigits> {
+  const sizes = made.get(load) ?? new Map<string, Promise<MnistDigits>>();
+  made.set(load, sizes);
+  const key = `${imageSize}×${channels}`;
+  let digits = sizes.get(key);
+  if (!digits) {
+    digits = makeDigits(imageSize, channels, load);
+    sizes.set(key, digits);
+    digits.catch(() => sizes.delete(key)); // a failed load (no package) is tried again next time
+  }
+  return digits;
+}
+
 /** The digits, 28×28 in [0, 1], padded to 32×32 (as in the DDPM paper) and resized to imageSize. */
-async function loadDigits(imageSize: number, channels: number, load: MnistLoader): Promise<MnistDigits> {
+async function makeDigits(imageSize: number, channels: number, load: MnistLoader): Promise<MnistDigits> {
   let classes: MnistDigit[];
   try {
     const mod = (await load()) as { default?: MnistDigit[] } & MnistDigit[];
@@ -95,16 +111,8 @@ export async function mnistDataset(imageSize: number, channels: number, load: Mn
  */
 export async function mnistReference(imageSize: number, channels: number, load: MnistLoader = loadPackage): Promise<ReferenceSet> {
   const digits = await loadDigits(imageSize, channels, load);
-  const plane = channels * imageSize * imageSize;
-  const stack = (indices: number[]): Tensor => {
-    const values = new Float32Array(indices.length * plane);
-    indices.forEach((d, i) => {
-      const bytes = digits.images[d]!;
-      for (let k = 0; k < plane; k++) values[i * plane + k] = (bytes[k]! / 255) * 2 - 1;
-    });
-    return tensor(values, [indices.length, channels, imageSize, imageSize]);
-  };
-  const labelled = (indices: number[]): LabelledImages => ({ images: stack(indices), labels: indices.map((d) => ({ digit: digits.labels[d]! })) });
+  const all = inMemoryDataset(digits.images, imageSize, channels, 'MNIST digits');
+  const labelled = (indices: number[]): LabelledImages => ({ images: stackImages(all, indices), labels: indices.map((d) => ({ digit: digits.labels[d]! })) });
   const { training, heldOut } = digits;
   return {
     name: 'mnist', imageSize, channels, labels: { digit: 10 },
@@ -113,7 +121,7 @@ export async function mnistReference(imageSize: number, channels: number, load: 
     heldOutSize: heldOut.length,
     heldOut: (first, count) => {
       if (first + count > heldOut.length) throw new Error(`MNIST has ${heldOut.length} held-out digits; asked for ${first} … ${first + count - 1}`);
-      return stack(heldOut.slice(first, first + count));
+      return stackImages(all, heldOut.slice(first, first + count));
     },
     heldOutDescription: 'held-out MNIST digits',
   };

@@ -14,7 +14,6 @@ export function mseLoss(pred: Tensor, target: Tensor, weights?: Tensor): Tensor 
     throw new Error(`mseLoss: pred ${shapeStr(pred.shape)} and target ${shapeStr(target.shape)} differ in shape`);
   }
   const d = sub(pred, target);
-  // With weights (broadcast over pred, e.g. one per batch item [B, 1, 1, 1]): mean(w · d²).
   return mean(weights ? mul(weights, mul(d, d)) : mul(d, d));
 }
 

@@ -14,13 +14,13 @@ def train_step(net, params, adam, ema, schedule, config, x0, t, noise, step):
     xt = q_sample(schedule, x0, t, noise)
     target = training_target(prediction, schedule, x0, noise, t)
     d = net(xt, t) - target
-    gamma = train.get("minSnrGamma", 0)
+    gamma = train["minSnrGamma"]
     loss = (d * d * min_snr_weights(prediction, schedule, t, gamma, x0)).mean() if gamma > 0 else (d * d).mean()
     adam.zero_grad()
     loss.backward()
     if train["gradClip"] > 0:
         clip_grad_norm(params, train["gradClip"])
-    adam.lr = scheduled_lr(train["lr"], step, train["warmupSteps"], train["steps"], train.get("lrSchedule", "constant"))
+    adam.lr = scheduled_lr(train["lr"], step, train["warmupSteps"], train["steps"], train["lrSchedule"])
     adam.step()
     ema.update()
     return loss.detach()
