@@ -54,8 +54,8 @@ function shuffled(indices: number[], seed: number): number[] {
  */
 const made = new WeakMap<MnistLoader, Map<string, Promise<MnistDigits>>>();
 function loadDigits(imageSize: number, channels: number, load: MnistLoader): Promise<MnistDigits> {
-  const sizes = made.get(load) ?? new Map<string, Promise<MnistDigits>>();
-  made.set(load, sizes);
+  let sizes = made.get(load);
+  if (!sizes) made.set(load, (sizes = new Map()));
   const key = `${imageSize}×${channels}`;
   let digits = sizes.get(key);
   if (!digits) {
