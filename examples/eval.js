@@ -16,6 +16,7 @@ Usage: node examples/eval.js --checkpoint FILE [options]
   --count N            samples and real images on each side, 2 to 10000 (MNIST: to 1000; default 500)
   --sampler ddpm|ddim  default: the checkpoint's config
   --steps N            DDIM steps (default: the checkpoint's config)
+  --eta X              DDIM noise, 0 (deterministic) to 1 (default: the checkpoint's config)
   --seed N             random seed of the samples (default 0): the same seed, the same FID
   --cache DIR          where the feature network is kept (default ${metrics.defaultCacheDir()})
   --help               show this help
@@ -25,7 +26,7 @@ generator's own attributes) and MNIST ('mnist': a digit classifier trained on th
 digits; samples are compared with the 2,000 held-out digits, which the diffusion model did not
 train on either). An image folder has no labels or held-out set to measure against.`;
 
-const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' } };
+const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' } };
 
 await run(USAGE, async () => {
   const opts = { count: 500, seed: 0, ...parseFlags(process.argv.slice(2), FLAGS) };
@@ -34,10 +35,10 @@ await run(USAGE, async () => {
   const checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
   let config;
   try {
-    const { sampler, steps } = opts;
-    config = resolveConfig({ ...checkpoint.config, seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps })) } });
+    const { sampler, steps, eta } = opts;
+    config = resolveConfig({ ...checkpoint.config, seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps, eta })) } });
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, { 'sample.sampler': '--sampler', 'sample.steps': '--steps', seed: '--seed' }));
+    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', seed: '--seed' }));
     throw e;
   }
   const { imageSize, channels } = config.data;
@@ -61,12 +62,12 @@ await run(USAGE, async () => {
   model.eval();
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const schedule = diffusion.makeSchedule(config.diffusion);
-  console.log(`sampling ${opts.count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
+  console.log(`sampling ${opts.count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps${samplerOptions.sampler === 'ddim' ? `, eta ${samplerOptions.eta}` : ''}) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32 }).images;
 
   const heldOut = await metrics.heldOutReal(reference, features.net, opts.count);
   const fid = await metrics.fidAgainst(heldOut, samples);
   const floor = heldOut.floor;
   console.log(`FID ${fid.toFixed(2)} (${opts.count} samples against ${opts.count} ${reference.heldOutDescription}); real-vs-real floor at ${opts.count}: ${floor.toFixed(2)}; ${formatDuration((performance.now() - started) / 1000)}`);
-  console.log(JSON.stringify({ fid, floor, count: opts.count, data: reference.name, step: checkpoint.step, sampler: samplerOptions.sampler, steps: samplerOptions.steps, seconds: (performance.now() - started) / 1000 }));
+  console.log(JSON.stringify({ fid, floor, count: opts.count, data: reference.name, step: checkpoint.step, sampler: samplerOptions.sampler, steps: samplerOptions.steps, eta: samplerOptions.eta, seconds: (performance.now() - started) / 1000 }));
 });

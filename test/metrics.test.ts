@@ -176,7 +176,7 @@ describe('the face feature network and FID (metrics)', function () {
     const dir = join(tmp(), 'run');
     await (await diffusion.Trainer.create(resolveConfig(tinyPartial(dir, { steps: 2, sampleEvery: 0 })))).train();
     const cache = tmp();
-    const run = () => spawnSync(process.execPath, [join(repoRoot, 'examples/eval.js'), '--checkpoint', join(dir, 'checkpoint.safetensors'), '--count', '40', '--steps', '2', '--cache', cache], { encoding: 'utf8' });
+    const run = (...flags: string[]) => spawnSync(process.execPath, [join(repoRoot, 'examples/eval.js'), '--checkpoint', join(dir, 'checkpoint.safetensors'), '--count', '40', '--steps', '2', '--cache', cache, ...flags], { encoding: 'utf8' });
     const first = run();
     expect(first.status, first.stderr).to.equal(0);
     expect(first.stdout).to.match(/features: .* \(trained now; tells the generator's attributes of held-out faces \d+\.\d% right on average\)/);
@@ -188,6 +188,16 @@ describe('the face feature network and FID (metrics)', function () {
     expect(result(second.stdout).fid).to.equal(result(first.stdout).fid);
     expect(result(first.stdout).fid, 'two training steps are far from real faces').to.be.above(result(first.stdout).floor);
     expect(statSync(cache).isDirectory()).to.equal(true);
+    // --eta overrides the checkpoint's DDIM noise (its config has the default, 1): other samples, another FID.
+    const deterministic = run('--eta', '0');
+    expect(deterministic.status, deterministic.stderr).to.equal(0);
+    expect(first.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1\) from step 2 of /m);
+    expect(deterministic.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 0\) from step 2 of /m);
+    expect((JSON.parse(deterministic.stdout.trim().split('\n').pop()!) as { eta: number }).eta).to.equal(0);
+    expect(result(deterministic.stdout).fid).to.not.equal(result(first.stdout).fid);
+    const refused = run('--eta', '2');
+    expect(refused.status).to.equal(2);
+    expect(refused.stderr).to.contain('--eta must be a number >= 0 and <= 1 (got 2)');
   });
 
   it('the trainer measures FID every train.evalEvery steps into log.jsonl and fid.png, keeps those lines on resume, and refuses it for an image folder', async () => {
