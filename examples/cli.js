@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeBackends, ConfigError } from 'ddpm-ts';
+import { closeBackends, ConfigError, resolveConfig } from 'ddpm-ts';
 
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -78,6 +78,23 @@ export function parseFlags(argv, options) {
  */
 export function flagProblems(error, fieldToFlag) {
   return error.problems.map((p) => Object.entries(fieldToFlag).reduce((text, [field, flag]) => text.replace(new RegExp(`^${field.replace('.', '\\.')}\\b`), flag), p));
+}
+
+/** The flag that sets each field samplingConfig fills, to name it in the config's messages. */
+const SAMPLING_FLAGS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
+
+/**
+ * A checkpoint's config with the sampling flags that were given over it (a flag not given keeps
+ * the checkpoint's value), checked by the config's own rules; a fault names the flag.
+ */
+export function samplingConfig(checkpointConfig, { seed, backend, sampler, steps, eta, count }) {
+  const given = (fields) => JSON.parse(JSON.stringify(fields)); // drops the flags not given (undefined)
+  try {
+    return resolveConfig({ ...checkpointConfig, ...given({ backend }), seed, sample: { ...checkpointConfig.sample, ...given({ sampler, steps, eta, count }) } });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, SAMPLING_FLAGS));
+    throw e;
+  }
 }
 
 /**

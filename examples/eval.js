@@ -6,8 +6,8 @@
 //
 //   node examples/eval.js --checkpoint runs/faces/checkpoint.safetensors [--count 500] [--sampler ddim --steps 50]
 
-import { diffusion, metrics, nn, resolveConfig, Rng, formatDuration, ConfigError, useBackend } from 'ddpm-ts';
-import { flagProblems, parseFlags, run, UsageError } from './cli.js';
+import { diffusion, metrics, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
+import { parseFlags, run, samplingConfig, UsageError } from './cli.js';
 
 const USAGE = `Measure a checkpoint's samples: FID against held-out real images.
 
@@ -33,14 +33,8 @@ await run(USAGE, async () => {
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
   if (!(Number.isInteger(opts.count) && opts.count >= 2 && opts.count <= 10000)) throw new UsageError(`--count must be a whole number from 2 to 10000, got ${opts.count}`);
   const checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
-  let config;
-  try {
-    const { sampler, steps, eta } = opts;
-    config = resolveConfig({ ...checkpoint.config, seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps, eta })) } });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', seed: '--seed' }));
-    throw e;
-  }
+  // --count is the FID's, not the config's sample.count (a preview grid's, at most 1,024).
+  const config = samplingConfig(checkpoint.config, { seed: opts.seed, sampler: opts.sampler, steps: opts.steps, eta: opts.eta });
   const { imageSize, channels } = config.data;
   let reference;
   try {

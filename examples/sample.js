@@ -3,8 +3,8 @@
 //
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
-import { ConfigError, diffusion, io, nn, resolveConfig, Rng, formatDuration, useBackend } from 'ddpm-ts';
-import { flagProblems, parseFlags, run, UsageError } from './cli.js';
+import { diffusion, io, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
+import { parseFlags, run, samplingConfig, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
@@ -30,7 +30,6 @@ const FLAGS = {
   count: { type: 'string', number: true }, seed: { type: 'string', number: true }, out: { type: 'string' }, strip: { type: 'string' },
   backend: { type: 'string' }, overwrite: { type: 'boolean' },
 };
-const FLAG_FIELDS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
 
 await run(USAGE, async () => {
   const opts = { count: 64, seed: 0, out: 'samples.png', ...parseFlags(process.argv.slice(2), FLAGS) };
@@ -41,14 +40,7 @@ await run(USAGE, async () => {
   let checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
 
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
-  let config;
-  try {
-    const { sampler, steps, eta, count, backend } = opts;
-    config = resolveConfig({ ...checkpoint.config, ...JSON.parse(JSON.stringify({ backend })), seed: opts.seed, sample: { ...checkpoint.config.sample, ...JSON.parse(JSON.stringify({ sampler, steps, eta, count })) } });
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, FLAG_FIELDS));
-    throw e;
-  }
+  const config = samplingConfig(checkpoint.config, opts);
   // The weights are read again onto the chosen backend.
   const backend = await useBackend(config.backend, { log: console.log });
   if (backend.name !== 'cpu') checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
