@@ -42,6 +42,11 @@ export interface TrainConfig {
   /** Global gradient-norm clip; 0 turns clipping off. */
   gradClip: number;
   emaDecay: number;
+  /**
+   * The EMA's warm-up c: after n steps its decay is min(emaDecay, (1 + n)/(c + n)), an average of
+   * about the last n/(c − 1) steps' weights until emaDecay takes over; 1 turns the warm-up off.
+   */
+  emaWarmup: number;
   logEvery: number;
   sampleEvery: number;
   checkpointEvery: number;
@@ -93,7 +98,7 @@ export const defaultConfig: Config = {
   diffusion: { timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' },
   data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: true, skipBad: false },
   train: {
-    batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, lrSchedule: 'constant', minSnrGamma: 0, gradClip: 1, emaDecay: 0.999,
+    batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, lrSchedule: 'constant', minSnrGamma: 0, gradClip: 1, emaDecay: 0.999, emaWarmup: 10,
     logEvery: 10, sampleEvery: 250, checkpointEvery: 250, evalEvery: 0, evalCount: 200, outDir: 'runs/faces',
   },
   sample: { sampler: 'ddim', steps: 50, eta: 1, count: 16, clip: true },
@@ -135,6 +140,7 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
     minSnrGamma: { kind: 'number', min: 0 },
     gradClip: { kind: 'number', min: 0 },
     emaDecay: { kind: 'number', min: 0, below: 1 },
+    emaWarmup: { kind: 'number', min: 1 },
     logEvery: { kind: 'int', min: 1 },
     sampleEvery: { kind: 'int', min: 0 },
     checkpointEvery: { kind: 'int', min: 0 },

@@ -54,6 +54,7 @@ describe('config', () => {
     expect(problems({ diffusion: { betaStart: 0.5, betaEnd: 0.1 } })).to.deep.equal(['diffusion.betaStart (0.5) must not exceed diffusion.betaEnd (0.1)']);
     expect(problems({ model: { groups: 7 } })[0]).to.match(/^model\.groups must divide every normalised width/);
     expect(problems({ backend: 'tpu' })[0]).to.match(/^backend must be one of 'cpu'/);
+    expect(problems({ train: { emaWarmup: 0.5 } })).to.deep.equal(['train.emaWarmup must be a number >= 1 (got 0.5)']);
   });
 
   it('the error message lists every problem on its own line', () => {

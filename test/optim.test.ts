@@ -108,4 +108,23 @@ describe('optimizers', () => {
     ema.copyTo(copy);
     expect(Array.from(copy.weight.toFloat32Array())).to.deep.equal(Array.from(ema.stateDict().get('weight')!.toFloat32Array()));
   });
+
+  it('EMA warm-up c: decay min(d, (1 + n)/(c + n)); c = 1 means none; c < 1 refused', () => {
+    const model = new nn.Linear(2, 1, { rng: new Rng(0) });
+    const slow = new optim.EMA(model, { decay: 0.999, warmup: 3 });
+    const none = new optim.EMA(model, { decay: 0.999, warmup: 1 });
+    expect(slow.currentDecay()).to.be.closeTo(1 / 3, 1e-15);
+    expect(none.currentDecay()).to.equal(0.999);
+    for (let i = 0; i < 97; i++) slow.update();
+    expect(slow.currentDecay()).to.be.closeTo(98 / 100, 1e-15); // an average of about the last n/(c − 1) = 49 steps
+    // After n updates with c = 2 every weight so far counts the same: (1 + n)/(2 + n) is a running mean.
+    const mean = new optim.EMA(model, { decay: 0.999, warmup: 2 });
+    const w0 = model.weight.toFloat32Array()[0]!;
+    for (let k = 1; k <= 3; k++) {
+      model.weight.assign(F.add(model.weight, 1));
+      mean.update();
+    }
+    expect(mean.stateDict().get('weight')!.toFloat32Array()[0]).to.be.closeTo(w0 + (0 + 1 + 2 + 3) / 4, 1e-6);
+    expect(() => new optim.EMA(model, { warmup: 0.5 })).to.throw('EMA: warmup must be a number >= 1, got 0.5');
+  });
 });

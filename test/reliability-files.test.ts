@@ -395,8 +395,8 @@ describe('when things go wrong, second pass', function () {
         }
         return [];
       };
-      expect(problems(JSON.parse('{"train": {"constructor": 5, "toString": 1, "hasOwnProperty": 2}}'))).to.deep.equal(['constructor', 'toString', 'hasOwnProperty'].map((f) => `train.${f} is not a known field (fields: batchSize, steps, lr, warmupSteps, lrSchedule, minSnrGamma, gradClip, emaDecay, logEvery, sampleEvery, checkpointEvery, evalEvery, evalCount, outDir)`));
-      expect(problems(JSON.parse('{"train": {"__proto__": {"steps": 1}}}'))).to.deep.equal(['train.__proto__ is not a known field (fields: batchSize, steps, lr, warmupSteps, lrSchedule, minSnrGamma, gradClip, emaDecay, logEvery, sampleEvery, checkpointEvery, evalEvery, evalCount, outDir)']);
+      expect(problems(JSON.parse('{"train": {"constructor": 5, "toString": 1, "hasOwnProperty": 2}}'))).to.deep.equal(['constructor', 'toString', 'hasOwnProperty'].map((f) => `train.${f} is not a known field (fields: batchSize, steps, lr, warmupSteps, lrSchedule, minSnrGamma, gradClip, emaDecay, emaWarmup, logEvery, sampleEvery, checkpointEvery, evalEvery, evalCount, outDir)`));
+      expect(problems(JSON.parse('{"train": {"__proto__": {"steps": 1}}}'))).to.deep.equal(['train.__proto__ is not a known field (fields: batchSize, steps, lr, warmupSteps, lrSchedule, minSnrGamma, gradClip, emaDecay, emaWarmup, logEvery, sampleEvery, checkpointEvery, evalEvery, evalCount, outDir)']);
       expect(problems(JSON.parse('{"model": {"valueOf": 1}, "data": {"isPrototypeOf": 1}}'))).to.have.length(2);
       const dir = await finishedRun();
       const before = md5s(dir);

@@ -56,7 +56,7 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
     runDir = join(tmp(), 'run');
     // A ddpm-ts run of 2 steps with clipping, warm-up, a cosine learning rate and min-SNR
     // weights, so Adam's moments and the EMA are not trivial and every part of a step is used.
-    config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 1, lrSchedule: 'cosine', minSnrGamma: 5, emaDecay: 0.99, gradClip: 0.5 }), seed: 5 });
+    config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 1, lrSchedule: 'cosine', minSnrGamma: 5, emaDecay: 0.99, emaWarmup: 3, gradClip: 0.5 }), seed: 5 });
     await (await diffusion.Trainer.create(config)).train();
   });
 

@@ -36,7 +36,7 @@ def main(checkpoint, batch_file, out, total_steps=None):
         config["train"]["steps"] = int(total_steps)
     model = UNet(**config["model"])
     adam = Adam(list(model.parameters()), lr=config["train"]["lr"])
-    ema = EMA(model.named_parameters(), decay=config["train"]["emaDecay"])
+    ema = EMA(model.named_parameters(), decay=config["train"]["emaDecay"], warmup=config["train"]["emaWarmup"])
     ckpt_io.restore(loaded, model, ema, adam)
     batch, _ = safetensors.load(batch_file)
     n = batch["x0"].shape[0]

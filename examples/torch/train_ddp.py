@@ -187,7 +187,7 @@ def main(argv):
             model.convOut.bias.zero_()
     params = list(model.parameters())
     adam = Adam(params, lr=train["lr"])
-    ema = EMA(model.named_parameters(), decay=train["emaDecay"])
+    ema = EMA(model.named_parameters(), decay=train["emaDecay"], warmup=train["emaWarmup"])
     step = 0
     if loaded:
         ckpt_io.restore(loaded, model, ema, adam)  # copy_ moves the file's CPU tensors onto the device

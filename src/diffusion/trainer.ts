@@ -113,7 +113,7 @@ export class Trainer {
   ) {
     this.schedule = makeSchedule(config.diffusion);
     this.optimizer = new Adam(model.parameters(), { lr: config.train.lr });
-    this.ema = new EMA(model, { decay: config.train.emaDecay });
+    this.ema = new EMA(model, { decay: config.train.emaDecay, warmup: config.train.emaWarmup });
     this.emaModel = new UNet(config.model, { rng: new Rng(0) });
   }
 

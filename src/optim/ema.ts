@@ -8,8 +8,12 @@ import { makeBuckets, runsFused, stateView, type Bucket } from './buckets.js';
 
 export interface EMAOptions {
   decay?: number;
-  /** Ramp the decay up as min(decay, (1 + n)/(10 + n)) after n updates (default true). */
-  warmup?: boolean;
+  /**
+   * The warm-up c: after n updates the decay is min(decay, (1 + n)/(c + n)) ≈ 1 − (c − 1)/n, so
+   * early on the shadow is about an average of the last n/(c − 1) steps' weights. Default 10;
+   * 1 turns the warm-up off.
+   */
+  warmup?: number;
 }
 
 /**
@@ -18,7 +22,7 @@ export interface EMAOptions {
  */
 export class EMA {
   readonly decay: number;
-  readonly warmup: boolean;
+  readonly warmup: number;
   updates = 0;
   private readonly params: Array<[string, Tensor]>;
   /** The shadows, parameter after parameter, in flat buckets: one launch updates a bucket's. */
@@ -26,8 +30,9 @@ export class EMA {
   /** Each parameter's shadow by name: views of its bucket. */
   private readonly shadow: StateDict = new Map();
 
-  constructor(readonly module: Module, { decay = 0.999, warmup = true }: EMAOptions = {}) {
+  constructor(readonly module: Module, { decay = 0.999, warmup = 10 }: EMAOptions = {}) {
     if (!(decay >= 0 && decay < 1)) throw new Error(`EMA: decay must be in [0, 1), got ${decay}`);
+    if (!(warmup >= 1)) throw new Error(`EMA: warmup must be a number >= 1, got ${warmup}`);
     this.decay = decay;
     this.warmup = warmup;
     this.params = module.namedParameters();
@@ -43,7 +48,7 @@ export class EMA {
 
   /** The decay the next update uses. */
   currentDecay(): number {
-    return this.warmup ? Math.min(this.decay, (1 + this.updates) / (10 + this.updates)) : this.decay;
+    return Math.min(this.decay, (1 + this.updates) / (this.warmup + this.updates));
   }
 
   /** shadow ← d·shadow + (1 − d)·param: one fused launch a bucket on a GPU (blend), moved into the bucket. */

@@ -67,17 +67,17 @@ def scheduled_lr(base_lr, step, warmup_steps, total_steps, schedule):
 
 
 class EMA:
-    """src/optim/ema.ts EMA: shadow ← d·shadow + (1 − d)·param, d = min(decay, (1 + n)/(10 + n))
-    after n updates with the warm-up (the trainer's)."""
+    """src/optim/ema.ts EMA: shadow ← d·shadow + (1 − d)·param, d = min(decay, (1 + n)/(c + n))
+    after n updates, c the warm-up (train.emaWarmup, 10 by default; 1 turns it off)."""
 
-    def __init__(self, named_params, decay=0.999, warmup=True):
+    def __init__(self, named_params, decay=0.999, warmup=10):
         self.decay, self.warmup, self.updates = decay, warmup, 0
         self.params = list(named_params)
         self.shadow = {name: p.detach().clone() for name, p in self.params}
 
     def current_decay(self):
         n = self.updates
-        return min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
+        return min(self.decay, (1 + n) / (self.warmup + n))
 
     @torch.no_grad()
     def update(self):
