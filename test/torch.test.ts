@@ -54,8 +54,9 @@ describe('PyTorch: the same training (examples/torch), and runs that move both w
       return this.skip();
     }
     runDir = join(tmp(), 'run');
-    // A ddpm-ts run of 2 steps with clipping, warm-up, a cosine learning rate and min-SNR
-    // weights, so Adam's moments and the EMA are not trivial and every part of a step is used.
+    // A ddpm-ts run of 2 steps with clipping, warm-up, a cosine learning rate, min-SNR weights and
+    // an EMA warm-up other than the default, so Adam's moments and the EMA are not trivial and
+    // every part of a step is used.
     config = resolveConfig({ ...tinyPartial(runDir, { batchSize: 4, steps: 2, warmupSteps: 1, lrSchedule: 'cosine', minSnrGamma: 5, emaDecay: 0.99, emaWarmup: 3, gradClip: 0.5 }), seed: 5 });
     await (await diffusion.Trainer.create(config)).train();
   });
