@@ -1,7 +1,7 @@
 // The run config: defaults, merging, and one clear message per wrong field.
 
 import { expect } from 'chai';
-import { ConfigError, defaultConfig, resolveConfig } from 'ddpm-ts';
+import { ConfigError, defaultConfig, flipsByDefault, resolveConfig } from 'ddpm-ts';
 
 function problems(partial: unknown): string[] {
   try {
@@ -22,6 +22,18 @@ describe('config', () => {
     expect(c.diffusion).to.deep.equal({ timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' });
     expect(c.model.imageSize).to.equal(c.data.imageSize);
     expect(c.model.inChannels).to.equal(c.data.channels);
+  });
+
+  it('flips faces and a folder\'s images by default, not MNIST digits; data.flip overrides either way', () => {
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).data.flip).to.equal(true);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).data.flip).to.equal(false);
+    expect(resolveConfig({}).data.flip).to.equal(true);
+    expect(defaultConfig.data.flip).to.equal(flipsByDefault(defaultConfig.data.source));
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos', flip: false } }).data.flip).to.equal(false);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1, flip: true } }).data.flip).to.equal(true);
+    // A resolved config (as a checkpoint stores it) resolves to itself: its flip is kept.
+    const stored = resolveConfig({ data: { source: 'mnist', channels: 1, flip: true } });
+    expect(resolveConfig(JSON.parse(JSON.stringify(stored)))).to.deep.equal(stored);
   });
 
   it('the model follows the data shape', () => {
