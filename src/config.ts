@@ -264,7 +264,6 @@ export function resolveConfig(partial: unknown = {}): Config {
       }
     }
     const values = { ...defaultConfig[section], ...given } as Record<string, unknown>;
-    if (section === 'data' && given.flip === undefined && satisfies(rules.data.source, values.source)) values.flip = flipsByDefault(values.source as DataConfig['source']);
     for (const [key, rule] of Object.entries(sectionRules)) {
       if (!satisfies(rule, values[key])) problems.push(`${section}.${key} must be ${describe(rule)} (got ${JSON.stringify(values[key])})`);
     }
@@ -291,6 +290,8 @@ export function resolveConfig(partial: unknown = {}): Config {
     problems.push(`diffusion.betaStart (${diffusion.betaStart}) must not exceed diffusion.betaEnd (${diffusion.betaEnd})`);
   }
   const data = merged.data as DataConfig;
+  // data.flip's default depends on the source: the loop above merged defaultConfig's (the faces').
+  if (!(isObject(partial.data) && partial.data.flip !== undefined)) data.flip = flipsByDefault(data.source);
   if (data.source === 'folder' && !data.path) problems.push(`data.path must name an image folder when data.source is 'folder'`);
   const sampleCfg = merged.sample as SampleConfig;
   if (sampleCfg.sampler === 'ddim' && satisfies(rules.diffusion.timesteps, diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
