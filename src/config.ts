@@ -24,7 +24,7 @@ export interface DataConfig {
   path: string | null;
   imageSize: number;
   channels: number;
-  /** Random horizontal flips; left out, the source decides (`flipsByDefault`). */
+  /** Random horizontal flips; left out, the source decides (`sourceDefaults`). */
   flip: boolean;
   /** Skip unreadable files in a folder with a warning instead of stopping. */
   skipBad: boolean;
@@ -84,14 +84,27 @@ export interface Config {
   sample: SampleConfig;
 }
 
+/** The fields whose defaults depend on the data source. */
+export interface SourceDefaults {
+  flip: boolean;
+  model: Partial<UNetConfig>;
+}
+
 /**
- * Whether a source's images are flipped at random when data.flip is left out: not MNIST's, since
- * a mirrored digit is no digit (the held-out digits, half of them mirrored, are an FID of 53.1
- * from the others, against a floor of 12.7). The generated faces' and a folder's are: mirrored,
- * a face is still a face, and the faces' defaults scored 146.5 after 60 minutes with flips
- * against 162.3 without (README, "Towards a measured recipe").
+ * The defaults a data source changes, for the fields a config leaves out (measured in the
+ * README, "Towards a measured recipe"). MNIST's digits are not flipped: a mirrored digit is no
+ * digit (held-out digits, half of them mirrored, are an FID of 53.1 from the others, against a
+ * floor of 12.7). And they get a UNet of half the width (`baseChannels` 8, `timeEmbDim` 32;
+ * 71,033 parameters): digits are short of steps, not weights; it takes 2.15× as many steps in
+ * an hour, and after 60 minutes on 2 cores its digits scored an FID of 66.9 on average (two
+ * training seeds, two sample seeds each) against the wider net's 82.5.
+ * The generated faces and a folder's images are flipped (mirrored, a face is still a face: the
+ * faces scored 146.5 after 60 minutes with flips, 162.3 without), on the defaults' UNet.
  */
-export const flipsByDefault = (source: DataConfig['source']): boolean => source !== 'mnist';
+export function sourceDefaults(source: DataConfig['source']): SourceDefaults {
+  if (source === 'mnist') return { flip: false, model: { baseChannels: 8, timeEmbDim: 32 } };
+  return { flip: true, model: {} };
+}
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
@@ -105,7 +118,7 @@ export const defaultConfig: Config = {
   threads: null,
   model: { ...defaultUNetConfig, baseChannels: 16, groups: 4, timeEmbDim: 64 },
   diffusion: { timesteps: 1000, schedule: 'linear', betaStart: 1e-4, betaEnd: 0.02, prediction: 'eps', variance: 'beta' },
-  data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: flipsByDefault('faces'), skipBad: false },
+  data: { source: 'faces', path: null, imageSize: 32, channels: 3, flip: sourceDefaults('faces').flip, skipBad: false },
   train: {
     batchSize: 16, steps: 3000, lr: 1e-3, warmupSteps: 100, lrSchedule: 'constant', minSnrGamma: 0, gradClip: 1, emaDecay: 0.999, emaWarmup: 10,
     logEvery: 10, sampleEvery: 250, checkpointEvery: 250, evalEvery: 0, evalCount: 200, outDir: 'runs/faces',
@@ -290,8 +303,9 @@ export function resolveConfig(partial: unknown = {}): Config {
     problems.push(`diffusion.betaStart (${diffusion.betaStart}) must not exceed diffusion.betaEnd (${diffusion.betaEnd})`);
   }
   const data = merged.data as DataConfig;
-  // data.flip's default depends on the source: the loop above merged defaultConfig's (the faces').
-  if (!(isObject(partial.data) && partial.data.flip !== undefined)) data.flip = flipsByDefault(data.source);
+  // Some defaults depend on the source: the loop above merged defaultConfig's (the faces').
+  const bySource = sourceDefaults(data.source);
+  if (!(isObject(partial.data) && partial.data.flip !== undefined)) data.flip = bySource.flip;
   if (data.source === 'folder' && !data.path) problems.push(`data.path must name an image folder when data.source is 'folder'`);
   const sampleCfg = merged.sample as SampleConfig;
   if (sampleCfg.sampler === 'ddim' && satisfies(rules.diffusion.timesteps, diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
@@ -313,7 +327,7 @@ export function resolveConfig(partial: unknown = {}): Config {
     // data.imageSize or data.channels run only when those are valid (their own faults are
     // reported once, as data.*).
     const dataShape = { imageSize: satisfies(rules.data.imageSize, data.imageSize), inChannels: satisfies(rules.data.channels, data.channels) };
-    const checked = checkUNetConfig({ ...defaultConfig.model, ...givenModel, imageSize: data.imageSize, inChannels: data.channels } as Partial<UNetConfig>, 'model.');
+    const checked = checkUNetConfig({ ...defaultConfig.model, ...bySource.model, ...givenModel, imageSize: data.imageSize, inChannels: data.channels } as Partial<UNetConfig>, 'model.');
     const readsBadData = (field: string) => (!dataShape.imageSize && (field === 'imageSize' || field === 'attnResolutions')) || (!dataShape.inChannels && field === 'inChannels');
     problems.push(...checked.problems.filter((p) => !readsBadData(p.field)).map((p) => p.message));
     if (checked.problems.length === 0) model = checked.config;

@@ -1,7 +1,7 @@
 // The run config: defaults, merging, and one clear message per wrong field.
 
 import { expect } from 'chai';
-import { ConfigError, defaultConfig, flipsByDefault, resolveConfig } from 'ddpm-ts';
+import { ConfigError, defaultConfig, resolveConfig, sourceDefaults } from 'ddpm-ts';
 
 function problems(partial: unknown): string[] {
   try {
@@ -28,12 +28,25 @@ describe('config', () => {
     expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).data.flip).to.equal(true);
     expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).data.flip).to.equal(false);
     expect(resolveConfig({}).data.flip).to.equal(true);
-    expect(defaultConfig.data.flip).to.equal(flipsByDefault(defaultConfig.data.source));
+    expect(defaultConfig.data.flip).to.equal(sourceDefaults(defaultConfig.data.source).flip);
     expect(resolveConfig({ data: { source: 'folder', path: 'photos', flip: false } }).data.flip).to.equal(false);
     expect(resolveConfig({ data: { source: 'mnist', channels: 1, flip: true } }).data.flip).to.equal(true);
     // A resolved config (as a checkpoint stores it) resolves to itself: its flip is kept.
     const stored = resolveConfig({ data: { source: 'mnist', channels: 1, flip: true } });
     expect(resolveConfig(JSON.parse(JSON.stringify(stored)))).to.deep.equal(stored);
+  });
+
+  it('gives MNIST a UNet of half the width unless the config sets the model\'s fields; faces and folders keep the defaults\'', () => {
+    const mnist = resolveConfig({ data: { source: 'mnist', channels: 1 } }).model;
+    expect([mnist.baseChannels, mnist.timeEmbDim, mnist.groups, mnist.numResBlocks]).to.deep.equal([8, 32, 4, 1]);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).model).to.deep.equal(resolveConfig({}).model);
+    expect(resolveConfig({}).model.baseChannels).to.equal(16);
+    // A field the config sets wins; the others still follow the source.
+    const wide = resolveConfig({ data: { source: 'mnist', channels: 1 }, model: { baseChannels: 16 } }).model;
+    expect([wide.baseChannels, wide.timeEmbDim]).to.deep.equal([16, 32]);
+    // A checkpoint of an MNIST run from before (its resolved config names the wider net) keeps its net.
+    const before = resolveConfig({ data: { source: 'mnist', channels: 1 }, model: { baseChannels: 16, timeEmbDim: 64 } });
+    expect(resolveConfig(JSON.parse(JSON.stringify(before))).model).to.deep.equal(before.model);
   });
 
   it('the model follows the data shape', () => {
