@@ -49,6 +49,20 @@ describe('config', () => {
     expect(resolveConfig(JSON.parse(JSON.stringify(before))).model).to.deep.equal(before.model);
   });
 
+  it('trains MNIST at a learning rate of 2e-3 unless the config sets one; faces and folders keep 1e-3', () => {
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).train.lr).to.equal(2e-3);
+    expect(resolveConfig({}).train.lr).to.equal(1e-3);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).train.lr).to.equal(1e-3);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 }, train: { lr: 5e-4 } }).train.lr).to.equal(5e-4);
+    // The source changes only the rate: the other train fields are the defaults'.
+    const { lr: _mnistLr, ...mnistRest } = resolveConfig({ data: { source: 'mnist', channels: 1 } }).train;
+    const { lr: _facesLr, ...facesRest } = resolveConfig({}).train;
+    expect(mnistRest).to.deep.equal(facesRest);
+    // A checkpoint of an MNIST run from before stores its rate, 1e-3, and resumes at it.
+    const before = resolveConfig({ data: { source: 'mnist', channels: 1 }, train: { lr: 1e-3 } });
+    expect(resolveConfig(JSON.parse(JSON.stringify(before))).train.lr).to.equal(1e-3);
+  });
+
   it('the model follows the data shape', () => {
     const c = resolveConfig({ data: { imageSize: 16, channels: 1 }, model: { channelMults: [1, 2], attnResolutions: [8] } });
     expect(c.model.imageSize).to.equal(16);
