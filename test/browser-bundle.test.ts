@@ -49,7 +49,7 @@ describe('the browser bundle', function () {
     expect(y.shape).to.deep.equal([2, 3, 8, 8]);
     // The trainer without a file system: a MemoryStore holds the run.
     const store = new lib.diffusion.MemoryStore('page');
-    const config = lib.resolveConfig({ data: { imageSize: 8 }, model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 }, diffusion: { timesteps: 20 }, train: { batchSize: 2, steps: 2, sampleEvery: 2, checkpointEvery: 2, logEvery: 1 }, sample: { steps: 2, count: 2 } });
+    const config = lib.resolveConfig({ data: { imageSize: 8 }, model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 }, diffusion: { timesteps: 20 }, train: { batchSize: 2, steps: 2, sampleEvery: 2, checkpointEvery: 2, logEvery: 1 }, sample: { steps: 2, count: 2 } });
     const trainer = await lib.diffusion.Trainer.create(config, { store });
     expect(await trainer.train()).to.equal('finished');
     const checkpoint = lib.diffusion.parseCheckpoint(store.files.get('checkpoint.safetensors'), 'page checkpoint');

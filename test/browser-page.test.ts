@@ -125,7 +125,7 @@ describe('the demo page in Chromium', function () {
     const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
     await (await diffusion.Trainer.create(resolveConfig({
       seed: 4, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
       train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir },
     }))).train();
     await page.selectOption('#backend', 'cpu');
@@ -154,7 +154,7 @@ describe('the demo page in Chromium', function () {
     const outDir = join(dir, 'run');
     const config = resolveConfig({
       seed: 6, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
       train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir },
     });
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
@@ -243,7 +243,7 @@ describe('the demo page in Chromium', function () {
     const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
     const config = resolveConfig({
       seed: 3, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-      model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+      model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
       train: { batchSize: 2, steps: 3, logEvery: 1, sampleEvery: 0, checkpointEvery: 3, outDir },
     });
     await (await diffusion.Trainer.create(config)).train();

@@ -1,7 +1,7 @@
 // The run config: defaults, merging, and one clear message per wrong field.
 
 import { expect } from 'chai';
-import { ConfigError, defaultConfig, resolveConfig, sourceDefaults } from 'ddpm-ts';
+import { ConfigError, UNet, defaultConfig, resolveConfig, sourceDefaults } from 'ddpm-ts';
 
 function problems(partial: unknown): string[] {
   try {
@@ -47,6 +47,18 @@ describe('config', () => {
     // A checkpoint of an MNIST run from before (its resolved config names the wider net) keeps its net.
     const before = resolveConfig({ data: { source: 'mnist', channels: 1 }, model: { baseChannels: 16, timeEmbDim: 64 } });
     expect(resolveConfig(JSON.parse(JSON.stringify(before))).model).to.deep.equal(before.model);
+  });
+
+  it('gives faces and a folder two ResBlocks a level by default and MNIST one; a faces run from before keeps its one', () => {
+    expect(resolveConfig({}).model.numResBlocks).to.equal(2);
+    expect(defaultConfig.model.numResBlocks).to.equal(2);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).model.numResBlocks).to.equal(2);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).model.numResBlocks).to.equal(1);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 }, model: { numResBlocks: 2 } }).model.numResBlocks).to.equal(2);
+    const before = resolveConfig({ model: { numResBlocks: 1 } });
+    expect(resolveConfig(JSON.parse(JSON.stringify(before))).model.numResBlocks).to.equal(1);
+    expect(new UNet(resolveConfig({}).model).numParameters()).to.equal(409219);
+    expect(new UNet(before.model).numParameters()).to.equal(280755);
   });
 
   it('trains MNIST at a learning rate of 2e-3 unless the config sets one; faces and folders keep 1e-3', () => {

@@ -243,7 +243,7 @@ for (const mode of modes) {
       if (pagedModels) it('trains with paged activations: the same losses as with whole textures, and memory flat from step to step', async () => {
         const config = (dir: string) => resolveConfig({
           seed: 3, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-          model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+          model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
           train: { batchSize: 8, steps: 4, outDir: join(mkdtempSync(join(tmpdir(), 'ddpm-ts-pages-')), dir), sampleEvery: 0, checkpointEvery: 0 },
         });
         const steps = async (backend: GpuBackend) => {
@@ -494,7 +494,7 @@ for (const mode of modes) {
     it(`GPU memory stays flat over ${memorySteps} training steps (after the first), each step freeing what it made`, async () => {
       const config = resolveConfig({
         seed: 1, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-        model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
         train: { batchSize: 2, steps: memorySteps, outDir: join(mkdtempSync(join(tmpdir(), 'ddpm-ts-gpu-')), 'run'), sampleEvery: 0, checkpointEvery: 0 },
       });
       const trainer = await diffusion.Trainer.create(config, { dataset: data.facesDataset(8, 3), backend: gpu });
@@ -531,7 +531,7 @@ for (const mode of modes) {
       const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-gpu-')), 'run');
       const config = resolveConfig({
         seed: 4, data: { imageSize: 8 }, diffusion: { timesteps: 100 },
-        model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
         train: { batchSize: 2, steps: 6, logEvery: 1, sampleEvery: 0, checkpointEvery: 3, outDir },
         sample: { sampler: 'ddim', steps: 10, count: 4 },
       });

@@ -204,7 +204,7 @@ export function pngClaiming(width: number, height: number, rows: number): Buffer
 export const tinyPartial = (outDir: string, train: DeepPartial<Config['train']> = {}) => ({
   seed: 2,
   data: { imageSize: 8 },
-  model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+  model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
   diffusion: { timesteps: 50 },
   train: { batchSize: 2, steps: 4, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir, ...train },
   sample: { steps: 2, count: 2 },

@@ -17,7 +17,7 @@ function tinyConfig(outDir: string, overrides: DeepPartial<Config> = {}): Config
     seed: 5,
     ...overrides,
     data: { imageSize: 8, channels: 3, ...overrides.data },
-    model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16, ...overrides.model },
+    model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16, ...overrides.model },
     diffusion: { timesteps: 100, ...overrides.diffusion },
     train: { batchSize: 4, steps: 6, lr: 2e-3, warmupSteps: 2, logEvery: 2, sampleEvery: 0, checkpointEvery: 0, outDir, ...overrides.train },
     sample: { steps: 4, count: 4, ...overrides.sample },
@@ -109,7 +109,7 @@ describe('trainer', function () {
 
   it('a weights file without a config, or whose tensors do not fit its config, is refused by name', async () => {
     const dir = tmp();
-    const model = { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 };
+    const model = { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 };
     const net = new UNet({ ...model, imageSize: 8 });
     const bare = join(dir, 'bare.safetensors'), wrong = join(dir, 'wrong.safetensors');
     await io.saveSafetensors(bare, net.stateDict());
@@ -183,7 +183,7 @@ describe('trainer', function () {
     const tinyFile = (dir: string) => {
       const file = join(dir, 'tiny.json');
       writeFileSync(file, JSON.stringify({
-        data: { imageSize: 8 }, model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+        data: { imageSize: 8 }, model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
         train: { batchSize: 2, steps: 100000, logEvery: 1, sampleEvery: 0, checkpointEvery: 0 }, sample: { steps: 2, count: 2 },
       }));
       return file;

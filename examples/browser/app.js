@@ -137,7 +137,7 @@ function chart(canvas, series, { logY = false, marker = null } = {}) {
 function demoConfig(steps, sampleEvery, changes = {}) {
   const base = {
     data: { imageSize: 16 },
-    model: { baseChannels: 16, channelMults: [1, 2], attnResolutions: [8], groups: 4, timeEmbDim: 64 },
+    model: { baseChannels: 16, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [8], groups: 4, timeEmbDim: 64 },
     // A short EMA (0.99): in a run of a few hundred steps the samples follow the model closely.
     train: { batchSize: 16, lr: 2e-3, warmupSteps: 50, emaDecay: 0.99, logEvery: 10, checkpointEvery: 0 },
     sample: { sampler: 'ddim', steps: 20, count: 16 },

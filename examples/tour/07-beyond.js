@@ -13,7 +13,7 @@ import { diffusion, io, nn, resolveConfig } from 'ddpm-ts';
 const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-tour-')), 'run');
 const config = resolveConfig({
   seed: 1, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
-  model: { baseChannels: 8, channelMults: [1, 2], attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+  model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
   train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir },
 });
 await (await diffusion.Trainer.create(config)).train();
