@@ -24,6 +24,22 @@ describe('config', () => {
     expect(c.model.inChannels).to.equal(c.data.channels);
   });
 
+  it('gives MNIST one channel by default, faces and a folder three; data.channels overrides either way', () => {
+    const mnist = resolveConfig({ data: { source: 'mnist' } });
+    expect(mnist.data.channels).to.equal(1);
+    expect(mnist.model.inChannels).to.equal(1);
+    expect(resolveConfig({}).data.channels).to.equal(3);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).data.channels).to.equal(3);
+    expect(defaultConfig.data.channels).to.equal(sourceDefaults(defaultConfig.data.source).channels);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos', channels: 1 } }).data.channels).to.equal(1);
+    // An MNIST run from before with three channels stores them, and resumes on three.
+    const before = resolveConfig({ data: { source: 'mnist', channels: 3 } });
+    expect([before.data.channels, before.model.inChannels]).to.deep.equal([3, 3]);
+    expect(resolveConfig(JSON.parse(JSON.stringify(before)))).to.deep.equal(before);
+    // model.inChannels follows the source's channels: stating the other count names both fields.
+    expect(() => resolveConfig({ data: { source: 'mnist' }, model: { inChannels: 3 } })).to.throw(ConfigError, 'model.inChannels (3) must equal data.channels (1)');
+  });
+
   it('flips faces and a folder\'s images by default, not MNIST digits; data.flip overrides either way', () => {
     expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).data.flip).to.equal(true);
     expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).data.flip).to.equal(false);
