@@ -98,16 +98,17 @@ export interface SourceDefaults {
  * README, "Towards a measured recipe"). MNIST's digits are grey, so they get one channel: as
  * three equal ones the model has to learn that they are equal, and an hour does not teach it
  * (`channelMults` [1, 1, 2], 8,148 steps: digits on green and violet grounds, an FID of 196.5,
- * where one channel scored 46.5 and 56.1 from another training seed). They are not flipped: a mirrored digit is no digit
- * (held-out digits, half of them mirrored, are an FID of 53.1 from the others, against a floor
- * of 12.7). And they get a UNet of half the width (`baseChannels` 8, `timeEmbDim` 32;
- * 71,033 parameters): digits are short of steps, not weights; it takes 2.15× as many steps in
- * an hour, and after 60 minutes on 2 cores its digits scored an FID of 66.9 on average (two
- * training seeds, two sample seeds each) against the wider net's 82.5. That narrow net takes a
- * learning rate of 2e-3: 59.8 on the same average against 66.9 at 1e-3 (4e-3 was behind, 83.0
- * on one training seed). Its 16×16 level keeps 8 channels, as at 32×32 (`channelMults` [1, 1, 2];
- * 51,985 parameters): those two levels cost the most a step, and thinning the 16×16 one buys
- * 1.56× the steps; after 60 minutes a mean of 49.3 on the same average against 59.8.
+ * where one channel scored 46.5 and 56.1 from another training seed). They are not flipped: a
+ * mirrored digit is no digit (held-out digits, half of them mirrored, are an FID of 53.1 from
+ * the others, against a floor of 12.7). And they get a UNet of half the width (`baseChannels` 8,
+ * `timeEmbDim` 32; 71,033 parameters): digits are short of steps, not weights; it takes 2.15× as
+ * many steps in an hour, and after 60 minutes on 2 cores its digits scored an FID of 66.9 on
+ * average (two training seeds, two sample seeds each) against the wider net's 82.5. That narrow
+ * net takes a learning rate of 2e-3: 59.8 on the same average against 66.9 at 1e-3 (4e-3 was
+ * behind, 83.0 on one training seed). Its 16×16 level keeps 8 channels, as at 32×32
+ * (`channelMults` [1, 1, 2]; 51,985 parameters): those two levels cost the most a step, and
+ * thinning the 16×16 one buys 1.56× the steps; after 60 minutes a mean of 49.3 on the same
+ * average against 59.8.
  * MNIST keeps one ResBlock a level: a second was behind on digits (97.5 against 76.3 on the
  * wider net), while it is the faces' default (see `defaultConfig`).
  * The generated faces and a folder's images are flipped (mirrored, a face is still a face: the
