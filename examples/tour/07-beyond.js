@@ -5,12 +5,13 @@
 //
 //   node examples/tour/07-beyond.js
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffusion, io, nn, resolveConfig } from 'ddpm-ts';
 
-const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-tour-')), 'run');
+const scratch = mkdtempSync(join(tmpdir(), 'ddpm-ts-tour-'));
+const outDir = join(scratch, 'run');
 const config = resolveConfig({
   seed: 1, data: { imageSize: 8 }, diffusion: { timesteps: 50 },
   model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
@@ -18,6 +19,7 @@ const config = resolveConfig({
 });
 await (await diffusion.Trainer.create(config)).train();
 const { tensors, metadata } = await io.loadSafetensors(join(outDir, 'checkpoint.safetensors'));
+rmSync(scratch, { recursive: true }); // the two-step run was only made to be read
 const groups = {};
 for (const name of tensors.keys()) {
   const group = name.startsWith('adam.') ? name.split('.').slice(0, 2).join('.') : name.split('.')[0];
