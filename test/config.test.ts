@@ -55,8 +55,8 @@ describe('config', () => {
   it('gives MNIST a UNet of half the width unless the config sets the model\'s fields; faces and folders keep the defaults\'', () => {
     const mnist = resolveConfig({ data: { source: 'mnist', channels: 1 } }).model;
     expect([mnist.baseChannels, mnist.timeEmbDim, mnist.groups, mnist.numResBlocks]).to.deep.equal([8, 32, 4, 1]);
-    expect(mnist.channelMults).to.deep.equal([1, 1, 2]);
-    expect(new UNet(mnist).numParameters()).to.equal(51985);
+    expect(mnist.channelMults).to.deep.equal([1, 1, 2, 2]);
+    expect(new UNet(mnist).numParameters()).to.equal(78049);
     expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).model).to.deep.equal(resolveConfig({}).model);
     expect(resolveConfig({}).model.baseChannels).to.equal(16);
     // A field the config sets wins; the others still follow the source.
@@ -65,10 +65,12 @@ describe('config', () => {
     // A checkpoint of an MNIST run from before (its resolved config names the wider net) keeps its net.
     const before = resolveConfig({ data: { source: 'mnist', channels: 1 }, model: { baseChannels: 16, timeEmbDim: 64 } });
     expect(resolveConfig(JSON.parse(JSON.stringify(before))).model).to.deep.equal(before.model);
-    // One from before [1, 1, 2] stores [1, 2, 2], and keeps it.
-    const older = resolveConfig({ data: { source: 'mnist' }, model: { channelMults: [1, 2, 2] } });
-    expect(resolveConfig(JSON.parse(JSON.stringify(older))).model.channelMults).to.deep.equal([1, 2, 2]);
-    expect(new UNet(older.model).numParameters()).to.equal(71033);
+    // Ones from before [1, 1, 2, 2] store [1, 2, 2] or [1, 1, 2], and keep them.
+    for (const [channelMults, parameters] of [[[1, 2, 2], 71033], [[1, 1, 2], 51985]] as const) {
+      const older = resolveConfig({ data: { source: 'mnist' }, model: { channelMults: [...channelMults] } });
+      expect(resolveConfig(JSON.parse(JSON.stringify(older))).model.channelMults).to.deep.equal(channelMults);
+      expect(new UNet(older.model).numParameters()).to.equal(parameters);
+    }
   });
 
   it('gives faces and a folder two ResBlocks a level by default and MNIST one; a faces run from before keeps its one', () => {
