@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeBackends, ConfigError, resolveConfig } from 'ddpm-ts';
+import { closeBackends, ConfigError, diffusion, resolveConfig } from 'ddpm-ts';
 
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -81,20 +81,27 @@ export function flagProblems(error, fieldToFlag) {
 }
 
 /** The flag that sets each field samplingConfig fills, to name it in the config's messages. */
-const SAMPLING_FLAGS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
+const SAMPLING_FLAGS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps', 'sample.eta': '--eta', 'sample.epsScale': '--eps-scale', 'sample.count': '--count', seed: '--seed', backend: '--backend' };
 
 /**
  * A checkpoint's config with the sampling flags that were given over it (a flag not given keeps
  * the checkpoint's value), checked by the config's own rules; a fault names the flag.
  */
-export function samplingConfig(checkpointConfig, { seed, backend, sampler, steps, eta, count }) {
+export function samplingConfig(checkpointConfig, { seed, backend, sampler, steps, eta, epsScale, count }) {
   const given = (fields) => JSON.parse(JSON.stringify(fields)); // drops the flags not given (undefined)
   try {
-    return resolveConfig({ ...checkpointConfig, ...given({ backend }), seed, sample: { ...checkpointConfig.sample, ...given({ sampler, steps, eta, count }) } });
+    return resolveConfig({ ...checkpointConfig, ...given({ backend }), seed, sample: { ...checkpointConfig.sample, ...given({ sampler, steps, eta, epsScale, count }) } });
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, SAMPLING_FLAGS));
     throw e;
   }
+}
+
+/** How a run samples, for the scripts' logs: "DDIM (20 steps, eta 1, ε divided by 1.03)". */
+export function describeSampling(samplerOptions, schedule) {
+  const { sampler, eta, epsScale } = samplerOptions;
+  const details = [`${diffusion.samplingPlan(schedule, samplerOptions).length} steps`, ...(sampler === 'ddim' ? [`eta ${eta}`] : []), ...(epsScale !== 1 ? [`ε divided by ${epsScale}`] : [])];
+  return `${sampler.toUpperCase()} (${details.join(', ')})`;
 }
 
 /**

@@ -7,7 +7,7 @@
 //   node examples/eval.js --checkpoint runs/faces/checkpoint.safetensors [--count 500] [--sampler ddim --steps 50]
 
 import { diffusion, metrics, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
-import { parseFlags, run, samplingConfig, UsageError } from './cli.js';
+import { describeSampling, parseFlags, run, samplingConfig, UsageError } from './cli.js';
 
 const USAGE = `Measure a checkpoint's samples: FID against held-out real images.
 
@@ -17,6 +17,8 @@ Usage: node examples/eval.js --checkpoint FILE [options]
   --sampler ddpm|ddim  default: the checkpoint's config
   --steps N            DDIM steps (default: the checkpoint's config)
   --eta X              DDIM noise, 0 (deterministic) to 1 (default: the checkpoint's config)
+  --eps-scale X        divide the predicted noise by X at each step, 0.5 to 2; 1 is off
+                       (default: the checkpoint's config)
   --seed N             random seed of the samples (default 0): the same seed, the same FID
   --cache DIR          where the feature network is kept (default ${metrics.defaultCacheDir()})
   --help               show this help
@@ -26,7 +28,7 @@ generator's own attributes) and MNIST ('mnist': a digit classifier trained on th
 digits; samples are compared with the 2,000 held-out digits, which the diffusion model did not
 train on either). An image folder has no labels or held-out set to measure against.`;
 
-const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' } };
+const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, 'eps-scale': { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' } };
 
 await run(USAGE, async () => {
   const opts = { count: 500, seed: 0, ...parseFlags(process.argv.slice(2), FLAGS) };
@@ -34,7 +36,7 @@ await run(USAGE, async () => {
   if (!(Number.isInteger(opts.count) && opts.count >= 2 && opts.count <= 10000)) throw new UsageError(`--count must be a whole number from 2 to 10000, got ${opts.count}`);
   const checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
   // --count is the FID's, not the config's sample.count (a preview grid's, at most 1,024).
-  const config = samplingConfig(checkpoint.config, { seed: opts.seed, sampler: opts.sampler, steps: opts.steps, eta: opts.eta });
+  const config = samplingConfig(checkpoint.config, { seed: opts.seed, sampler: opts.sampler, steps: opts.steps, eta: opts.eta, epsScale: opts['eps-scale'] });
   const { imageSize, channels } = config.data;
   let reference;
   try {
@@ -56,12 +58,12 @@ await run(USAGE, async () => {
   model.eval();
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const schedule = diffusion.makeSchedule(config.diffusion);
-  console.log(`sampling ${opts.count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps${samplerOptions.sampler === 'ddim' ? `, eta ${samplerOptions.eta}` : ''}) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
+  console.log(`sampling ${opts.count} images with ${describeSampling(samplerOptions, schedule)} from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32 }).images;
 
   const heldOut = await metrics.heldOutReal(reference, features.net, opts.count);
   const fid = await metrics.fidAgainst(heldOut, samples);
   const floor = heldOut.floor;
   console.log(`FID ${fid.toFixed(2)} (${opts.count} samples against ${opts.count} ${reference.heldOutDescription}); real-vs-real floor at ${opts.count}: ${floor.toFixed(2)}; ${formatDuration((performance.now() - started) / 1000)}`);
-  console.log(JSON.stringify({ fid, floor, count: opts.count, data: reference.name, step: checkpoint.step, sampler: samplerOptions.sampler, steps: samplerOptions.steps, eta: samplerOptions.eta, seconds: (performance.now() - started) / 1000 }));
+  console.log(JSON.stringify({ fid, floor, count: opts.count, data: reference.name, step: checkpoint.step, sampler: samplerOptions.sampler, steps: samplerOptions.steps, eta: samplerOptions.eta, epsScale: samplerOptions.epsScale, seconds: (performance.now() - started) / 1000 }));
 });

@@ -4,7 +4,7 @@
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
 import { diffusion, io, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
-import { parseFlags, run, samplingConfig, UsageError } from './cli.js';
+import { describeSampling, parseFlags, run, samplingConfig, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
@@ -13,6 +13,7 @@ Usage: node examples/sample.js --checkpoint FILE [options]
   --sampler ddpm|ddim  DDPM walks all timesteps; DDIM takes --steps (default: the checkpoint's config)
   --steps N            DDIM steps, 1 to the checkpoint's diffusion.timesteps
   --eta X              DDIM noise, 0 (deterministic) to 1
+  --eps-scale X        divide the predicted noise by X at each step, 0.5 to 2; 1 is off
   --count N            number of images, 1 to 1024 (default 64)
   --seed N             random seed (default 0)
   --backend NAME       cpu, webgpu, webgl, gpu (webgpu, else webgl) or auto (gpu, else cpu);
@@ -26,7 +27,7 @@ An existing PNG at --out or --strip is replaced; any other file there only with 
 never the checkpoint itself or any training checkpoint.`;
 
 const FLAGS = {
-  checkpoint: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true },
+  checkpoint: { type: 'string' }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, 'eps-scale': { type: 'string', number: true },
   count: { type: 'string', number: true }, seed: { type: 'string', number: true }, out: { type: 'string' }, strip: { type: 'string' },
   backend: { type: 'string' }, overwrite: { type: 'boolean' },
 };
@@ -40,7 +41,7 @@ await run(USAGE, async () => {
   let checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
 
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
-  const config = samplingConfig(checkpoint.config, opts);
+  const config = samplingConfig(checkpoint.config, { ...opts, epsScale: opts['eps-scale'] });
   // The weights are read again onto the chosen backend.
   const backend = await useBackend(config.backend, { log: console.log });
   if (backend.name !== 'cpu') checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
@@ -53,7 +54,7 @@ await run(USAGE, async () => {
   const { channels, imageSize } = config.data;
   const { count } = config.sample;
   const started = performance.now();
-  console.log(`sampling ${count} images with ${samplerOptions.sampler.toUpperCase()} (${diffusion.samplingPlan(schedule, samplerOptions).length} steps) from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
+  console.log(`sampling ${count} images with ${describeSampling(samplerOptions, schedule)} from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const result = diffusion.sample(model, schedule, samplerOptions, {
     count, channels, imageSize, rng: new Rng(config.seed), batchSize: 16,
     trajectoryFrames: opts.strip ? 10 : 0,

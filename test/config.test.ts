@@ -179,4 +179,14 @@ describe('config', () => {
     expect(problems({ sample: { eta: -1 } })).to.deep.equal(['sample.eta must be a number >= 0 and <= 1 (got -1)']);
     expect(resolveConfig({ sample: { count: 1024, eta: 1 } }).sample.count).to.equal(1024);
   });
+
+  it('sample.epsScale is 1 (off) unless given, also for a checkpoint config saved before it existed, and stays within 0.5…2', () => {
+    expect(defaultConfig.sample.epsScale).to.equal(1);
+    const { epsScale: _, ...older } = defaultConfig.sample;
+    expect(resolveConfig({ sample: older }).sample.epsScale).to.equal(1);
+    expect(resolveConfig({ sample: { epsScale: 1.03 } }).sample.epsScale).to.equal(1.03);
+    expect(problems({ sample: { epsScale: 0 } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got 0)']);
+    expect(problems({ sample: { epsScale: 2.5 } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got 2.5)']);
+    expect(problems({ sample: { epsScale: '1.03' } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got "1.03")']);
+  });
 });

@@ -127,4 +127,22 @@ describe('diffusion', () => {
     const ddpm = diffusion.sample(perfect, linear, { ...opts, sampler: 'ddpm' }, { count: 1, channels: 3, imageSize: 2, rng: new Rng(5) });
     expect(relError(ddpm.images.toFloat32Array(), target.toFloat32Array())).to.be.below(1e-3);
   });
+
+  it('epsilon scaling divides the predicted noise by λ at every step: λ = 1 is the plain sampler, bit for bit', () => {
+    // A denoiser that is not perfect (its ε̂ a fixed function of x_t and t), so each step matters.
+    const net = { forward: (x: Tensor, t: ArrayLike<number>) => F.mul(F.sub(x, 0.1), 0.9 + t[0]! / 5000) };
+    // The same net with its output divided by λ: what scaling ε̂ by 1/λ must equal exactly.
+    const shrunk = (lambda: number) => ({ forward: (x: Tensor, t: ArrayLike<number>) => F.div(net.forward(x, t), lambda) });
+    const draw = (model: typeof net, sampler: 'ddpm' | 'ddim', epsScale?: number) =>
+      Array.from(diffusion.sample(model, linear, { sampler, steps: 10, eta: 1, clip: true, prediction: 'eps', variance: 'beta', ...(epsScale !== undefined && { epsScale }) }, { count: 2, channels: 3, imageSize: 4, rng: new Rng(7) }).images.toFloat32Array());
+    for (const sampler of ['ddim', 'ddpm'] as const) {
+      const plain = draw(net, sampler);
+      expect(draw(net, sampler, 1), sampler).to.deep.equal(plain);
+      const scaled = draw(net, sampler, 1.05);
+      expect(scaled, sampler).to.deep.equal(draw(shrunk(1.05), sampler, 1));
+      const change = Math.max(...scaled.map((v, i) => Math.abs(v - plain[i]!)));
+      expect(change, `${sampler}: λ = 1.05 changes the images`).to.be.above(1e-2);
+    }
+    expect(() => draw(net, 'ddim', 0)).to.throw('sample: epsScale must be a number > 0, got 0');
+  });
 });

@@ -184,7 +184,7 @@ describe('the face feature network and FID (metrics)', function () {
     const second = run();
     expect(second.status, second.stderr).to.equal(0);
     expect(second.stdout).to.match(/\(cached; /);
-    const result = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { fid: number; floor: number; eta: number };
+    const result = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { fid: number; floor: number; eta: number; epsScale: number };
     expect(result(second.stdout).fid).to.equal(result(first.stdout).fid);
     expect(result(first.stdout).fid, 'two training steps are far from real faces').to.be.above(result(first.stdout).floor);
     expect(statSync(cache).isDirectory()).to.equal(true);
@@ -198,6 +198,16 @@ describe('the face feature network and FID (metrics)', function () {
     const refused = run('--eta', '2');
     expect(refused.status).to.equal(2);
     expect(refused.stderr).to.contain('--eta must be a number >= 0 and <= 1 (got 2)');
+    // --eps-scale divides the predicted noise (the checkpoint's config has 1, off): the same noise, another FID.
+    const scaled = run('--eps-scale', '1.05');
+    expect(scaled.status, scaled.stderr).to.equal(0);
+    expect(scaled.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1, ε divided by 1\.05\) from step 2 of /m);
+    expect(result(scaled.stdout).epsScale).to.equal(1.05);
+    expect(result(first.stdout).epsScale).to.equal(1);
+    expect(result(scaled.stdout).fid).to.not.equal(result(first.stdout).fid);
+    const zero = run('--eps-scale', '0');
+    expect(zero.status).to.equal(2);
+    expect(zero.stderr).to.contain('--eps-scale must be a number >= 0.5 and <= 2 (got 0)');
   });
 
   it('the trainer measures FID every train.evalEvery steps into log.jsonl and fid.png, keeps those lines on resume, and refuses it for an image folder', async () => {

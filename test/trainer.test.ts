@@ -92,7 +92,7 @@ describe('trainer', function () {
     const grid = join(splitDir, 'grid.png');
     const r = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--count', '3', '--steps', '2', '--out', grid, '--strip', join(splitDir, 'strip.png')], { encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/sampling 3 images with DDIM \(2 steps\) from step 6/);
+    expect(r.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1\) from step 6/);
     const img = await io.readImage(grid);
     expect([img.width, img.height]).to.deep.equal([2 * (8 * 8 + 2) + 2, 2 * (8 * 8 + 2) + 2]);
     expect(existsSync(join(splitDir, 'strip.png'))).to.equal(true);
@@ -103,7 +103,7 @@ describe('trainer', function () {
     expect(spawnSync(process.execPath, [join(repoRoot, 'examples/export-ema.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--out', weights]).status).to.equal(0);
     const w = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', weights, '--count', '3', '--steps', '2', '--out', fromWeights], { encoding: 'utf8' });
     expect(w.status, w.stderr).to.equal(0);
-    expect(w.stdout).to.match(/sampling 3 images with DDIM \(2 steps\) from step 6 of .*ema\.safetensors/);
+    expect(w.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1\) from step 6 of .*ema\.safetensors/);
     expect(Array.from((await io.readImage(fromWeights)).data)).to.deep.equal(Array.from(img.data));
   });
 

@@ -1,5 +1,6 @@
 // Drawing images: start from pure noise x_T and apply the reverse step down to x_0.
 
+import { div } from '../ops/elementwise.js';
 import { concat } from '../ops/view.js';
 import { randn } from '../ops/creation.js';
 import type { Rng } from '../random/rng.js';
@@ -26,6 +27,13 @@ export interface SamplerOptions {
   clip: boolean;
   prediction: Prediction;
   variance: Variance;
+  /**
+   * Epsilon scaling (Ning et al. 2024): every step divides the predicted noise by this, 1 (the
+   * default) leaves it as predicted. A net that is good at the training's x_t meets, while
+   * sampling, its own slightly wrong x_t (exposure bias) and over-predicts the noise; λ a little
+   * above 1 takes that back.
+   */
+  epsScale?: number;
 }
 
 export interface SampleRequest {
@@ -58,6 +66,8 @@ export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions
   const { count, channels, imageSize, rng } = req;
   const batchSize = req.batchSize ?? count;
   const plan = samplingPlan(schedule, opts);
+  const epsScale = opts.epsScale ?? 1;
+  if (!(Number.isFinite(epsScale) && epsScale > 0)) throw new Error(`sample: epsScale must be a number > 0, got ${epsScale}`);
   const frames = req.trajectoryFrames ?? 0;
   // Steps after which a frame is kept (step index k means after k steps; 0 is x_T).
   const keep = frames > 0 ? [...new Set(Array.from({ length: frames }, (_, i) => Math.round((i * plan.length) / Math.max(1, frames - 1))))] : [];
@@ -79,7 +89,8 @@ export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions
         // One scope a step: the net's activations are freed as soon as x_{t−1} exists.
         const next = tidy(() => {
           const out = model.forward(x, new Array(n).fill(t));
-          const eps = predictedEps(opts.prediction, schedule, x, out, t);
+          const predicted = predictedEps(opts.prediction, schedule, x, out, t);
+          const eps = epsScale === 1 ? predicted : div(predicted, epsScale); // ε̂/λ
           // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
           const z = randn(shape, rng);
           return opts.sampler === 'ddim'
