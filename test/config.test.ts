@@ -180,11 +180,17 @@ describe('config', () => {
     expect(resolveConfig({ sample: { count: 1024, eta: 1 } }).sample.count).to.equal(1024);
   });
 
-  it('sample.epsScale is 1 (off) unless given, also for a checkpoint config saved before it existed, and stays within 0.5…2', () => {
-    expect(defaultConfig.sample.epsScale).to.equal(1);
-    const { epsScale: _, ...older } = defaultConfig.sample;
-    expect(resolveConfig({ sample: older }).sample.epsScale).to.equal(1);
-    expect(resolveConfig({ sample: { epsScale: 1.03 } }).sample.epsScale).to.equal(1.03);
+  it('scales the predicted noise by 1/1.04 for faces and a folder unless the config sets sample.epsScale; MNIST keeps 1 (off); 0.5…2', () => {
+    expect(defaultConfig.sample.epsScale).to.equal(1.04);
+    expect(resolveConfig({}).sample.epsScale).to.equal(1.04);
+    expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).sample.epsScale).to.equal(1.04);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 } }).sample.epsScale).to.equal(1);
+    expect(resolveConfig({ data: { source: 'mnist', channels: 1 }, sample: { epsScale: 1.02 } }).sample.epsScale).to.equal(1.02);
+    expect(resolveConfig({ sample: { epsScale: 1 } }).sample.epsScale).to.equal(1);
+    // The source changes only λ: the other sample fields are the defaults'.
+    const { epsScale: _mnistScale, ...mnistRest } = resolveConfig({ data: { source: 'mnist', channels: 1 } }).sample;
+    const { epsScale: _facesScale, ...facesRest } = resolveConfig({}).sample;
+    expect(mnistRest).to.deep.equal(facesRest);
     expect(problems({ sample: { epsScale: 0 } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got 0)']);
     expect(problems({ sample: { epsScale: 2.5 } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got 2.5)']);
     expect(problems({ sample: { epsScale: '1.03' } })).to.deep.equal(['sample.epsScale must be a number >= 0.5 and <= 2 (got "1.03")']);

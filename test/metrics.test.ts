@@ -191,20 +191,21 @@ describe('the face feature network and FID (metrics)', function () {
     // --eta overrides the checkpoint's DDIM noise (its config has the default, 1): other samples, another FID.
     const deterministic = run('--eta', '0');
     expect(deterministic.status, deterministic.stderr).to.equal(0);
-    expect(first.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1\) from step 2 of /m);
-    expect(deterministic.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 0\) from step 2 of /m);
+    expect(first.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1, ε divided by 1\.04\) from step 2 of /m);
+    expect(deterministic.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 0, ε divided by 1\.04\) from step 2 of /m);
     expect(result(deterministic.stdout).eta).to.equal(0);
     expect(result(deterministic.stdout).fid).to.not.equal(result(first.stdout).fid);
     const refused = run('--eta', '2');
     expect(refused.status).to.equal(2);
     expect(refused.stderr).to.contain('--eta must be a number >= 0 and <= 1 (got 2)');
-    // --eps-scale divides the predicted noise (the checkpoint's config has 1, off): the same noise, another FID.
-    const scaled = run('--eps-scale', '1.05');
-    expect(scaled.status, scaled.stderr).to.equal(0);
-    expect(scaled.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1, ε divided by 1\.05\) from step 2 of /m);
-    expect(result(scaled.stdout).epsScale).to.equal(1.05);
-    expect(result(first.stdout).epsScale).to.equal(1);
-    expect(result(scaled.stdout).fid).to.not.equal(result(first.stdout).fid);
+    // --eps-scale overrides the checkpoint's epsilon scaling (its config has the faces' default,
+    // 1.04): 1 turns it off, the same noise and another FID.
+    const unscaled = run('--eps-scale', '1');
+    expect(unscaled.status, unscaled.stderr).to.equal(0);
+    expect(unscaled.stdout).to.match(/^sampling 40 images with DDIM \(2 steps, eta 1\) from step 2 of /m);
+    expect(result(first.stdout).epsScale).to.equal(1.04);
+    expect(result(unscaled.stdout).epsScale).to.equal(1);
+    expect(result(unscaled.stdout).fid).to.not.equal(result(first.stdout).fid);
     const zero = run('--eps-scale', '0');
     expect(zero.status).to.equal(2);
     expect(zero.stderr).to.contain('--eps-scale must be a number >= 0.5 and <= 2 (got 0)');

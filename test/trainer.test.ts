@@ -92,7 +92,7 @@ describe('trainer', function () {
     const grid = join(splitDir, 'grid.png');
     const r = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--count', '3', '--steps', '2', '--out', grid, '--strip', join(splitDir, 'strip.png')], { encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1\) from step 6/);
+    expect(r.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1, ε divided by 1\.04\) from step 6/);
     const img = await io.readImage(grid);
     expect([img.width, img.height]).to.deep.equal([2 * (8 * 8 + 2) + 2, 2 * (8 * 8 + 2) + 2]);
     expect(existsSync(join(splitDir, 'strip.png'))).to.equal(true);
@@ -103,7 +103,7 @@ describe('trainer', function () {
     expect(spawnSync(process.execPath, [join(repoRoot, 'examples/export-ema.js'), '--checkpoint', join(splitDir, 'checkpoint.safetensors'), '--out', weights]).status).to.equal(0);
     const w = spawnSync(process.execPath, [join(repoRoot, 'examples/sample.js'), '--checkpoint', weights, '--count', '3', '--steps', '2', '--out', fromWeights], { encoding: 'utf8' });
     expect(w.status, w.stderr).to.equal(0);
-    expect(w.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1\) from step 6 of .*ema\.safetensors/);
+    expect(w.stdout).to.match(/sampling 3 images with DDIM \(2 steps, eta 1, ε divided by 1\.04\) from step 6 of .*ema\.safetensors/);
     expect(Array.from((await io.readImage(fromWeights)).data)).to.deep.equal(Array.from(img.data));
   });
 
@@ -127,6 +127,21 @@ describe('trainer', function () {
         expect((e as Error).message).to.match(message);
       }
     }
+  });
+
+  it('a weights file from before epsilon scaling (its config has a sample section without epsScale) samples as it did, with λ = 1', async () => {
+    const dir = tmp();
+    const model = { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 };
+    const state = new UNet({ ...model, imageSize: 8 }).stateDict();
+    const write = async (name: string, config: object) => {
+      const file = join(dir, name);
+      await io.saveSafetensors(file, state, { config: JSON.stringify({ data: { imageSize: 8 }, model, ...config }) });
+      return (await diffusion.loadSamplingWeights(file)).config.sample.epsScale;
+    };
+    expect(await write('before.safetensors', { sample: { sampler: 'ddim', steps: 50, eta: 1, count: 16, clip: true } })).to.equal(1);
+    expect(await write('scaled.safetensors', { sample: { epsScale: 1.05 } })).to.equal(1.05);
+    // A config without a sample section is a partial one (not a resolved config from before): today's defaults.
+    expect(await write('partial.safetensors', {})).to.equal(1.04);
   });
 
   it('a file that is not a training checkpoint is refused by name', async () => {

@@ -3,7 +3,7 @@
 // resumed run needs to continue exactly as if it had never stopped. Here as bytes (anywhere);
 // as files in src/node/checkpoint-files.ts, written atomically.
 
-import { ConfigError, resolveConfig, type Config } from '../config.js';
+import { ConfigError, isObject, resolveConfig, type Config } from '../config.js';
 import { parseSafetensors, serializeSafetensors, type Safetensors } from '../io/safetensors.js';
 import { stateDictProblems, type Module } from '../nn/module.js';
 import { UNet } from '../nn/unet.js';
@@ -139,10 +139,17 @@ function jsonField(metadata: Record<string, string>, field: string, fail: (why: 
   }
 }
 
-/** The config in a file's metadata, validated (missing fields take their defaults). */
+/**
+ * The config in a file's metadata, validated (missing fields take their defaults, but for one:
+ * a file from before epsilon scaling samples as it did then, with λ = 1).
+ */
 function configIn(metadata: Record<string, string>, fail: (why: string) => never): Config {
+  let stored = jsonField(metadata, 'config', fail);
+  if (isObject(stored) && isObject(stored.sample) && stored.sample.epsScale === undefined) {
+    stored = { ...stored, sample: { ...stored.sample, epsScale: 1 } };
+  }
   try {
-    return resolveConfig(jsonField(metadata, 'config', fail));
+    return resolveConfig(stored);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     return fail(`metadata field 'config' is not a valid config: ${e.problems.join('; ')}`);

@@ -24,7 +24,7 @@ SUPPORTED = {
     ("train", "lrSchedule"): ("constant", "cosine"),
 }
 # Fields newer than the first configs: a config without them means what their defaults say.
-OPTIONAL = {("train", "lrSchedule"): "constant", ("train", "minSnrGamma"): 0, ("train", "emaWarmup"): 10}
+OPTIONAL = {("train", "lrSchedule"): "constant", ("train", "minSnrGamma"): 0, ("train", "emaWarmup"): 10, ("sample", "epsScale"): 1}
 SECTIONS = {
     "model": ("imageSize", "inChannels", "baseChannels", "channelMults", "numResBlocks", "attnResolutions", "groups", "timeEmbDim", "dropout", "zeroInitOut"),
     "diffusion": ("timesteps", "schedule", "betaStart", "betaEnd", "prediction", "variance"),

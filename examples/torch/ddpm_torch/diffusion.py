@@ -145,6 +145,8 @@ def sample(model, schedule, config, count, generator, device):
     for t, t_prev in plan:
         out = model(x, torch.full((count,), t, dtype=torch.int64, device=device))
         eps = predicted_eps(d["prediction"], schedule, x, out, t)
+        if s["epsScale"] != 1:
+            eps = eps / s["epsScale"]  # epsilon scaling
         z = torch.randn(shape, generator=generator).to(device)
         if s["sampler"] == "ddim":
             x = ddim_step(schedule, x, eps, t, t_prev, s["eta"], z, clip=s["clip"])
