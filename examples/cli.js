@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeBackends, ConfigError, diffusion, resolveConfig } from 'ddpm-ts';
+import { closeBackends, ConfigError, diffusion, nn, resolveConfig, useBackend } from 'ddpm-ts';
 
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -89,12 +89,35 @@ const SAMPLING_FLAGS = { 'sample.sampler': '--sampler', 'sample.steps': '--steps
  */
 export function samplingConfig(checkpointConfig, { seed, backend, sampler, steps, eta, epsScale, count }) {
   const given = (fields) => JSON.parse(JSON.stringify(fields)); // drops the flags not given (undefined)
+  let config;
   try {
-    return resolveConfig({ ...checkpointConfig, ...given({ backend }), seed, sample: { ...checkpointConfig.sample, ...given({ sampler, steps, eta, epsScale, count }) } });
+    config = resolveConfig({ ...checkpointConfig, ...given({ backend }), seed, sample: { ...checkpointConfig.sample, ...given({ sampler, steps, eta, epsScale, count }) } });
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, SAMPLING_FLAGS));
     throw e;
   }
+  // DDPM walks every timestep: a step count would be silently ignored, so it is refused.
+  if (steps !== undefined && config.sample.sampler === 'ddpm') {
+    throw new UsageError(`--steps ${steps} sets DDIM's steps, but the sampler is DDPM${sampler === undefined ? " (the checkpoint's sample.sampler)" : ''}, which walks all ${config.diffusion.timesteps} timesteps: drop --steps, or add --sampler ddim`);
+  }
+  return config;
+}
+
+/**
+ * A checkpoint's (or weights file's) config with the sampling flags over it, its backend started
+ * (it prints the device), and its weights loaded onto that backend: a checkpoint made on any
+ * backend samples on any other.
+ */
+export async function loadForSampling(path, flags) {
+  const first = await diffusion.loadSamplingWeights(path);
+  const config = samplingConfig(first.config, flags);
+  const backend = await useBackend(config.backend, { log: console.log });
+  // The file is read on the cpu backend; on another, its weights are read again onto it.
+  const checkpoint = backend.name === 'cpu' ? first : await diffusion.loadSamplingWeights(path);
+  const model = new nn.UNet(config.model);
+  model.loadStateDict(checkpoint.weights);
+  model.eval();
+  return { checkpoint, config, model };
 }
 
 /** How a run samples, for the scripts' logs: "DDIM (20 steps, eta 1, ε divided by 1.03)". */

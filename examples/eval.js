@@ -6,8 +6,8 @@
 //
 //   node examples/eval.js --checkpoint runs/faces/checkpoint.safetensors [--count 500] [--sampler ddim --steps 50]
 
-import { diffusion, metrics, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
-import { describeSampling, parseFlags, run, samplingConfig, UsageError } from './cli.js';
+import { diffusion, metrics, Rng, formatDuration } from 'ddpm-ts';
+import { describeSampling, loadForSampling, parseFlags, run, UsageError } from './cli.js';
 
 const USAGE = `Measure a checkpoint's samples: FID against held-out real images.
 
@@ -20,6 +20,8 @@ Usage: node examples/eval.js --checkpoint FILE [options]
   --eps-scale X        divide the predicted noise by X at each step, 0.5 to 2; 1 is off
                        (default: the checkpoint's config)
   --seed N             random seed of the samples (default 0): the same seed, the same FID
+  --backend NAME       cpu, webgpu, webgl, gpu (webgpu, else webgl) or auto (gpu, else cpu);
+                       default: the checkpoint's config.backend
   --cache DIR          where the feature network is kept (default ${metrics.defaultCacheDir()})
   --help               show this help
 
@@ -28,15 +30,14 @@ generator's own attributes) and MNIST ('mnist': a digit classifier trained on th
 digits; samples are compared with the 2,000 held-out digits, which the diffusion model did not
 train on either). An image folder has no labels or held-out set to measure against.`;
 
-const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, 'eps-scale': { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' } };
+const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number: true }, sampler: { type: 'string' }, steps: { type: 'string', number: true }, eta: { type: 'string', number: true }, 'eps-scale': { type: 'string', number: true }, seed: { type: 'string', number: true }, cache: { type: 'string' }, backend: { type: 'string' } };
 
 await run(USAGE, async () => {
   const opts = { count: 500, seed: 0, ...parseFlags(process.argv.slice(2), FLAGS) };
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
   if (!(Number.isInteger(opts.count) && opts.count >= 2 && opts.count <= 10000)) throw new UsageError(`--count must be a whole number from 2 to 10000, got ${opts.count}`);
-  const checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
   // --count is the FID's, not the config's sample.count (a preview grid's, at most 1,024).
-  const config = samplingConfig(checkpoint.config, { seed: opts.seed, sampler: opts.sampler, steps: opts.steps, eta: opts.eta, epsScale: opts['eps-scale'] });
+  const { checkpoint, config, model } = await loadForSampling(opts.checkpoint, { seed: opts.seed, backend: opts.backend, sampler: opts.sampler, steps: opts.steps, eta: opts.eta, epsScale: opts['eps-scale'] });
   const { imageSize, channels } = config.data;
   let reference;
   try {
@@ -45,7 +46,6 @@ await run(USAGE, async () => {
     throw new UsageError(`${opts.checkpoint} was trained on data.source '${config.data.source}': ${e.message}`);
   }
   if (opts.count > metrics.maxEvalCount(reference)) throw new UsageError(`--count ${opts.count} is too many: there are ${reference.heldOutSize} ${reference.heldOutDescription}, enough for at most ${metrics.maxEvalCount(reference)} on each side (the floor takes a second set as large)`);
-  await useBackend(config.backend, { log: console.log });
   const started = performance.now();
 
   const features = await metrics.loadFeatureNet(reference, metrics.defaultFeatureRecipe(imageSize, channels), { cacheDir: opts.cache, log: console.log });
@@ -53,9 +53,6 @@ await run(USAGE, async () => {
   const what = reference.name === 'faces' ? "the generator's attributes of held-out faces" : `the digit of the ${reference.heldOutSize} held-out digits`;
   console.log(`features: ${features.path} (${features.trained ? 'trained now' : 'cached'}; tells ${what} ${(100 * accuracy).toFixed(1)}% right${reference.name === 'faces' ? ' on average' : ''})`);
 
-  const model = new nn.UNet(config.model);
-  model.loadStateDict(checkpoint.weights);
-  model.eval();
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const schedule = diffusion.makeSchedule(config.diffusion);
   console.log(`sampling ${opts.count} images with ${describeSampling(samplerOptions, schedule)} from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);

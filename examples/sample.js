@@ -3,8 +3,8 @@
 //
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
-import { diffusion, io, nn, Rng, formatDuration, useBackend } from 'ddpm-ts';
-import { describeSampling, parseFlags, run, samplingConfig, UsageError } from './cli.js';
+import { diffusion, io, Rng, formatDuration } from 'ddpm-ts';
+import { describeSampling, loadForSampling, parseFlags, run, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
@@ -38,16 +38,8 @@ await run(USAGE, async () => {
   // Where the images go is checked before any work (see the rule in the usage above).
   const outputs = [{ flag: '--out', path: opts.out, kind: 'image' }, ...(opts.strip ? [{ flag: '--strip', path: opts.strip, kind: 'image' }] : [])];
   await io.checkOutputFiles(outputs, { inputs: [{ flag: '--checkpoint', path: opts.checkpoint }], overwrite: opts.overwrite });
-  let checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
-
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
-  const config = samplingConfig(checkpoint.config, { ...opts, epsScale: opts['eps-scale'] });
-  // The weights are read again onto the chosen backend.
-  const backend = await useBackend(config.backend, { log: console.log });
-  if (backend.name !== 'cpu') checkpoint = await diffusion.loadSamplingWeights(opts.checkpoint);
-  const model = new nn.UNet(config.model);
-  model.loadStateDict(checkpoint.weights);
-  model.eval();
+  const { checkpoint, config, model } = await loadForSampling(opts.checkpoint, { ...opts, epsScale: opts['eps-scale'] });
 
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const schedule = diffusion.makeSchedule(config.diffusion);

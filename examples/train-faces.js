@@ -4,7 +4,7 @@
 //   node examples/train-faces.js [--config file.json] [--data DIR] [--steps N] [--out DIR] [--resume | --overwrite]
 
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, diffusion, formatProgress, resolveConfig } from 'ddpm-ts';
+import { ConfigError, defaultConfig, diffusion, formatProgress, io, resolveConfig } from 'ddpm-ts';
 import { flagProblems, isObject, parseFlags, readPartialConfig, run, UsageError } from './cli.js';
 
 const USAGE = `Train a denoising diffusion model (DDPM) on faces.
@@ -33,7 +33,9 @@ const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.p
 /** The partial config the user asked for: the --config file, then the flags over it. */
 async function requestedConfig(args) {
   const partial = args.config ? await readPartialConfig(args.config) : {};
-  const section = (name) => (partial[name] = { ...(isObject(partial[name]) ? partial[name] : {}) });
+  // A flag's field goes into its section; a section that is not an object (null, "x", []) is left
+  // as it is, for resolveConfig to refuse by name, never replaced by the defaults.
+  const section = (name) => (!Object.hasOwn(partial, name) ? (partial[name] = {}) : isObject(partial[name]) ? (partial[name] = { ...partial[name] }) : {});
   if (args.data !== undefined) Object.assign(section('data'), { source: 'folder', path: args.data });
   if (args.steps !== undefined) section('train').steps = args.steps;
   if (args.out !== undefined) section('train').outDir = args.out;
@@ -69,6 +71,10 @@ await run(USAGE, async () => {
     if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, FLAG_FIELDS));
     throw e;
   }
+
+  // The run's own inputs (the --config file, the --data folder) are never among its outputs.
+  const inputs = [...(args.config ? [{ flag: '--config', path: args.config }] : []), ...(config.data.source === 'folder' ? [{ flag: args.data !== undefined ? '--data' : 'data.path', path: config.data.path }] : [])];
+  await io.checkRunInputs({ flag: args.out !== undefined ? '--out' : 'train.outDir', path: config.train.outDir }, inputs, { 'config.json': diffusion.configFileText(config) });
 
   const tty = process.stdout.isTTY;
   let lastLine = '';

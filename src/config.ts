@@ -152,6 +152,9 @@ export const defaultConfig: Config = {
   sample: { sampler: 'ddim', steps: 50, eta: 1, count: 16, clip: true, epsScale: 1.04 },
 };
 
+/** The most steps a run may ask for. */
+export const MAX_TRAIN_STEPS = 100_000_000;
+
 /** The most images one sampling run draws (a 32×32 grid of them). */
 export const MAX_SAMPLE_COUNT = 1024;
 
@@ -181,7 +184,8 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
   },
   train: {
     batchSize: { kind: 'int', min: 1 },
-    steps: { kind: 'int', min: 0 },
+    // A hundred million steps is years on a CPU and days on a GPU; more is a typo.
+    steps: { kind: 'int', min: 0, max: MAX_TRAIN_STEPS },
     lr: { kind: 'number', above: 0 },
     warmupSteps: { kind: 'int', min: 0 },
     lrSchedule: { kind: 'enum', values: ['constant', 'cosine'] },
@@ -288,11 +292,14 @@ export function resolveConfig(partial: unknown = {}): Config {
     }
   }
 
+  // A field left out takes its default; a field given as null is given (null never means "the
+  // default": only data.path and threads take it as a value).
+  const givenOr = <T>(key: string, fallback: T): unknown => (Object.hasOwn(partial, key) ? partial[key] : fallback);
   const merged: Record<string, unknown> = {};
   for (const section of Object.keys(rules) as Array<keyof typeof rules>) {
-    const given = partial[section] ?? {};
+    const given = givenOr(section, {});
     if (!isObject(given)) {
-      problems.push(`${section} must be an object`);
+      problems.push(`${section} must be an object such as {"${Object.keys(rules[section])[0]}": …} (got ${JSON.stringify(given)})`);
       merged[section] = { ...defaultConfig[section] };
       continue;
     }
@@ -304,24 +311,24 @@ export function resolveConfig(partial: unknown = {}): Config {
         problems.push(`${section}.${key} is not a known field${hint ? `; did you mean ${section}.${hint}?` : ` (fields: ${Object.keys(sectionRules).join(', ')})`}`);
       }
     }
-    const values = { ...defaultConfig[section], ...given } as Record<string, unknown>;
+    const values = { ...defaultConfig[section], ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as Record<string, unknown>;
     for (const [key, rule] of Object.entries(sectionRules)) {
       if (!satisfies(rule, values[key])) problems.push(`${section}.${key} must be ${describe(rule)} (got ${JSON.stringify(values[key])})`);
     }
     merged[section] = values;
   }
 
-  const seed = partial.seed ?? defaultConfig.seed;
+  const seed = givenOr('seed', defaultConfig.seed);
   if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff) {
     problems.push(`seed must be an integer from 0 to 4294967295 (got ${JSON.stringify(seed)})`);
   }
-  const backend = partial.backend ?? defaultConfig.backend;
+  const backend = givenOr('backend', defaultConfig.backend);
   const backends = [...new Set([...BACKEND_CHOICES, ...listBackends()])];
   if (typeof backend !== 'string' || !backends.includes(backend)) {
     problems.push(`backend must be one of ${backends.map((b) => `'${b}'`).join(', ')} (got ${JSON.stringify(backend)})`);
   }
 
-  const threads = partial.threads ?? defaultConfig.threads;
+  const threads = givenOr('threads', defaultConfig.threads);
   if (threads !== null && (!Number.isInteger(threads) || (threads as number) < 1 || (threads as number) > 64)) {
     problems.push(`threads must be an integer from 1 to 64, or null for one per core (got ${JSON.stringify(threads)})`);
   }
@@ -350,9 +357,9 @@ export function resolveConfig(partial: unknown = {}): Config {
 
   // The model's image size and channel count follow the data; stating different ones is an error.
   let model: UNetConfig | null = null;
-  const givenModel = partial.model ?? {};
+  const givenModel = givenOr('model', {});
   if (!isObject(givenModel)) {
-    problems.push('model must be an object');
+    problems.push(`model must be an object such as {"baseChannels": 16} (got ${JSON.stringify(givenModel)})`);
   } else {
     for (const [field, dataField] of [['imageSize', 'imageSize'], ['inChannels', 'channels']] as const) {
       if (givenModel[field] !== undefined && givenModel[field] !== data[dataField]) {

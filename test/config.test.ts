@@ -137,7 +137,7 @@ describe('config', () => {
       resolveConfig({ train: { steps: -1, logEvery: 0 } });
       expect.fail('should throw');
     } catch (e) {
-      expect((e as Error).message).to.equal('invalid config:\n  - train.steps must be an integer >= 0 (got -1)\n  - train.logEvery must be an integer >= 1 (got 0)');
+      expect((e as Error).message).to.equal('invalid config:\n  - train.steps must be an integer >= 0 and <= 100000000 (got -1)\n  - train.logEvery must be an integer >= 1 (got 0)');
     }
   });
 

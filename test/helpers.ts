@@ -1,6 +1,8 @@
 // Shared test utilities: fixture loading, error measures, finite-difference gradient checks.
 
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { expect } from 'chai';
 import { CpuBackend, Rng, Tensor, tensor, F, getBackend, io, nn, noGrad, type Config, type ConvAlgorithm, type DeepPartial } from 'ddpm-ts';
@@ -209,3 +211,19 @@ export const tinyPartial = (outDir: string, train: DeepPartial<Config['train']> 
   train: { batchSize: 2, steps: 4, logEvery: 1, sampleEvery: 0, checkpointEvery: 2, outDir, ...train },
   sample: { steps: 2, count: 2 },
 });
+
+export const md5 = (path: string) => createHash('md5').update(readFileSync(path)).digest('hex');
+
+/** The md5 of every file below `dir`, to show that nothing changed. */
+export function md5s(dir: string): Record<string, string> {
+  const sums: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p);
+      else if (existsSync(p)) sums[p] = md5(p);
+    }
+  };
+  walk(dir);
+  return sums;
+}

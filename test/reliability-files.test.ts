@@ -4,13 +4,12 @@
 // code, and the md5 of every file that must not change.
 
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { data, diffusion, io, resolveConfig, Rng, type Config, type DeepPartial } from 'ddpm-ts';
-import { tinyPartial } from './helpers.js';
+import { md5, md5s, tinyPartial } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-files-'));
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -24,21 +23,6 @@ async function finishedRun(train: DeepPartial<Config['train']> = {}): Promise<st
   return dir;
 }
 
-const md5 = (path: string) => createHash('md5').update(readFileSync(path)).digest('hex');
-
-/** The md5 of every file below `dir`, to show that nothing changed. */
-function md5s(dir: string): Record<string, string> {
-  const sums: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p);
-      else if (existsSync(p)) sums[p] = md5(p);
-    }
-  };
-  walk(dir);
-  return sums;
-}
 
 /** Runs an example script; a failure must be one line on stderr (after 'error: '), never a stack trace. */
 function cli(name: string, args: string[], cwd = repoRoot) {

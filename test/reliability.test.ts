@@ -79,9 +79,10 @@ describe('when things go wrong', function () {
       writeFileSync(join(dir, 'log.jsonl'), '{"step":1,"loss":0.9}\n');
       const e = await rejection(diffusion.Trainer.create(tinyConfig(dir)));
       expect(e.message).to.contain(`a training log (${join(dir, 'log.jsonl')})`);
-      // An empty folder, or one with an empty log, is free to use.
+      // An empty folder, or one with an empty log (a run that never logged a step) and its config, is free to use.
       writeFileSync(join(dir, 'log.jsonl'), '');
-      await diffusion.Trainer.create(tinyConfig(dir));
+      writeFileSync(join(dir, 'config.json'), '{}');
+      await (await diffusion.Trainer.create(tinyConfig(dir))).close();
     });
 
     it('--overwrite replaces the run: new log, new checkpoint, old sample grids gone', async () => {
@@ -336,7 +337,7 @@ describe('when things go wrong', function () {
       expect(r.stderr).to.match(/^error: --out needs a value\n/);
       const steps = runCli(trainCli, ['--steps', '-5', '--out', join(tmp(), 'run')]);
       expect(steps.status).to.equal(2);
-      expect(steps.stderr).to.contain('--steps must be an integer >= 0 (got -5)');
+      expect(steps.stderr).to.contain('--steps must be an integer >= 0 and <= 100000000 (got -5)');
     });
   });
 

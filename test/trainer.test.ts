@@ -158,7 +158,9 @@ describe('trainer', function () {
 
   it('refuses to resume with a different model, naming the differences', async () => {
     const dir = tmp();
-    await (await diffusion.Trainer.create(tinyConfig(dir, { train: { steps: 1 } }))).saveCheckpoint();
+    const first = await diffusion.Trainer.create(tinyConfig(dir, { train: { steps: 1 } }));
+    await first.saveCheckpoint();
+    await first.close(); // gives the folder back (train() does so when it ends)
     try {
       await diffusion.Trainer.create(tinyConfig(dir, { model: { baseChannels: 16, groups: 4 } }), { resume: true });
       expect.fail('should have thrown');

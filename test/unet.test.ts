@@ -66,7 +66,7 @@ describe('UNet', () => {
     expect(() => new nn.UNet({ channelMults: [] })).to.throw(/channelMults must be a non-empty list/);
     expect(() => new nn.UNet({ dropout: 1 })).to.throw(/dropout must be a number in \[0, 1\)/);
     expect(() => new nn.UNet({ numResBlocks: 0 })).to.throw(/numResBlocks must be a positive integer/);
-    expect(() => new nn.UNet({ imagesize: 32 } as never)).to.throw(/unknown field 'imagesize'/);
+    expect(() => new nn.UNet({ imagesize: 32 } as never)).to.throw(/imagesize is not a known field/);
   });
 
   it('checks its input shape and timesteps', () => {

@@ -32,6 +32,7 @@ from ddpm_torch.diffusion import Schedule, sample  # noqa: E402
 from ddpm_torch.images import image_grid, write_png  # noqa: E402
 from ddpm_torch.model import UNet  # noqa: E402
 from ddpm_torch.optim import EMA, Adam  # noqa: E402
+from ddpm_torch.run_folder import RunFolderError, lock_run_folder, read_text, run_files, write_atomic  # noqa: E402
 from ddpm_torch.train import train_step  # noqa: E402
 
 CHECKPOINT, LOG = "checkpoint.safetensors", "log.jsonl"
@@ -141,6 +142,8 @@ def main(argv):
     if out is None:
         raise UsageError("--resume needs --out (the run's folder) or --config (whose train.outDir names it)")
     path = os.path.join(out, CHECKPOINT)
+    if rank == 0:
+        lock_run_folder(out, say)  # one run per folder: taken before anything of an earlier run is read
     loaded = None
     if args.resume:
         if not os.path.exists(path):
@@ -152,7 +155,10 @@ def main(argv):
     else:
         config = given
         if holds_run(out) and not args.overwrite:
-            raise UsageError(f"{out} already holds a training run. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite")
+            raise RunFolderError(f"{out} already holds a training run. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite")
+        found = run_files(out)
+        if found and not args.overwrite:
+            raise RunFolderError(f"{out} holds files a run would write, but no run: {', '.join(found[:6])}{f' and {len(found) - 6} more' if len(found) > 6 else ''}. Nothing was changed. Choose another folder with --out, or add --overwrite to replace them")
         if args.overwrite and rank == 0 and os.path.isdir(os.path.join(out, "samples")):
             for name in os.listdir(os.path.join(out, "samples")):
                 if name.startswith("step-") and name.endswith(".png"):
@@ -167,6 +173,10 @@ def main(argv):
     if train["batchSize"] % world:
         raise UsageError(f"train.batchSize {train['batchSize']} does not split evenly over {world} processes")
     local_batch = train["batchSize"] // world
+    config_text = json.dumps(config, indent=2) + "\n"
+    config_path = os.path.join(out, "config.json")
+    if args.config and os.path.exists(config_path) and os.path.samefile(args.config, config_path) and read_text(config_path) != config_text:
+        raise RunFolderError(f"--config {args.config} is the run's own config.json in --out {out}, which the run writes: a command never replaces its own input. Copy it elsewhere and pass the copy, or choose another --out")
 
     # Data, on every process (each draws its own part of every global batch).
     source = config["data"]["source"]
@@ -223,10 +233,9 @@ def main(argv):
     log_path = os.path.join(out, LOG)
     if rank == 0:
         kept = read_log(log_path, step) if loaded else []
-        with open(log_path, "w") as f:
-            f.write("".join(line + "\n" for line in kept))
-        with open(os.path.join(out, "config.json"), "w") as f:
-            f.write(json.dumps(config, indent=2) + "\n")
+        write_atomic(log_path, "".join(line + "\n" for line in kept).encode())
+        if read_text(config_path) != config_text:
+            write_atomic(config_path, config_text.encode())
     if train.get("evalEvery", 0) > 0:
         say(f"train.evalEvery is {train['evalEvery']}: FID is measured by ddpm-ts, not here (node examples/eval.js --checkpoint {path})")
     n_params = sum(p.numel() for p in params)
@@ -288,3 +297,6 @@ if __name__ == "__main__":
     except (UsageError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except RunFolderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -104,6 +104,10 @@ function checkpointOf({ tensors, metadata }: Safetensors, path: string): LoadedC
   };
   const step = count('step'), optimizerStep = count('optimizerStep'), emaUpdates = count('emaUpdates');
   const config = configIn(metadata, fail);
+  // A run takes one optimizer step and one EMA update a training step, and never goes past train.steps.
+  if (step > config.train.steps) fail(`metadata field 'step' is ${step}, past the run's train.steps (${config.train.steps}): the file is damaged`);
+  if (optimizerStep !== step) fail(`metadata field 'optimizerStep' is ${optimizerStep}, but the checkpoint is at step ${step} and Adam takes one step a training step: the file is damaged`);
+  if (emaUpdates !== step) fail(`metadata field 'emaUpdates' is ${emaUpdates}, but the checkpoint is at step ${step} and the EMA is updated once a training step: the file is damaged`);
   const rng = jsonField(metadata, 'rng', fail) as RngState;
   if (!isRngState(rng)) fail(`metadata field 'rng' must be {"s": four 32-bit unsigned integers, not all zero, "spareNormal": a number or null}, got ${metadata.rng!.slice(0, 200)}`);
 
@@ -125,8 +129,8 @@ function checkpointOf({ tensors, metadata }: Safetensors, path: string): LoadedC
   };
 }
 
-/** A metadata field holding a whole number (up to 15 digits), or null when it does not. */
-const wholeNumber = (text: string | undefined): number | null => (text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : null);
+/** A metadata field holding a whole number as a run writes it (no leading zeros, up to 15 digits), or null when it does not. */
+const wholeNumber = (text: string | undefined): number | null => (text !== undefined && /^(0|[1-9]\d{0,14})$/.test(text) ? Number(text) : null);
 
 /** A metadata field parsed as JSON; `fail` reports what is wrong with it. */
 function jsonField(metadata: Record<string, string>, field: string, fail: (why: string) => never): unknown {

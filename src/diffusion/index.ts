@@ -2,7 +2,7 @@ export { makeSchedule, type Schedule, type ScheduleOptions, type ScheduleKind } 
 export { qSample, trainingTarget, minSnrWeights, predictedEps, predictX0, perItem, type Prediction } from './process.js';
 export { ddpmStep, ddimStep, ddimTimesteps, type StepOptions, type Variance } from './steps.js';
 export { sample, samplingPlan, type Denoiser, type SamplerOptions, type SampleRequest, type SampleResult, type SamplerKind } from './sampler.js';
-export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';
+export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, configFileText, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';
 export { estimateMemory, activationsPerImage, assertFits, MAX_TENSOR_ELEMENTS, type MemoryEstimate } from './memory.js';
 export { serializeCheckpoint, parseCheckpoint, parseSamplingWeights, CHECKPOINT_FORMAT, type CheckpointState, type LoadedCheckpoint, type SamplingWeights } from './checkpoint.js';
 export { MemoryStore, StoreWriteError, type RunStore } from './store.js';

@@ -23,6 +23,11 @@ export interface RunStore {
   check?(): Promise<void>;
   /** Makes the store ready to take files (a folder creates itself); throws, naming it, when it cannot. */
   prepare(): Promise<void>;
+  /**
+   * Claims the store for one run (a folder's lock, src/node/run-lock.ts); throws, naming the
+   * holder, when another run has it. The trainer holds the claim until train() ends or close().
+   */
+  claim?(log?: (message: string) => void): Promise<{ release(): Promise<void> }>;
 }
 
 /** A write the store could not make (full disk, read-only folder, …): `message` names the file and the cause. */

@@ -102,6 +102,8 @@ export class Trainer {
   private heldOut: HeldOut | null = null;
   private window: number[] = [];
   private warnedLoss = false;
+  /** The store's claim for this run (null once given back, or for a store without claims). */
+  private claim: { release(): Promise<void> } | null = null;
 
   private constructor(
     readonly store: RunStore,
@@ -137,6 +139,21 @@ export class Trainer {
     else await useBackend(config.backend, { log: events.log });
     await setThreads(config.threads ?? (await availableCores()));
     await store.check?.();
+    // One run per store at a time: the claim (a folder's lock) is taken before anything of an
+    // earlier run is read, and given back if the run does not start.
+    const claim = await store.claim?.(events.log);
+    try {
+      const trainer = await Trainer.open(store, config, { resume, overwrite, dataset, events, memoryLimit });
+      trainer.claim = claim ?? null;
+      return trainer;
+    } catch (e) {
+      await claim?.release();
+      throw e;
+    }
+  }
+
+  /** Trainer.create's checks and start, once the store is claimed. */
+  private static async open(store: RunStore, config: Config, { resume, overwrite, dataset, events, memoryLimit }: { resume: boolean; overwrite: boolean; dataset?: Dataset; events: TrainerEvents; memoryLimit: number }): Promise<Trainer> {
     let checkpoint: LoadedCheckpoint | null = null;
     let log: Awaited<ReturnType<typeof readLog>> = { entries: [], fids: [], kept: [] };
     if (resume) {
@@ -150,6 +167,7 @@ export class Trainer {
       log = await readLog(store, checkpoint.step, events.log);
     } else if (!overwrite) {
       await assertNoRun(store, config.train.outDir);
+      await assertNoRunFiles(store, config.train.outDir);
     }
     const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     assertFits(config, model.numParameters(), memoryLimit);
@@ -191,9 +209,19 @@ export class Trainer {
         if (overwrite) await removePreviews(store);
         await store.write(LOG, '');
       }
-      await store.write('config.json', JSON.stringify(config, null, 2) + '\n');
+      // An identical config.json is left as it is (it may be the file the caller's config came from).
+      const text = configFileText(config);
+      const existing = await store.read(CONFIG);
+      if (!existing || new TextDecoder().decode(existing) !== text) await store.write(CONFIG, text);
     });
     return trainer;
+  }
+
+  /** Gives back the store's claim (a folder's lock) so another run may use it; train() does this when it ends. */
+  async close(): Promise<void> {
+    const claim = this.claim;
+    this.claim = null;
+    await claim?.release();
   }
 
   /**
@@ -258,8 +286,16 @@ export class Trainer {
     this.stopRequested = true;
   }
 
-  /** Trains up to config.train.steps, with logging, previews and checkpoints. */
+  /** Trains up to config.train.steps, with logging, previews and checkpoints; then gives back the store's claim. */
   async train(): Promise<'finished' | 'interrupted'> {
+    try {
+      return await this.trainLoop();
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async trainLoop(): Promise<'finished' | 'interrupted'> {
     const { train } = this.config;
     const total = train.steps;
     this.events.log?.(`training on ${this.data.description}: ${this.model.numParameters().toLocaleString('en-US')} parameters, batch ${train.batchSize}, steps ${this.step} → ${total}, ${getThreads()} thread(s); outputs in ${this.outDir}`);
@@ -393,6 +429,29 @@ export class Trainer {
 /** The run's files in its store. */
 const CHECKPOINT = 'checkpoint.safetensors';
 const LOG = 'log.jsonl';
+const CONFIG = 'config.json';
+/** Every file a run may write (samples/step-NNNNNN.png: a grid each sampleEvery steps). */
+export const RUN_FILES = [CONFIG, LOG, CHECKPOINT, 'loss.png', 'fid.png', 'denoising.png'];
+const SAMPLE_GRID = /^samples\/step-\d+\.png$/;
+
+/** config.json as a run writes it. */
+export function configFileText(config: Config): string {
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+/**
+ * Refuses a store that holds no run but holds files a run would write (a user's config.json,
+ * loss.png, samples/step-000100.png …): they are named, and only `overwrite` replaces them.
+ */
+async function assertNoRunFiles(store: RunStore, outDir: string): Promise<void> {
+  const names = await store.list('');
+  // An empty log is a run's own (one that stopped before it logged a step): it and its config.json are a run's start, not a user's files.
+  const started = names.includes(LOG) && (await store.read(LOG))?.length === 0;
+  const found = [...names.filter((n) => RUN_FILES.includes(n) && !(started && (n === LOG || n === CONFIG))), ...(await store.list('samples/')).filter((n) => SAMPLE_GRID.test(n))];
+  if (found.length === 0) return;
+  const named = found.slice(0, 6).map((n) => store.describe(n)).join(', ') + (found.length > 6 ? ` and ${found.length - 6} more` : '');
+  throw new RunExistsError(`${outDir} holds files a run would write, but no run: ${named}. Nothing was changed. Choose another folder with --out, or add --overwrite to replace them`);
+}
 
 /** Refuses a store that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
 async function assertNoRun(store: RunStore, outDir: string): Promise<void> {
@@ -405,7 +464,7 @@ async function assertNoRun(store: RunStore, outDir: string): Promise<void> {
 
 /** Deletes the sample grids of a run being overwritten (they would mix with the new run's). */
 async function removePreviews(store: RunStore): Promise<void> {
-  for (const name of await store.list('samples/')) if (/^samples\/step-\d+\.png$/.test(name)) await store.remove(name);
+  for (const name of await store.list('samples/')) if (SAMPLE_GRID.test(name)) await store.remove(name);
 }
 
 /**

@@ -62,7 +62,7 @@ export function checkUNetConfig(partial: Partial<UNetConfig>, where = 'UNet conf
   const problems: UNetConfigProblem[] = [];
   const known = new Set(Object.keys(defaultUNetConfig));
   for (const key of Object.keys(partial)) {
-    if (!known.has(key)) problems.push({ field: key, message: `${where}unknown field '${key}' (fields: ${[...known].join(', ')})` });
+    if (!known.has(key)) problems.push({ field: key, message: `${where}${key} is not a known field (fields: ${[...known].join(', ')})` });
   }
   const c: UNetConfig = { ...defaultUNetConfig, ...partial };
   const bad = new Set<keyof UNetConfig>();

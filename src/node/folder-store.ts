@@ -7,6 +7,7 @@ import type { RGBAImage } from '../io/image.js';
 import type { RunStore } from '../diffusion/store.js';
 import { appendText, checkDirUsable, ensureDir, writeAtomic } from './files.js';
 import { writePng } from './image-files.js';
+import { lockRunFolder, type RunLock } from './run-lock.js';
 
 export class FolderStore implements RunStore {
   constructor(readonly dir: string) {}
@@ -49,6 +50,11 @@ export class FolderStore implements RunStore {
   /** Whether the folder is one, or can be made, and can be written in; creates nothing. */
   async check(): Promise<void> {
     await checkDirUsable(this.dir);
+  }
+
+  /** Takes the folder's lock (one run per folder), creating the folder when missing. */
+  async claim(log?: (message: string) => void): Promise<RunLock> {
+    return lockRunFolder(this.dir, { log });
   }
 
   /** Creates the folder and its samples/ subfolder, or says which folder cannot be made and why. */

@@ -11,10 +11,11 @@
 // hard link to the input is still the input.
 
 import { constants } from 'node:fs';
-import { access, open, realpath, stat } from 'node:fs/promises';
+import { access, open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Stats } from 'node:fs';
 import { CHECKPOINT_FORMAT } from '../diffusion/checkpoint.js';
+import { RUN_FILES } from '../diffusion/trainer.js';
 import { describeFileStart, MAX_HEADER_BYTES } from '../io/safetensors.js';
 import { describeFsError } from './files.js';
 
@@ -114,6 +115,34 @@ export async function checkOutputFiles(outputs: readonly OutputFile[], { inputs 
     if (!overwrite) {
       const what = found.kind === 'png' ? 'a PNG image' : found.kind === 'safetensors' ? 'a safetensors file' : found.kind === 'other' ? `a file that starts with ${found.start}` : '';
       refuse(`${flag} ${path} exists (${what}); add --overwrite to replace it, or choose another ${flag}`);
+    }
+  }
+}
+
+/**
+ * A training run never writes over its own inputs, even with --overwrite: refuses an output
+ * folder that is an input folder (--data: the run's files would land among the images it trains
+ * on) or whose run file is an input file (--config proj/config.json --out proj). `unchanged`
+ * gives the text the run writes to such a file; when the file holds it already, nothing changes.
+ */
+export async function checkRunInputs(out: NamedPath, inputs: readonly NamedPath[], unchanged: Readonly<Record<string, string>> = {}): Promise<void> {
+  const refuse = (message: string): never => {
+    throw new OutputFileError(`${message}; nothing was written`);
+  };
+  const folder = await statOrNull(out.path);
+  if (!folder) return; // a new folder holds no input
+  for (const input of inputs) {
+    const stats = await statOrNull(input.path);
+    if (!stats) continue;
+    if (stats.isDirectory()) {
+      if (sameFile(stats, folder)) refuse(`${out.flag} ${out.path} is the ${input.flag} folder ${input.path}: the run's files would mix with the images it trains on; choose another ${out.flag}`);
+      continue;
+    }
+    for (const name of RUN_FILES) {
+      const file = await statOrNull(join(out.path, name));
+      if (!file || !sameFile(file, stats)) continue;
+      const same = unchanged[name] !== undefined && (await readFile(input.path, 'utf8').catch(() => null)) === unchanged[name];
+      if (!same) refuse(`${input.flag} ${input.path} is the run's own ${name} in ${out.flag} ${out.path}, which the run writes: a command never replaces its own input. Copy it elsewhere and pass the copy, or choose another ${out.flag}`);
     }
   }
 }

@@ -7,6 +7,8 @@ import zlib
 
 import numpy as np
 
+from .run_folder import write_atomic
+
 
 def image_grid(images, pad=2, scale=1, background=255):
     """images [n, C, S, S] in [−1, 1] → an RGB uint8 array: ⌈√n⌉ columns, `pad` pixels apart, each pixel `scale`× (imageGrid)."""
@@ -34,7 +36,4 @@ def write_png(path, rgb):
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(png)
-    os.replace(tmp, path)
+    write_atomic(path, png)

@@ -3,10 +3,11 @@ length, a JSON header (each tensor's dtype, shape and byte range; "__metadata__"
 little-endian data. No dependency beyond PyTorch."""
 
 import json
-import os
 import struct
 
 import torch
+
+from .run_folder import write_atomic
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32, "U8": torch.uint8}
 NAMES = {v: k for k, v in DTYPES.items()}
@@ -44,7 +45,7 @@ def load(path):
 
 
 def save(path, tensors, metadata):
-    """Writes atomically: a temporary file beside `path`, renamed over it once whole."""
+    """Writes atomically (run_folder.write_atomic): a temporary file beside `path`, renamed over it once whole."""
     header, chunks, at = {"__metadata__": {k: str(v) for k, v in metadata.items()}}, [], 0
     for name, t in tensors.items():
         raw = t.detach().cpu().contiguous().numpy().tobytes()
@@ -53,12 +54,4 @@ def save(path, tensors, metadata):
         at += len(raw)
     head = json.dumps(header, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for c in chunks:
-            f.write(c)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, struct.pack("<Q", len(head)) + head + b"".join(chunks))

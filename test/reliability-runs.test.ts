@@ -1,0 +1,272 @@
+// What happens when things go wrong, third pass: a training command never replaces its own input
+// or a user's files, one run owns a folder at a time (ddpm-ts's trainer and PyTorch's alike, two
+// real processes started at the same moment), a killed run's lock and temporary files are said
+// and cleared, and configs, flags and checkpoint fields that used to mean something silently are
+// refused by name. Each case runs the real scripts and checks the md5 of what must not change.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { diffusion, io, resolveConfig, type Config, type DeepPartial } from 'ddpm-ts';
+import { md5, md5s, tinyPartial } from './helpers.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'ddpm-ts-runs-'));
+const repoRoot = new URL('../../', import.meta.url).pathname;
+const trainCli = join(repoRoot, 'examples', 'train-faces.js');
+const trainDdp = join(repoRoot, 'examples', 'torch', 'train_ddp.py');
+const python = process.env.DDPM_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+
+type Result = { status: number | null; stdout: string; stderr: string };
+const node = (args: string[], cwd = repoRoot): Result => spawnSync(process.execPath, [trainCli, ...args], { cwd, encoding: 'utf8' });
+const torch = (args: string[]): Result => spawnSync(python, [trainDdp, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+const noTrace = (r: Result) => expect(r.stderr, 'a traceback or stack trace was printed').not.to.match(/^\s+at |Traceback/m);
+
+/** A partial config file for a tiny run. */
+function tinyConfigFile(dir: string, train: DeepPartial<Config['train']> = {}): string {
+  const file = join(dir, 'tiny.json');
+  const { outDir: _, ...rest } = tinyPartial('unused', train).train;
+  writeFileSync(file, JSON.stringify({ ...tinyPartial('unused'), train: rest }));
+  return file;
+}
+
+/** A whole config for train_ddp.py and a dataset file of 16 faces, written by export-data.js. */
+function torchInputs(dir: string): { config: string; data: string } {
+  const config = join(dir, 'full.json'), data = join(dir, 'faces.safetensors');
+  const r = spawnSync(process.execPath, [join(repoRoot, 'examples', 'export-data.js'), '--out', data, '--count', '16', '--config', tinyConfigFile(dir), '--config-out', config], { encoding: 'utf8' });
+  expect(r.status, r.stderr).to.equal(0);
+  return { config, data };
+}
+
+/** Starts two commands at the same moment; resolves to both results. */
+function race(a: [string, string[]], b: [string, string[]]): Promise<Result[]> {
+  const start = ([cmd, args]: [string, string[]]) => new Promise<Result>((resolve) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  return Promise.all([start(a), start(b)]);
+}
+
+/** Starts a training command and kills it (-9) once it has written its first checkpoint. */
+async function killedRun(cmd: string, args: string[], out: string): Promise<number> {
+  const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: 'ignore' });
+  const deadline = Date.now() + 60000;
+  while (!existsSync(join(out, 'checkpoint.safetensors')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+  return child.pid!;
+}
+
+const havePython = () => spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+
+describe('when things go wrong, third pass', function () {
+  this.timeout(240000);
+
+  describe("a training command never replaces its own input or a user's files", () => {
+    it('--config proj/config.json --out proj is refused, with or without --overwrite, and the file is unchanged', () => {
+      const dir = tmp();
+      mkdirSync(join(dir, 'proj'));
+      const config = join(dir, 'proj', 'config.json');
+      writeFileSync(config, readFileSync(tinyConfigFile(dir)));
+      const before = md5s(join(dir, 'proj'));
+      for (const extra of [[], ['--overwrite']]) {
+        const r = node(['--config', 'proj/config.json', '--out', 'proj', ...extra], dir);
+        noTrace(r);
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.equal("error: --config proj/config.json is the run's own config.json in --out proj, which the run writes: a command never replaces its own input. Copy it elsewhere and pass the copy, or choose another --out; nothing was written\n");
+      }
+      expect(md5s(join(dir, 'proj'))).to.deep.equal(before);
+    });
+
+    it("--resume with the run's own config.json as --config runs when it asks for nothing new, and the file stays as it was", () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      expect(node(['--config', tinyConfigFile(dir), '--out', out]).status).to.equal(0);
+      const before = md5(join(out, 'config.json'));
+      const same = node(['--config', join(out, 'config.json'), '--out', out, '--resume']);
+      expect(same.status, same.stderr).to.equal(0);
+      expect(md5(join(out, 'config.json'))).to.equal(before);
+      // --steps changes what config.json would say: refused.
+      const changed = node(['--config', join(out, 'config.json'), '--out', out, '--resume', '--steps', '6']);
+      expect(changed.status).to.equal(1);
+      expect(changed.stderr).to.contain("is the run's own config.json");
+      expect(md5(join(out, 'config.json'))).to.equal(before);
+    });
+
+    it('an --out that is the --data folder is refused: the run would write among the images it trains on', async () => {
+      const dir = tmp();
+      const photos = join(dir, 'photos');
+      mkdirSync(photos);
+      writeFileSync(join(photos, 'a.png'), await io.encodePng({ width: 8, height: 8, data: new Uint8Array(256).fill(128) }));
+      const before = md5s(photos);
+      for (const extra of [[], ['--overwrite']]) {
+        const r = node(['--config', tinyConfigFile(dir), '--data', photos, '--out', photos, ...extra]);
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.equal(`error: --out ${photos} is the --data folder ${photos}: the run's files would mix with the images it trains on; choose another --out; nothing was written\n`);
+      }
+      expect(md5s(photos)).to.deep.equal(before);
+    });
+
+    it("a folder that holds no run but files a run would write is refused, naming them; --overwrite replaces them (ddpm-ts and PyTorch)", function () {
+      const dir = tmp();
+      const userFolder = () => {
+        const out = join(dir, `user-${Math.random().toString(36).slice(2)}`);
+        mkdirSync(join(out, 'samples'), { recursive: true });
+        for (const name of ['config.json', 'loss.png', 'denoising.png', 'samples/step-000100.png', 'notes.txt']) writeFileSync(join(out, name), `mine: ${name}`);
+        return out;
+      };
+      const message = (out: string) => `error: ${out} holds files a run would write, but no run: ${['config.json', 'denoising.png', 'loss.png'].map((n) => join(out, n)).join(', ')}, ${join(out, 'samples', 'step-000100.png')}. Nothing was changed. Choose another folder with --out, or add --overwrite to replace them\n`;
+      const out = userFolder();
+      const before = md5s(out);
+      const r = node(['--config', tinyConfigFile(dir), '--out', out]);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.equal(message(out));
+      expect(md5s(out)).to.deep.equal(before);
+      const replaced = node(['--config', tinyConfigFile(dir), '--out', out, '--overwrite']);
+      expect(replaced.status, replaced.stderr).to.equal(0);
+      expect(readFileSync(join(out, 'notes.txt'), 'utf8')).to.equal('mine: notes.txt'); // not a run's file: kept
+      expect(existsSync(join(out, 'samples', 'step-000100.png'))).to.equal(false);
+      if (!havePython()) {
+        if (process.env.CI) throw new Error(`${python} cannot import torch`);
+        return;
+      }
+      const { config, data } = torchInputs(dir);
+      const out2 = userFolder();
+      const before2 = md5s(out2);
+      const p = torch(['--config', config, '--data', data, '--out', out2]);
+      noTrace(p);
+      expect(p.status).to.equal(1);
+      expect(p.stderr).to.equal(message(out2));
+      expect(md5s(out2)).to.deep.equal(before2);
+    });
+  });
+
+  describe('one run per folder at a time', () => {
+    const pairs: Array<[string, Array<'node' | 'torch'>]> = [['two ddpm-ts trainers', ['node', 'node']], ['two PyTorch trainers', ['torch', 'torch']], ['a ddpm-ts and a PyTorch trainer', ['node', 'torch']]];
+    for (const [name, which] of pairs) {
+      it(`${name} started at the same moment: one trains, the other is refused naming the holder, and the log is one run's`, async function () {
+        if (which.includes('torch') && !havePython()) {
+          if (process.env.CI) throw new Error(`${python} cannot import torch`);
+          return this.skip();
+        }
+        const dir = tmp();
+        const out = join(dir, 'run');
+        const steps = 30;
+        const { config, data } = which.includes('torch') ? torchInputs(dir) : { config: '', data: '' };
+        const command = (side: string): [string, string[]] => side === 'node'
+          ? [process.execPath, [trainCli, '--config', tinyConfigFile(dir, { checkpointEvery: 10 }), '--out', out, '--steps', String(steps)]]
+          : [python, [trainDdp, '--config', config, '--data', data, '--out', out, '--steps', String(steps)]];
+        const results = await race(command(which[0]), command(which[1]));
+        const winners = results.filter((r) => r.status === 0), losers = results.filter((r) => r.status !== 0);
+        expect(winners, results.map((r) => r.stderr).join('\n')).to.have.length(1);
+        expect(losers[0]!.status).to.equal(1);
+        expect(losers[0]!.stderr).to.match(new RegExp(`^error: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another run: process \\d+ on ${hostname()}, started \\S+ \\(.*(train-faces\\.js|train_ddp\\.py).*\\)\\. One run per folder at a time: wait for it to end, or choose another folder\\. Nothing was written\\n$`));
+        noTrace(losers[0]!);
+        const steps_ = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
+        expect(steps_).to.deep.equal(Array.from({ length: steps }, (_, i) => i + 1));
+        expect((await diffusion.loadCheckpoint(join(out, 'checkpoint.safetensors'))).step).to.equal(steps);
+        expect(existsSync(join(out, '.ddpm-run.lock')), 'the lock is released at the end').to.equal(false);
+      });
+    }
+
+    for (const side of ['node', 'torch'] as const) {
+      it(`${side === 'node' ? 'ddpm-ts' : 'PyTorch'}: after a kill -9 the next start says it takes over the lock and removes the temporary files of writers that are gone`, async function () {
+        if (side === 'torch' && !havePython()) {
+          if (process.env.CI) throw new Error(`${python} cannot import torch`);
+          return this.skip();
+        }
+        const dir = tmp();
+        const out = join(dir, 'run');
+        const { config, data } = side === 'torch' ? torchInputs(dir) : { config: '', data: '' };
+        const args = side === 'node' ? [trainCli, '--config', tinyConfigFile(dir, { checkpointEvery: 2 }), '--out', out, '--steps', '100000'] : [trainDdp, '--config', config, '--data', data, '--out', out, '--steps', '100000'];
+        const pid = await killedRun(side === 'node' ? process.execPath : python, args, out);
+        const lock = JSON.parse(readFileSync(join(out, '.ddpm-run.lock'), 'utf8'));
+        expect(lock).to.include({ pid, host: hostname() });
+        // What a kill in the middle of an atomic write leaves, from each side's writer.
+        writeFileSync(join(out, `.checkpoint.safetensors.${pid}.1765000000000.tmp`), 'half');
+        writeFileSync(join(out, 'samples', `.step-000004.png.${pid}.3.tmp`), 'half');
+        const again = side === 'node' ? node(['--out', out, '--resume', '--steps', '100']) : torch(['--out', out, '--data', data, '--resume', '--steps', '100']);
+        expect(again.status, again.stderr).to.equal(0);
+        expect(again.stdout).to.contain(`${out}: taking over the lock of process ${pid} (started ${lock.started}), which is gone; its run stopped without releasing the folder`);
+        expect(again.stdout).to.contain(`removed 2 unfinished temporary file(s) left by a writer that is gone (a run killed while it wrote): ${join(out, `.checkpoint.safetensors.${pid}.1765000000000.tmp`)}, ${join(out, 'samples', `.step-000004.png.${pid}.3.tmp`)}`);
+        expect(readdirSync(out).filter((n) => n.endsWith('.tmp') || n.startsWith('.ddpm-run'))).to.deep.equal([]);
+      });
+    }
+
+    it('a lock held by a live process on another host is refused, saying how to clear it if that process is gone', async () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      mkdirSync(out);
+      writeFileSync(join(out, '.ddpm-run.lock'), JSON.stringify({ pid: 1, host: 'elsewhere', command: 'train', started: '2026-01-01T00:00:00.000Z' }));
+      const r = node(['--config', tinyConfigFile(dir), '--out', out]);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.equal(`error: ${out} is in use by another run: process 1 on elsewhere, started 2026-01-01T00:00:00.000Z (train). One run per folder at a time: wait for it to end, or choose another folder; if that process is gone, delete ${join(out, '.ddpm-run.lock')}. Nothing was written\n`);
+    });
+  });
+
+  describe('configs, flags and checkpoint fields that used to mean something silently', () => {
+    it('a section that is not an object, and null for a section or field, are refused by name whatever the flags (exit 2, nothing written)', () => {
+      const dir = tmp();
+      const file = join(dir, 'c.json');
+      const cases: Array<[string, string]> = [
+        ['{"train": "x"}', 'train must be an object such as {"batchSize": …} (got "x")'],
+        ['{"train": []}', 'train must be an object such as {"batchSize": …} (got [])'],
+        ['{"model": null}', 'model must be an object such as {"baseChannels": 16} (got null)'],
+        ['{"sample": null}', 'sample must be an object such as {"sampler": …} (got null)'],
+        ['{"data": null}', 'data must be an object such as {"source": …} (got null)'],
+        ['{"seed": null}', 'seed must be an integer from 0 to 4294967295 (got null)'],
+        ['{"backend": null}', "backend must be one of 'cpu', "],
+        ['{"train": {"lr": null}}', 'train.lr must be a number > 0 (got null)'],
+        ['{"model": {"baseChannels": null}}', 'model.baseChannels must be a positive integer (got null)'],
+      ];
+      for (const [text, message] of cases) {
+        writeFileSync(file, text);
+        const r = node(['--config', file, '--out', join(dir, 'out'), '--steps', '3']);
+        expect(r.status, text).to.equal(2);
+        expect(r.stderr, text).to.contain(`error: invalid config:\n  - ${message}`);
+        expect(existsSync(join(dir, 'out')), text).to.equal(false);
+      }
+      expect(() => resolveConfig(JSON.parse('{"model": {"__proto__": 1}}'))).to.throw(/model\.__proto__ is not a known field \(fields: /);
+    });
+
+    it('sample.js and eval.js refuse --steps with the DDPM sampler, which walks every timestep', async () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      expect(node(['--config', tinyConfigFile(dir), '--out', out]).status).to.equal(0);
+      for (const script of ['sample.js', 'eval.js']) {
+        const r = spawnSync(process.execPath, [join(repoRoot, 'examples', script), '--checkpoint', join(out, 'checkpoint.safetensors'), '--sampler', 'ddpm', '--steps', '20', ...(script === 'sample.js' ? ['--out', join(dir, 'g.png')] : [])], { encoding: 'utf8' });
+        expect(r.status, script).to.equal(2);
+        expect(r.stderr.split('\n')[0], script).to.equal("error: --steps 20 sets DDIM's steps, but the sampler is DDPM, which walks all 50 timesteps: drop --steps, or add --sampler ddim");
+      }
+      expect(existsSync(join(dir, 'g.png'))).to.equal(false);
+    });
+
+    it('a checkpoint whose step, optimizer step or EMA count cannot be a run\'s is refused by name', async () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      expect(node(['--config', tinyConfigFile(dir), '--out', out]).status).to.equal(0);
+      const good = await io.loadSafetensors(join(out, 'checkpoint.safetensors'));
+      const cases: Array<[Record<string, string | undefined>, string]> = [
+        [{ step: '007' }, `metadata field 'step' must be a whole number, got "007"`],
+        [{ step: '999999999999999' }, `metadata field 'step' is 999999999999999, past the run's train.steps (4): the file is damaged`],
+        [{ optimizerStep: '0' }, `metadata field 'optimizerStep' is 0, but the checkpoint is at step 4 and Adam takes one step a training step: the file is damaged`],
+        [{ emaUpdates: undefined }, `metadata field 'emaUpdates' must be a whole number, got null`],
+        [{ emaUpdates: '3' }, `metadata field 'emaUpdates' is 3, but the checkpoint is at step 4 and the EMA is updated once a training step: the file is damaged`],
+      ];
+      for (const [change, message] of cases) {
+        const metadata = { ...good.metadata };
+        for (const [k, v] of Object.entries(change)) {
+          if (v === undefined) delete metadata[k];
+          else metadata[k] = v;
+        }
+        const bytes = await io.serializeSafetensors(good.tensors, metadata);
+        expect(() => diffusion.parseCheckpoint(bytes, 'x.safetensors'), JSON.stringify(change)).to.throw(`x.safetensors: ${message}; the file was not used and nothing was changed`);
+      }
+    });
+  });
+});
