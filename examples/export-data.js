@@ -5,8 +5,8 @@
 //
 //   node examples/export-data.js --count 10000 --out faces.safetensors --config-out config.json
 
-import { writeFile } from 'node:fs/promises';
-import { ConfigError, data, io, resolveConfig, tensor } from 'ddpm-ts';
+import { totalmem } from 'node:os';
+import { ConfigError, data, diffusion, formatDuration, io, resolveConfig, tensor } from 'ddpm-ts';
 import { flagProblems, parseFlags, readPartialConfig, run, UsageError } from './cli.js';
 
 const USAGE = `Export training images (generated faces or MNIST) for PyTorch.
@@ -45,12 +45,27 @@ await run(USAGE, async () => {
   const count = args.count ?? (Number.isFinite(dataset.size) ? dataset.size : 10000);
   if (count > dataset.size) throw new UsageError(`--count ${count}: ${dataset.description} holds ${dataset.size} images`);
   const { channels: C, imageSize: S } = config.data;
+  // The images are held twice at the end (the values and the file made of them): say so up front
+  // rather than fail deep inside with "Invalid typed array length".
+  const needed = 2 * count * C * S * S * 4;
+  const fits = Math.floor(Math.min(0.8 * totalmem(), 2 * diffusion.MAX_TENSOR_ELEMENTS * 4) / (2 * C * S * S * 4));
+  if (count > fits) throw new UsageError(`--count ${count} needs ${diffusion.formatBytes(needed)} of memory (${C}×${S}×${S} float32 images, held twice: the values and the file made of them), and this machine has ${diffusion.formatBytes(totalmem())}: at most ${fits.toLocaleString('en-US')} images`);
   const values = new Float32Array(count * C * S * S);
-  for (let i = 0; i < count; i++) values.set(dataset.image(i), i * C * S * S);
+  console.log(`exporting ${count.toLocaleString('en-US')} images of ${dataset.description} to ${args.out}`);
+  const started = performance.now();
+  let said = started;
+  for (let i = 0; i < count; i++) {
+    values.set(dataset.image(i), i * C * S * S);
+    if (performance.now() - said > 1500) {
+      said = performance.now();
+      console.log(`exporting: ${(i + 1).toLocaleString('en-US')} of ${count.toLocaleString('en-US')} images (${Math.floor((100 * (i + 1)) / count)}%), ${formatDuration(((said - started) / 1000 / (i + 1)) * (count - i - 1))} left`);
+    }
+  }
+  if (needed > 1e9) console.log(`writing ${args.out} (${diffusion.formatBytes(needed / 2)})`);
   await io.saveSafetensors(args.out, { images: tensor(values, [count, C, S, S]) }, { format: 'ddpm-ts-dataset/1', source: config.data.source, imageSize: String(S), channels: String(C), description: dataset.description });
   console.log(`wrote ${args.out}: ${count} images of ${dataset.description}`);
   if (args['config-out']) {
-    await writeFile(args['config-out'], JSON.stringify(config, null, 2) + '\n');
+    await io.writeAtomic(args['config-out'], diffusion.configFileText(config));
     console.log(`wrote ${args['config-out']}: the resolved config (train_ddp.py --config ${args['config-out']})`);
   }
 });

@@ -150,6 +150,36 @@ describe('the face feature network and FID (metrics)', function () {
     expect(readdirSync(cacheDir)).to.have.length(1);
   });
 
+  it('a cached network whose weights changed (one set to 1e30, or to NaN) fails its hash: said, and trained again to the same weights', async () => {
+    const hashOf = (file: Buffer) => (JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString()) as { __metadata__: { weightsSha256: string } }).__metadata__.weightsSha256;
+    const said: string[] = [];
+    const first = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: (m) => said.push(m) });
+    const original = readFileSync(first.path);
+    const weights = await first.net.convIn.weight.data();
+    for (const value of [1e30, NaN]) {
+      // The first weight's four bytes, found in the file by their value, changed in place.
+      const bytes = Buffer.from(original);
+      const at = bytes.indexOf(Buffer.from(new Float32Array([weights[0]!]).buffer));
+      expect(at).to.be.above(8);
+      bytes.set(new Uint8Array(new Float32Array([value]).buffer), at);
+      writeFileSync(first.path, bytes);
+      said.length = 0;
+      const again = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: (m) => said.push(m) });
+      expect(again.trained, String(value)).to.equal(true);
+      expect(said[0]).to.equal(`the cached feature network ${first.path} cannot be used (its weights do not match the hash it was saved with (${hashOf(original)}): the file was changed or damaged): training it again`);
+      expect(Array.from(await again.net.convIn.weight.data())).to.deep.equal(Array.from(weights));
+    }
+  });
+
+  it('an FID that is not a finite number (NaN samples) is an error, never a measurement', async () => {
+    const { net } = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: () => {} });
+    const heldOut = await metrics.heldOutReal(faces, net, 20);
+    const samples = tensor(new Float32Array(20 * 3 * 64).fill(NaN), [20, 3, 8, 8]);
+    let error: Error | null = null;
+    await metrics.fidAgainst(heldOut, samples).catch((e: Error) => (error = e));
+    expect(error!.message).to.equal('the FID came out NaN: the samples or their features are not finite numbers (damaged weights in the model or the feature network?); no measurement was made');
+  });
+
   it('FID: real faces against real faces stay near the floor (shuffled or not), noise is far above it, and the same inputs give the same number', async () => {
     const { net } = await metrics.loadFeatureNet(faces, recipe, { cacheDir, log: () => {} }); // the test before's, when it ran
     const n = 200;

@@ -4,7 +4,7 @@
 // and cleared, and configs, flags and checkpoint fields that used to mean something silently are
 // refused by name. Each case runs the real scripts and checks the md5 of what must not change.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +267,102 @@ describe('when things go wrong, third pass', function () {
         const bytes = await io.serializeSafetensors(good.tensors, metadata);
         expect(() => diffusion.parseCheckpoint(bytes, 'x.safetensors'), JSON.stringify(change)).to.throw(`x.safetensors: ${message}; the file was not used and nothing was changed`);
       }
+    });
+  });
+
+  describe('messages, not stack traces or silence', () => {
+    it('eval.js --cache naming a file, or a folder on a read-only disk, is said before the feature network trains', function () {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      expect(node(['--config', tinyConfigFile(dir), '--out', out]).status).to.equal(0);
+      writeFileSync(join(dir, 'afile'), 'x');
+      const evalJs = (cache: string) => spawnSync(process.execPath, [join(repoRoot, 'examples', 'eval.js'), '--checkpoint', join(out, 'checkpoint.safetensors'), '--count', '8', '--cache', cache], { encoding: 'utf8' });
+      const file = evalJs(join(dir, 'afile'));
+      expect(file.status).to.equal(1);
+      expect(file.stdout).not.to.contain('training the faces feature network');
+      expect(file.stderr).to.equal(`error: the feature network's cache: cannot use the folder ${join(dir, 'afile')}: it is a file, not a folder; nothing was written (give another folder: eval.js --cache DIR, or XDG_CACHE_HOME)\n`);
+      const ro = join(dir, 'ro');
+      mkdirSync(ro);
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro], { stdio: 'pipe' });
+      } catch (e) {
+        if (process.env.CI) throw new Error(`cannot mount a read-only tmpfs (CI runs as root and must): ${(e as Error).message}`);
+        return this.skip();
+      }
+      try {
+        const readOnly = evalJs(join(ro, 'cache'));
+        expect(readOnly.status).to.equal(1);
+        expect(readOnly.stdout).not.to.contain('training the faces feature network');
+        expect(readOnly.stderr).to.equal(`error: the feature network's cache: cannot create the folder ${join(ro, 'cache')}: the file system is read-only (EROFS) in ${ro}; nothing was written (give another folder: eval.js --cache DIR, or XDG_CACHE_HOME)\n`);
+      } finally {
+        execFileSync('umount', [ro]);
+      }
+    });
+
+    it('export-data.js: a --count beyond memory is refused with what it would need; a long export prints progress at least every 2 seconds', () => {
+      const dir = tmp();
+      const exportJs = (args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'examples', 'export-data.js'), ...args], { encoding: 'utf8' });
+      for (const count of ['1e12', '20000000']) {
+        const r = exportJs(['--out', join(dir, 'x.safetensors'), '--count', count]);
+        expect(r.status, count).to.equal(2);
+        expect(r.stderr.split('\n')[0], count).to.match(new RegExp(`^error: --count ${Number(count)} needs [\\d.,]+ (GB|TB) of memory \\(3×32×32 float32 images, held twice: the values and the file made of them\\), and this machine has [\\d.,]+ GB: at most [\\d,]+ images$`));
+      }
+      expect(readdirSync(dir)).to.deep.equal([]);
+      // About 3 s of faces at 32×32: a line at the start, then progress.
+      const child = spawnSync(process.execPath, ['-e', `
+        const { spawn } = require('node:child_process');
+        const c = spawn(process.execPath, [${JSON.stringify(join(repoRoot, 'examples', 'export-data.js'))}, '--out', ${JSON.stringify(join(dir, 'f.safetensors'))}, '--count', '500']);
+        const t0 = Date.now(); let out = '';
+        c.stdout.on('data', (d) => { for (const line of String(d).split('\\n').filter(Boolean)) out += (Date.now() - t0) + ' ' + line + '\\n'; });
+        c.on('close', (code) => { process.stdout.write(out); process.exit(code); });`], { encoding: 'utf8' });
+      expect(child.status, child.stderr).to.equal(0);
+      const times = child.stdout.trim().split('\n').map((l) => Number(l.split(' ')[0]));
+      const gaps = times.map((t, i) => t - (times[i - 1] ?? 0));
+      expect(Math.max(...gaps), child.stdout).to.be.below(2000 + 500); // node's start is in the first gap
+      expect(child.stdout).to.match(/exporting 500 images of generated faces/);
+    });
+
+    it('npm run demo with --port abc or a port in use: one line each, exit 2 and 1, before the build', async () => {
+      const serve = join(repoRoot, 'examples', 'browser', 'serve.mjs');
+      const bad = spawnSync(process.execPath, [serve, '--port', 'abc'], { encoding: 'utf8' });
+      expect(bad.status).to.equal(2);
+      expect(bad.stderr.split('\n')[0]).to.equal('error: --port must be a whole number from 0 to 65535 (0 picks a free one), got "abc"');
+      const { createServer } = await import('node:http');
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as { port: number }).port;
+      const busy = await new Promise<Result>((resolve) => {
+        const c = spawn(process.execPath, [serve, '--port', String(port)]);
+        let stdout = '', stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        c.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      taken.close();
+      expect(busy.status).to.equal(1);
+      expect(busy.stdout).to.equal('');
+      expect(busy.stderr).to.equal(`error: cannot serve the demo on 127.0.0.1:${port}: port ${port} is in use by another program; choose another with npm run demo -- --port N (0 picks a free one)\n`);
+    });
+
+    it("WebGPU in Node: Dawn's and Vulkan's own lines stay out of the console (DDPM_VERBOSE=1 shows them), whether or not an adapter opens", () => {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      expect(node(['--config', tinyConfigFile(dir), '--out', out]).status).to.equal(0);
+      const sample = (env: Record<string, string | undefined>) => spawnSync(process.execPath, [join(repoRoot, 'examples', 'sample.js'), '--checkpoint', join(out, 'checkpoint.safetensors'), '--backend', 'webgpu', '--count', '2', '--out', join(dir, 'g.png')], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: undefined, ...env } as NodeJS.ProcessEnv });
+      const driverLines = /XDG_RUNTIME_DIR|Warning: Vulkan|While initializing adapter|\.cpp:\d+/;
+      // No Vulkan driver that Dawn takes (no VK_ICD_FILENAMES, no GPU): one clear line.
+      const none = sample({ VK_ICD_FILENAMES: '/nonexistent/icd.json' });
+      expect(none.stderr).not.to.match(driverLines);
+      expect(none.status).to.equal(1);
+      expect(none.stderr.trim().split('\n')).to.have.length(1);
+      expect(none.stderr).to.match(/^error: backend 'webgpu' needs WebGPU: .*offers no adapter/);
+      const verbose = sample({ VK_ICD_FILENAMES: '/nonexistent/icd.json', DDPM_VERBOSE: '1' });
+      expect(verbose.status).to.equal(1);
+      expect(verbose.stderr.trim().split('\n').length).to.be.above(1);
+      // SwiftShader's Vulkan: it runs, and says nothing of XDG_RUNTIME_DIR.
+      const swiftshader = sample({ VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' });
+      expect(swiftshader.status, swiftshader.stderr).to.equal(0);
+      expect(swiftshader.stderr).not.to.match(driverLines);
     });
   });
 });

@@ -54,13 +54,39 @@ export function startServer({ port = 8080, host = '127.0.0.1' } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } } });
+  const usage = 'Serves the demo page on http://127.0.0.1:PORT/ (npm run demo).\n\nUsage: node examples/browser/serve.mjs [--port 8080]   (0 picks a free port)';
+  /** One line on stderr and an exit code (2: how it was called, 1: anything else); DDPM_DEBUG=1 adds the stack. */
+  const fail = (message, code, e) => {
+    if (process.env.DDPM_DEBUG && e) console.error(e);
+    console.error(`error: ${message}${code === 2 ? `\n\n${usage}` : ''}`);
+    process.exit(code);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    fail(e.message, 2, e);
+  }
   if (values.help) {
-    console.log('Serves the demo page on http://127.0.0.1:PORT/ (npm run demo).\n\nUsage: node examples/browser/serve.mjs [--port 8080]');
+    console.log(usage);
     process.exit(0);
   }
-  const { buildBrowser } = await import('./build.mjs');
-  await buildBrowser();
-  const { url } = await startServer({ port: Number(values.port) });
+  const port = /^\d+$/.test(values.port) ? Number(values.port) : NaN;
+  if (!(port >= 0 && port <= 65535)) fail(`--port must be a whole number from 0 to 65535 (0 picks a free one), got ${JSON.stringify(values.port)}`, 2);
+  // The port first: a taken one is said at once, not after the build.
+  let url;
+  try {
+    ({ url } = await startServer({ port }));
+  } catch (e) {
+    const why = { EADDRINUSE: `port ${port} is in use by another program`, EACCES: `port ${port} needs more rights (ports below 1024 are for root)` }[e.code] ?? e.message;
+    fail(`cannot serve the demo on 127.0.0.1:${port}: ${why}; choose another with npm run demo -- --port N (0 picks a free one)`, 1, e);
+  }
+  console.log('building the page\'s bundle (dist/browser/) …');
+  try {
+    const { buildBrowser } = await import('./build.mjs');
+    await buildBrowser();
+  } catch (e) {
+    fail(`cannot build the page's bundle: ${e.message.split('\n')[0]}`, 1, e);
+  }
   console.log(`ddpm-ts demo: ${url}  (Ctrl-C stops it)`);
 }

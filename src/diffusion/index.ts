@@ -3,6 +3,6 @@ export { qSample, trainingTarget, minSnrWeights, predictedEps, predictX0, perIte
 export { ddpmStep, ddimStep, ddimTimesteps, type StepOptions, type Variance } from './steps.js';
 export { sample, samplingPlan, type Denoiser, type SamplerOptions, type SampleRequest, type SampleResult, type SamplerKind } from './sampler.js';
 export { Trainer, TrainingDivergedError, RunExistsError, RunWriteError, configFileText, type Progress, type TrainerEvents, type TrainerOptions } from './trainer.js';
-export { estimateMemory, activationsPerImage, assertFits, MAX_TENSOR_ELEMENTS, type MemoryEstimate } from './memory.js';
+export { estimateMemory, activationsPerImage, assertFits, formatBytes, MAX_TENSOR_ELEMENTS, type MemoryEstimate } from './memory.js';
 export { serializeCheckpoint, parseCheckpoint, parseSamplingWeights, CHECKPOINT_FORMAT, type CheckpointState, type LoadedCheckpoint, type SamplingWeights } from './checkpoint.js';
 export { MemoryStore, StoreWriteError, type RunStore } from './store.js';

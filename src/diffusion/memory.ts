@@ -79,7 +79,8 @@ export function estimateMemory(config: Config, parameterCount: number): MemoryEs
   return { trainStepBytes, previewBytes, largestTensor: largest * config.train.batchSize };
 }
 
-const gb = (bytes: number) => {
+/** A size in words: 512 MB, 1.2 GB, 12.3 TB. */
+export const formatBytes = (bytes: number): string => {
   const [unit, size] = bytes >= 1e12 ? ['TB', 1e12] : bytes >= 1e9 ? ['GB', 1e9] : ['MB', 1e6];
   return `${(bytes / (size as number)).toLocaleString('en-US', { maximumSignificantDigits: 3 })} ${unit}`;
 };
@@ -97,13 +98,13 @@ export function assertFits(config: Config, parameterCount: number, availableByte
   const problems: string[] = [];
   if (e.trainStepBytes > availableBytes || e.largestTensor > MAX_TENSOR_ELEMENTS) {
     problems.push(
-      `train.batchSize ${batchSize} of ${channels}×${imageSize}×${imageSize} images: a training step needs about ${gb(e.trainStepBytes)}`
-      + ` (${gb(perImage)} an image)${e.largestTensor > MAX_TENSOR_ELEMENTS ? `, and its largest tensor (${e.largestTensor.toExponential(2)} values) is over the ${MAX_TENSOR_ELEMENTS.toExponential(2)} a typed array can hold` : ''};`
-      + ` ${gb(availableBytes)} is available, so at most ${fitting} images fit in a batch`,
+      `train.batchSize ${batchSize} of ${channels}×${imageSize}×${imageSize} images: a training step needs about ${formatBytes(e.trainStepBytes)}`
+      + ` (${formatBytes(perImage)} an image)${e.largestTensor > MAX_TENSOR_ELEMENTS ? `, and its largest tensor (${e.largestTensor.toExponential(2)} values) is over the ${MAX_TENSOR_ELEMENTS.toExponential(2)} a typed array can hold` : ''};`
+      + ` ${formatBytes(availableBytes)} is available, so at most ${fitting} images fit in a batch`,
     );
   }
   if (e.previewBytes > availableBytes) {
-    problems.push(`sample.count ${config.sample.count}: sampling the preview grid needs about ${gb(e.previewBytes)}, ${gb(availableBytes)} is available`);
+    problems.push(`sample.count ${config.sample.count}: sampling the preview grid needs about ${formatBytes(e.previewBytes)}, ${formatBytes(availableBytes)} is available`);
   }
   if (problems.length) throw new Error(`the run does not fit in memory: ${problems.join('; ')}`);
 }

@@ -41,5 +41,8 @@ export async function heldOutReal(reference: ReferenceSet, net: FeatureNet, coun
 /** The FID of `samples` ([count, C, S, S], count as the held-out set's) against the held-out images. */
 export async function fidAgainst(heldOut: HeldOut, samples: Tensor): Promise<number> {
   if (samples.shape[0] !== heldOut.count) throw new Error(`fidAgainst: ${samples.shape[0]} samples against ${heldOut.count} ${heldOut.reference.heldOutDescription}; give as many`);
-  return frechetDistance(await statsOf(heldOut.net, samples), heldOut.real);
+  const fid = frechetDistance(await statsOf(heldOut.net, samples), heldOut.real);
+  // A NaN or infinite FID is no measurement: non-finite samples or features (damaged weights).
+  if (!Number.isFinite(fid)) throw new Error(`the FID came out ${fid}: the samples or their features are not finite numbers (damaged weights in the model or the feature network?); no measurement was made`);
+  return fid;
 }

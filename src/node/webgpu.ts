@@ -6,11 +6,52 @@
 // package ships (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, with the Vulkan
 // loader from the libvulkan1 package); Mesa's lavapipe is refused by Dawn.
 
+//
+// Dawn and the Vulkan loader print their own lines straight to the process's stderr from native
+// code ("XDG_RUNTIME_DIR is invalid", "Warning: Vulkan shaderUniform*ArrayDynamicIndexing
+// required … at InitializeImpl (…/PhysicalDeviceVk.cpp:240)"), which JavaScript cannot catch. So
+// a child process asks first (about 0.1 s) whether an adapter opens; when none does, Dawn is
+// never loaded here and the user sees one clear line. DDPM_VERBOSE=1 shows the child's lines.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 let installed: Promise<unknown> | null = null;
+
+/** What the probe found: whether an adapter opened, and Dawn's own lines. */
+function probeAdapter(): { opens: boolean | null; said: string } {
+  const script = `const d = await import(${JSON.stringify(import.meta.resolve('webgpu'))}); Object.assign(globalThis, d.globals);
+    const a = await d.create([]).requestAdapter(); console.log(a ? 'adapter' : 'none'); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  const said = r.stderr ?? '';
+  if (process.env.DDPM_VERBOSE && said.trim()) process.stderr.write(said);
+  const answer = (r.stdout ?? '').trim().split('\n').pop();
+  return { opens: answer === 'adapter' ? true : answer === 'none' ? false : null, said };
+}
+
+/**
+ * Without XDG_RUNTIME_DIR the Vulkan loader prints an error line at every start (a headless
+ * server, CI): give it a private folder, as a desktop session would.
+ */
+function ensureRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = join(tmpdir(), `ddpm-ts-runtime-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // only a quieter console was at stake
+  }
+}
 
 /** `navigator.gpu` from the `webgpu` package, installed once; throws, saying why, when the package does not load. */
 export function nodeWebGpu(): Promise<unknown> {
   installed ??= (async () => {
+    ensureRuntimeDir();
+    // No adapter: a navigator.gpu that offers none, with Dawn's own lines kept out of the console.
+    if (probeAdapter().opens === false) return { requestAdapter: async () => null };
     let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
     try {
       dawn = (await import('webgpu' as string)) as typeof dawn;
