@@ -211,6 +211,23 @@ const rules: { [S in Exclude<keyof Config, 'model' | 'seed' | 'backend' | 'threa
   },
 };
 
+/**
+ * The config's fields, defaults and rules as plain JSON: what the PyTorch side
+ * (examples/torch/ddpm_torch/config.py) reads from config_rules.json, so both sides accept and
+ * refuse the same configs with the same words. test/config-rules.test.ts keeps that file equal
+ * to this (`npm run rules` writes it) and feeds one corpus of configs to both.
+ */
+export function configRules() {
+  return {
+    sections: rules,
+    defaults: defaultConfig,
+    sourceDefaults: Object.fromEntries(rules.data.source.kind === 'enum' ? rules.data.source.values.map((s) => [s, sourceDefaults(s as DataConfig['source'])]) : []),
+    seed: { min: 0, max: 0xffffffff },
+    threads: { min: 1, max: 64 },
+    backends: [...BACKEND_CHOICES],
+  };
+}
+
 function describe(rule: Rule): string {
   switch (rule.kind) {
     case 'int':

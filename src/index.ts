@@ -24,7 +24,7 @@ export { UNet, type UNetConfig } from './nn/unet.js';
 export * as diffusion from './diffusion/index.js';
 export * as metrics from './metrics/index.js';
 export * as data from './data/index.js';
-export { resolveConfig, defaultConfig, sourceDefaults, type SourceDefaults, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
+export { resolveConfig, configRules, defaultConfig, sourceDefaults, type SourceDefaults, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
 export { formatProgress, formatDuration } from './util/progress.js';
 export { setThreads, getThreads, availableCores, threadTaskCounts } from './backends/cpu/threads.js';
 export { setPlatform, platform, type Platform } from './platform.js';

@@ -26,7 +26,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ddpm_torch import checkpoint as ckpt_io  # noqa: E402
-from ddpm_torch.checkpoint import CheckpointError, check_config  # noqa: E402
+from ddpm_torch.checkpoint import CheckpointError  # noqa: E402
+from ddpm_torch.config import ConfigError, resolve_config  # noqa: E402
 from ddpm_torch.data import load_file, load_folder  # noqa: E402
 from ddpm_torch.diffusion import Schedule, sample  # noqa: E402
 from ddpm_torch.images import image_grid, write_png  # noqa: E402
@@ -39,6 +40,10 @@ CHECKPOINT, LOG = "checkpoint.safetensors", "log.jsonl"
 
 
 class UsageError(Exception):
+    pass
+
+
+class TrainingDivergedError(Exception):
     pass
 
 
@@ -62,7 +67,8 @@ def parse_args(argv):
 
 
 def read_config(path):
-    """A resolved config file, checked (check_config names a missing or unsupported field)."""
+    """A config file, resolved and checked by ddpm-ts's own rules (ddpm_torch/config.py reads them
+    from config_rules.json): a partial one takes the defaults, as train-faces.js --config does."""
     try:
         with open(path) as f:
             text = f.read()
@@ -72,7 +78,7 @@ def read_config(path):
         config = json.loads(text)
     except ValueError as e:
         raise UsageError(f"--config {path} is not valid JSON: {e}")
-    return check_config(config, path)
+    return resolve_config(config, f"--config {path}")
 
 
 def compatible(saved, given, path):
@@ -266,7 +272,7 @@ def main(argv):
             loss /= world
         value = loss.item()
         if value != value or value in (float("inf"), float("-inf")):
-            raise RuntimeError(f"training diverged at step {step + 1}: the loss is {value}. Nothing was saved for this step; try a lower train.lr (now {train['lr']})")
+            raise TrainingDivergedError(f"training diverged at step {step + 1}: the loss is {value}. Nothing was saved for this step; try a lower train.lr (now {train['lr']})")
         step += 1
         durations = (durations + [time.perf_counter() - started])[-20:]
         seconds = sum(durations) / len(durations)
@@ -291,12 +297,29 @@ def main(argv):
     say(f"done: {step} steps. Continue in ddpm-ts: node examples/train-faces.js --out {out} --resume; draw: node examples/sample.js --checkpoint {path}")
 
 
+def fail(message, code, error):
+    """One line on stderr (the traceback only with DDPM_DEBUG=1, as the examples do) and an exit code."""
+    if os.environ.get("DDPM_DEBUG"):
+        import traceback
+        traceback.print_exception(type(error), error, error.__traceback__)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])
-    except (UsageError, CheckpointError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except RunFolderError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+    except (UsageError, ConfigError, FileNotFoundError) as e:
+        fail(str(e), 2, e)  # how it was called: a flag, a file it names, a config field
+    except (CheckpointError, ValueError, RunFolderError, TrainingDivergedError) as e:
+        fail(str(e), 1, e)  # a damaged file, a folder in use, a run that diverged
+    except KeyboardInterrupt as e:
+        fail("interrupted", 130, e)
+    except RuntimeError as e:
+        first = (str(e).strip().split("\n") or [""])[0]
+        if dist.is_available() and dist.is_initialized() and any(w in str(e) for w in ("Connection", "gloo", "NCCL", "closed", "peer")):
+            fail(f"another process of this run stopped, so this one stops too (rank {os.environ.get('RANK', '?')}: {first[:200]}); the last checkpoint written is whole: continue with --resume", 1, e)
+        fail(f"{type(e).__name__}: {first[:300]}", 1, e)
+    except Exception as e:  # noqa: BLE001 - a user sees one line, never a traceback
+        first = (str(e).strip().split("\n") or [""])[0]
+        fail(f"{type(e).__name__}: {first[:300]}", 1, e)

@@ -5,59 +5,34 @@ says `writtenBy`, so the side that continues it knows the random state did not c
 
 import json
 import math
+import re
 
 import torch
 
 from . import safetensors
+from .config import ConfigError, js_json, resolve_config
 from .model import UNet
 
 FORMAT = "ddpm-ts-checkpoint/1"
 WRITTEN_BY = f"train_ddp.py (PyTorch {torch.__version__})"
 
-# What this mirror implements; a config asking for anything else is refused by name.
-SUPPORTED = {
-    ("diffusion", "schedule"): ("linear", "cosine"),
-    ("diffusion", "prediction"): ("eps", "x0", "v"),
-    ("diffusion", "variance"): ("beta", "posterior"),
-    ("sample", "sampler"): ("ddpm", "ddim"),
-    ("data", "source"): ("faces", "folder", "mnist"),
-    ("train", "lrSchedule"): ("constant", "cosine"),
-}
-# Fields newer than the first configs: a config without them means what their defaults say.
-OPTIONAL = {("train", "lrSchedule"): "constant", ("train", "minSnrGamma"): 0, ("train", "emaWarmup"): 10, ("sample", "epsScale"): 1}
-SECTIONS = {
-    "model": ("imageSize", "inChannels", "baseChannels", "channelMults", "numResBlocks", "attnResolutions", "groups", "timeEmbDim", "dropout", "zeroInitOut"),
-    "diffusion": ("timesteps", "schedule", "betaStart", "betaEnd", "prediction", "variance"),
-    "data": ("source", "path", "imageSize", "channels", "flip", "skipBad"),
-    "train": ("batchSize", "steps", "lr", "warmupSteps", "gradClip", "emaDecay", "logEvery", "sampleEvery", "checkpointEvery", "outDir"),
-    "sample": ("sampler", "steps", "eta", "count", "clip"),
-}
-
-
 class CheckpointError(ValueError):
     pass
 
 
-def check_config(config, where):
-    """The resolved config object (config.json, or a checkpoint's metadata), as resolveConfig
-    writes it: every section and field present, and nothing this mirror cannot run."""
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{where}: the config is not an object")
-    if not isinstance(config.get("seed"), int):
-        raise CheckpointError(f"{where}: config field 'seed' must be a whole number, got {config.get('seed')!r}")
-    for section, fields in SECTIONS.items():
-        part = config.get(section)
-        if not isinstance(part, dict):
-            raise CheckpointError(f"{where}: config section '{section}' is missing (write the config as ddpm-ts's resolveConfig does)")
-        for f in fields:
-            if f not in part:
-                raise CheckpointError(f"{where}: config field '{section}.{f}' is missing")
-    for (section, f), default in OPTIONAL.items():
-        config[section].setdefault(f, default)
-    for (section, f), allowed in SUPPORTED.items():
-        if config[section][f] not in allowed:
-            raise CheckpointError(f"{where}: config field '{section}.{f}' is {config[section][f]!r}, which train_ddp.py does not support ({', '.join(allowed)})")
-    return config
+def config_in(text, path):
+    """checkpoint.ts configIn: the config in a file's metadata, resolved and checked by ddpm-ts's
+    rules (config.py); a file from before epsilon scaling samples as it did then, with 1."""
+    try:
+        stored = json.loads(text)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: metadata field 'config' is not valid JSON ({e}); the file was not used and nothing was changed")
+    if isinstance(stored, dict) and isinstance(stored.get("sample"), dict) and "epsScale" not in stored["sample"]:
+        stored = {**stored, "sample": {**stored["sample"], "epsScale": 1}}
+    try:
+        return resolve_config(stored)
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: metadata field 'config' is not a valid config: {'; '.join(e.problems)}; the file was not used and nothing was changed")
 
 
 def rng_state(seed, step):
@@ -93,9 +68,10 @@ def save(path, step, config, model, ema, adam):
 
 
 def whole(metadata, field, path):
+    """checkpoint.ts wholeNumber: a whole number as a run writes it (no leading zeros, up to 15 digits)."""
     text = metadata.get(field)
-    if text is None or not text.isdigit() or len(text) > 15:
-        raise CheckpointError(f"{path}: metadata field '{field}' must be a whole number, got {text!r}; the file was not used")
+    if not isinstance(text, str) or not re.fullmatch(r"0|[1-9][0-9]{0,14}", text):
+        raise CheckpointError(f"{path}: metadata field '{field}' must be a whole number, got {js_json(text)}; the file was not used and nothing was changed")
     return int(text)
 
 
@@ -109,11 +85,16 @@ def load(path):
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a ddpm-ts training checkpoint (its metadata format is {metadata.get('format')!r}, expected {FORMAT!r})")
     step, optimizer_step, ema_updates = (whole(metadata, f, path) for f in ("step", "optimizerStep", "emaUpdates"))
-    try:
-        config = json.loads(metadata.get("config", ""))
-    except ValueError:
-        raise CheckpointError(f"{path}: metadata field 'config' is not valid JSON")
-    check_config(config, path)
+    if "config" not in metadata:
+        raise CheckpointError(f"{path}: metadata field 'config' is missing; the file was not used and nothing was changed")
+    config = config_in(metadata["config"], path)
+    # A run takes one optimizer step and one EMA update a training step, and never goes past train.steps.
+    if step > config["train"]["steps"]:
+        raise CheckpointError(f"{path}: metadata field 'step' is {step}, past the run's train.steps ({config['train']['steps']}): the file is damaged; the file was not used and nothing was changed")
+    if optimizer_step != step:
+        raise CheckpointError(f"{path}: metadata field 'optimizerStep' is {optimizer_step}, but the checkpoint is at step {step} and Adam takes one step a training step: the file is damaged; the file was not used and nothing was changed")
+    if ema_updates != step:
+        raise CheckpointError(f"{path}: metadata field 'emaUpdates' is {ema_updates}, but the checkpoint is at step {step} and the EMA is updated once a training step: the file is damaged; the file was not used and nothing was changed")
     expected = {n: tuple(p.shape) for n, p in UNet(**config["model"]).named_parameters()}
     stray = [k for k in tensors if not k.startswith(("model.", "ema.", "adam.m.", "adam.v."))]
     if stray:

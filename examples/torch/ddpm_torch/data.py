@@ -14,7 +14,10 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 
 def load_file(path, data_config):
     """The `images` tensor [N, C, S, S] of an exported dataset file, checked against config.data."""
-    tensors, meta = safetensors.load(path)
+    try:
+        tensors, meta = safetensors.load(path)
+    except OSError as e:
+        raise FileNotFoundError(f"cannot read --data {path}: {e.strerror}") if isinstance(e, FileNotFoundError) else ValueError(f"cannot read --data {path}: {e.strerror}")
     images = tensors.get("images")
     if images is None or images.dim() != 4:
         raise ValueError(f"{path}: not a ddpm-ts dataset file (no 4-D tensor 'images'; write one with node examples/export-data.js)")
