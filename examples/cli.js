@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeBackends, ConfigError, diffusion, nn, resolveConfig, useBackend } from 'ddpm-ts';
+import { closeBackends, ConfigError, diffusion, formatDuration, nn, resolveConfig, useBackend } from 'ddpm-ts';
 
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -147,4 +147,21 @@ export async function run(usage, body) {
     console.error(`error: ${e instanceof Error ? e.message : String(e)}${usageError ? `\n\n${usage}` : ''}`);
     process.exit(usageError || e instanceof ConfigError ? 2 : 1);
   }
+}
+
+/**
+ * A sampler's onStep that shows progress: rewritten in place on a terminal, a line every 1.5 s in
+ * a log (nothing a user runs is silent for 2 s).
+ */
+export function samplingProgress() {
+  const started = performance.now();
+  let said = started;
+  return (done, total) => {
+    const line = `sampling: step ${done}/${total}, ${formatDuration(((performance.now() - started) / 1000 / done) * (total - done))} left`;
+    if (process.stdout.isTTY) process.stdout.write(`\r${line} ${done === total ? '\n' : ''}`);
+    else if (performance.now() - said > 1500 || done === total) {
+      said = performance.now();
+      console.log(line);
+    }
+  };
 }

@@ -7,7 +7,7 @@
 //   node examples/eval.js --checkpoint runs/faces/checkpoint.safetensors [--count 500] [--sampler ddim --steps 50]
 
 import { diffusion, metrics, Rng, formatDuration } from 'ddpm-ts';
-import { describeSampling, loadForSampling, parseFlags, run, UsageError } from './cli.js';
+import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, UsageError } from './cli.js';
 
 const USAGE = `Measure a checkpoint's samples: FID against held-out real images.
 
@@ -56,7 +56,7 @@ await run(USAGE, async () => {
   const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
   const schedule = diffusion.makeSchedule(config.diffusion);
   console.log(`sampling ${opts.count} images with ${describeSampling(samplerOptions, schedule)} from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
-  const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32 }).images;
+  const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32, onStep: samplingProgress() }).images;
 
   const heldOut = await metrics.heldOutReal(reference, features.net, opts.count);
   const fid = await metrics.fidAgainst(heldOut, samples);

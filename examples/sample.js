@@ -4,7 +4,7 @@
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
 import { diffusion, io, Rng, formatDuration } from 'ddpm-ts';
-import { describeSampling, loadForSampling, parseFlags, run, UsageError } from './cli.js';
+import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
@@ -50,11 +50,8 @@ await run(USAGE, async () => {
   const result = diffusion.sample(model, schedule, samplerOptions, {
     count, channels, imageSize, rng: new Rng(config.seed), batchSize: 16,
     trajectoryFrames: opts.strip ? 10 : 0,
-    onStep: (done, total) => {
-      if (process.stdout.isTTY) process.stdout.write(`\rstep ${done}/${total}, ${formatDuration(((performance.now() - started) / 1000 / done) * (total - done))} left `);
-    },
+    onStep: samplingProgress(),
   });
-  if (process.stdout.isTTY) process.stdout.write('\n');
   const scale = Math.max(1, Math.round(64 / imageSize));
   await io.writePng(opts.out, io.imageGrid(await result.images.data(), count, channels, imageSize, { scale }));
   console.log(`wrote ${opts.out} (${count} images) in ${formatDuration((performance.now() - started) / 1000)}`);

@@ -12,9 +12,13 @@ const USAGE = `Train a denoising diffusion model (DDPM) on faces.
 Usage: node examples/train-faces.js [options]
 
   --config FILE  a partial config (JSON) merged over the defaults
-  --data DIR     train on a folder of face photos (JPEG/PNG) instead of generated faces
+  --data DIR     train on a folder of photos (JPEG/PNG) instead of generated faces (default
+                 output folder: runs/ and the folder's name)
+  --mnist        train on MNIST digits (data.source 'mnist'; default output folder runs/mnist)
   --steps N      total number of training steps (default ${defaultConfig.train.steps})
-  --out DIR      output folder (default ${defaultConfig.train.outDir})
+  --out DIR      output folder (default ${defaultConfig.train.outDir} for generated faces)
+  --backend NAME cpu, webgpu, webgl, gpu (webgpu, else webgl) or auto (gpu, else cpu); default:
+                 the config's backend (${defaultConfig.backend}); a run may resume on another backend
   --resume       continue the run in the output folder from its last checkpoint
   --overwrite    start afresh in an output folder that holds a run, replacing it
   --help         show this help
@@ -24,11 +28,11 @@ checkpoint.safetensors, denoising.png (x_T … x_0), config.json.
 Ctrl-C stops after the current step and writes a checkpoint; --resume continues it.`;
 
 const FLAGS = {
-  config: { type: 'string' }, data: { type: 'string' }, steps: { type: 'string', number: true }, out: { type: 'string' },
+  config: { type: 'string' }, data: { type: 'string' }, steps: { type: 'string', number: true }, out: { type: 'string' }, backend: { type: 'string' }, mnist: { type: 'boolean' },
   resume: { type: 'boolean' }, overwrite: { type: 'boolean' },
 };
 /** The config fields the flags set, for messages that name the flag. */
-const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.path': '--data' };
+const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.path': '--data', backend: '--backend' };
 
 /** The partial config the user asked for: the --config file, then the flags over it. */
 async function requestedConfig(args) {
@@ -36,9 +40,12 @@ async function requestedConfig(args) {
   // A flag's field goes into its section; a section that is not an object (null, "x", []) is left
   // as it is, for resolveConfig to refuse by name, never replaced by the defaults.
   const section = (name) => (!Object.hasOwn(partial, name) ? (partial[name] = {}) : isObject(partial[name]) ? (partial[name] = { ...partial[name] }) : {});
+  if (args.data !== undefined && args.mnist) throw new UsageError('--data trains on a folder of photos and --mnist on MNIST digits: give one of them');
   if (args.data !== undefined) Object.assign(section('data'), { source: 'folder', path: args.data });
+  if (args.mnist) section('data').source = 'mnist';
   if (args.steps !== undefined) section('train').steps = args.steps;
   if (args.out !== undefined) section('train').outDir = args.out;
+  if (args.backend !== undefined) partial.backend = args.backend;
   return partial;
 }
 
@@ -68,7 +75,9 @@ await run(USAGE, async () => {
   try {
     config = resolveConfig(args.resume ? await resumeConfig(partial) : partial);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, FLAG_FIELDS));
+    // A problem is named by its flag only when that flag was given (the field may come from --config).
+    const given = Object.fromEntries(Object.entries(FLAG_FIELDS).filter(([, flag]) => args[flag.slice(2)] !== undefined));
+    if (e instanceof ConfigError) throw new ConfigError(flagProblems(e, given));
     throw e;
   }
 

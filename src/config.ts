@@ -62,21 +62,12 @@ export interface SampleConfig {
   sampler: 'ddpm' | 'ddim';
   /** DDIM steps (DDPM walks all timesteps). */
   steps: number;
-  /**
-   * DDIM noise: 0 a deterministic step, 1 the posterior's noise at each step (a DDPM that skips
-   * timesteps). 1 by default: on faces after an hour on 2 cores, DDIM 20 at 0 gave over-saturated
-   * colours and an FID of 227, at 1 an FID of 147 (README, "Towards a measured recipe").
-   */
+  /** DDIM noise: 0 a deterministic step, 1 the posterior's noise at each step; 1 scored better on faces (docs/recipe.md). */
   eta: number;
   count: number;
   /** Clip predicted x0 to [-1, 1] while sampling. */
   clip: boolean;
-  /**
-   * Epsilon scaling: each step divides the predicted noise by this (1: off). 1.04 for faces: after
-   * 60 minutes on 2 cores λ 1.04 (chosen among 1.02, 1.04 and 1.06 on one pair of training and
-   * sample seeds) was ahead of 1 on all four pairs, a mean FID of 102.5 against 120.5 (README,
-   * "Towards a measured recipe"). MNIST keeps 1 (`sourceDefaults`: not measured on digits).
-   */
+  /** Epsilon scaling: each step divides the predicted noise by this (1: off); 1.04 for faces, measured in docs/recipe.md. */
   epsScale: number;
 }
 
@@ -102,30 +93,13 @@ export interface SourceDefaults {
 }
 
 /**
- * The defaults a data source changes, for the fields a config leaves out (measured in the
- * README, "Towards a measured recipe"). MNIST's digits are grey, so they get one channel: as
- * three equal ones the model has to learn that they are equal, and an hour does not teach it
- * (`channelMults` [1, 1, 2], 8,148 steps: digits on green and violet grounds, an FID of 196.5,
- * where one channel scored 46.5 and 56.1 from another training seed). They are not flipped: a
- * mirrored digit is no digit (held-out digits, half of them mirrored, are an FID of 53.1 from
- * the others, against a floor of 12.7). And they get a UNet of half the width (`baseChannels` 8,
- * `timeEmbDim` 32; 71,033 parameters): digits are short of steps, not weights; it takes 2.15× as
- * many steps in an hour, and after 60 minutes on 2 cores its digits scored an FID of 66.9 on
- * average (two training seeds, two sample seeds each) against the wider net's 82.5. That narrow
- * net takes a learning rate of 2e-3: 59.8 on the same average against 66.9 at 1e-3 (4e-3 was
- * behind, 83.0 on one training seed). Its 16×16 level keeps 8 channels, as at 32×32
- * (`channelMults` [1, 1, 2]; 51,985 parameters): those two levels cost the most a step, and
- * thinning the 16×16 one buys 1.56× the steps; after 60 minutes a mean of 49.3 on the same
- * average against 59.8. A fourth level at 4×4 (`channelMults` [1, 1, 2, 2]; 78,049 parameters)
- * costs next to nothing a step and lets the net see the whole digit: a mean of 36.4 against 49.3.
- * MNIST keeps one ResBlock a level: a second was behind on digits (97.5 against 76.3 on the
- * wider net), while it is the faces' default (see `defaultConfig`), and samples without epsilon
- * scaling (`sample.epsScale` 1), which was measured on faces only.
- * The generated faces and a folder's images are flipped (mirrored, a face is still a face: the
- * faces scored 146.5 after 60 minutes with flips, 162.3 without), on the defaults' UNet.
+ * The defaults a data source changes, for the fields a config leaves out. MNIST's digits are grey
+ * (one channel) and never mirrored (a mirrored digit is no digit), and they are short of steps,
+ * not weights, so they get a narrow UNet at a higher rate; faces and a folder's images are
+ * flipped. Each choice, with its runs and FIDs: docs/recipe.md.
  */
 export function sourceDefaults(source: DataConfig['source']): SourceDefaults {
-  if (source === 'mnist') return { channels: 1, flip: false, model: { baseChannels: 8, channelMults: [1, 1, 2, 2], timeEmbDim: 32, numResBlocks: 1 }, train: { lr: 2e-3 }, sample: { epsScale: 1 } };
+  if (source === 'mnist') return { channels: 1, flip: false, model: { baseChannels: 8, channelMults: [1, 1, 2, 2], timeEmbDim: 32, numResBlocks: 1 }, train: { lr: 2e-3, outDir: 'runs/mnist' }, sample: { epsScale: 1 } };
   return { channels: 3, flip: true, model: {}, train: {}, sample: {} };
 }
 
@@ -133,10 +107,8 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] exte
 
 /**
  * Defaults: generated faces at 32×32 on a UNet of half UNet-S's width with two ResBlocks a level
- * (409,219 parameters), small enough that a 2-core CPU shows faces within the first hour. The
- * second ResBlock makes a step 1.56× as long, and pays: after 60 minutes on 2 cores (1,359 steps
- * instead of 2,120) its faces scored an FID of 120.5 on average over two training and two sample
- * seeds, against 165.8 with one (README, "Towards a measured recipe").
+ * (409,219 parameters), small enough that a 2-core CPU shows faces within the first hour; the
+ * choices and their measurements: docs/recipe.md.
  */
 export const defaultConfig: Config = {
   seed: 0,
@@ -367,6 +339,12 @@ export function resolveConfig(partial: unknown = {}): Config {
     }
   }
   if (data.source === 'folder' && !data.path) problems.push(`data.path must name an image folder when data.source is 'folder'`);
+  // Each data source has its own default folder, so runs on different data never collide: an
+  // image folder's run goes to runs/ and the folder's name.
+  const givenTrain = isObject(partial.train) ? partial.train : {};
+  if (data.source === 'folder' && typeof data.path === 'string' && givenTrain.outDir === undefined) {
+    (merged.train as TrainConfig).outDir = `runs/${data.path.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || 'photos'}`;
+  }
   const sampleCfg = merged.sample as SampleConfig;
   if (sampleCfg.sampler === 'ddim' && satisfies(rules.diffusion.timesteps, diffusion.timesteps) && sampleCfg.steps > diffusion.timesteps) {
     problems.push(`sample.steps (${sampleCfg.steps}) must not exceed diffusion.timesteps (${diffusion.timesteps})`);

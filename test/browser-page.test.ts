@@ -62,10 +62,15 @@ describe('the demo page in Chromium', function () {
     expect(await page.locator('#modelInfo').textContent()).to.match(/^A [\d,]+-parameter UNet trained for \d+ steps on generated 16×16 faces/);
     expect(problems).to.deep.equal([]);
     expect(await page.evaluate(() => crossOriginIsolated && typeof SharedArrayBuffer === 'function')).to.equal(true);
-    expect(await page.locator('.notice').count()).to.equal(0);
-    // All three backends work here (WebGPU and WebGL2 on SwiftShader): the menu offers them, WebGPU first.
+    // All three backends work here, WebGPU and WebGL2 on SwiftShader, a software renderer: the menu
+    // offers them with the adapter's full name, and the page chooses cpu, saying why in one notice.
     expect(await page.locator('#backend option:not([disabled])').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).to.deep.equal(['webgpu', 'webgl', 'cpu']);
-    expect(await page.locator('#backend').inputValue()).to.equal('webgpu');
+    expect(await page.locator('#backend option[value=webgpu]').textContent()).to.match(/^webgpu \(WebGPU, .*swiftshader.*; software, slower than cpu\)$/i);
+    expect(await page.locator('#backend').inputValue()).to.equal('cpu');
+    const said = await page.locator('.notice').allTextContents();
+    expect(said).to.have.length(1);
+    expect(said[0]).to.match(/^Training and sampling use the cpu backend here; webgpu runs on .*swiftshader.* and webgl runs on .*: a software renderer, slower than the cpu backend \(pick it in the menu to use it anyway\)\.×$/i);
+    await page.click('.notice .close'); // the later tests count their own notices
   });
 
   type Demo = { run: { running: boolean; paused: boolean; trainer: { step: number; model: { parameters(): Array<{ backend: { name: string } }> } } | null } };
@@ -105,7 +110,7 @@ describe('the demo page in Chromium', function () {
   });
 
   it('after cpu training, "Sample again" samples the pretrained model on its own backend', async () => {
-    expect(await page.locator('#modelInfo').textContent()).to.match(/sampled here on the webgpu backend/);
+    expect(await page.locator('#modelInfo').textContent()).to.match(/sampled here on the cpu backend/);
     await page.evaluate(() => {
       const c = document.getElementById('samples') as HTMLCanvasElement;
       c.getContext('2d')!.clearRect(0, 0, c.width, c.height);
@@ -177,10 +182,10 @@ describe('the demo page in Chromium', function () {
 
   it('an empty or zero steps field is named and starts nothing; Pause while idle does not carry over', async () => {
     const before = await page.locator('#progress').textContent();
-    for (const [value, shown] of [['', 'empty'], ['0', '"0"'], ['2.5', '"2.5"']] as const) {
+    for (const [value, shown] of [['', 'empty'], ['0', '"0"'], ['2.5', '"2.5"'], ['1e9', '"1e9"']] as const) {
       await setField('steps', value);
       await page.click('#start');
-      expect(await notices()).to.deep.equal([`Steps must be a whole number of at least 1 (it is ${shown}).×`]);
+      expect(await notices()).to.deep.equal([`Steps must be a whole number from 1 to 100,000 (it is ${shown}).×`]);
       expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running)).to.equal(false);
       expect(await page.locator('#progress').textContent()).to.equal(before);
     }
@@ -190,6 +195,38 @@ describe('the demo page in Chromium', function () {
     await trainFromButtons(2);
     expect(await page.locator('#progress').textContent()).to.match(/^step 2\/2/);
     expect(await notices(), 'the field notice went once Start worked').to.deep.equal([]);
+  });
+
+  it('Pause twice reads "(paused)" once; Stop ends a run (paused or not) and keeps its checkpoint: Start, Continue and Download work after it', async () => {
+    await page.selectOption('#backend', 'cpu');
+    await page.selectOption('#dataSource', 'faces');
+    await setField('steps', '100000');
+    await setField('sampleEvery', '100000');
+    await page.click('#start');
+    await page.waitForFunction(() => ((window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer?.step ?? 0) >= 2, undefined, { timeout: 120000 });
+    for (let i = 0; i < 2; i++) {
+      await page.click('#pause'); // paused
+      expect(await page.locator('#progress').textContent()).to.match(/^step \d+\/100000 .* \(paused\)$/);
+      await page.click('#pause'); // running again
+      expect(await page.locator('#progress').textContent()).not.to.contain('(paused)');
+    }
+    await page.click('#pause');
+    const pausedAt = await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step);
+    expect((await page.locator('#progress').textContent())!.match(/\(paused\)/g)).to.have.length(1);
+    await page.click('#stop');
+    await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running, undefined, { timeout: 60000 });
+    expect(await page.locator('#progress').textContent()).to.equal(`Stopped at step ${pausedAt} of 100000; its checkpoint is kept: Continue trains on from it, Download saves it.`);
+    expect(await page.locator('#start').isDisabled()).to.equal(false);
+    expect(await page.locator('#continue').isDisabled()).to.equal(false);
+    expect(await page.locator('#stop').isDisabled()).to.equal(true);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(diffusion.parseCheckpoint(readFileSync((await download.path())!), 'downloaded').step).to.equal(pausedAt);
+    // Continue trains on from the stopped run's checkpoint.
+    await setField('steps', '2');
+    await page.click('#continue');
+    await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running && !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 120000 });
+    expect(await page.locator('#progress').textContent()).to.match(new RegExp(`^step ${pausedAt + 2}/${pausedAt + 2} `));
+    await setField('sampleEvery', '50');
   });
 
   it('photos: a failed pick says so (not "Reading…"), one notice per kind that replaces the last, counts in words, and a 10000×10000 image refused from its header', async () => {

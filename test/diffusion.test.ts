@@ -108,6 +108,28 @@ describe('diffusion', () => {
     expect(() => diffusion.ddimTimesteps(10, 11)).to.throw(/steps must be an integer in 1…10/);
   });
 
+  it('sample() checks its options as the config does: a missing prediction or clip, an unknown or mistyped option, is named', () => {
+    const net = { forward: (x: Tensor) => F.mul(x, 0) };
+    const req = { count: 1, channels: 3, imageSize: 2, rng: new Rng(1) };
+    const full = { sampler: 'ddim', steps: 5, eta: 1, clip: true, prediction: 'eps', variance: 'beta' };
+    const problem = (opts: unknown, r: unknown = req) => {
+      try {
+        diffusion.sample(net, linear, opts as never, r as never);
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(problem(full)).to.equal('');
+    const { prediction: _p, ...noPrediction } = full;
+    expect(problem(noPrediction)).to.equal('sample: options.prediction must be one of "eps", "x0", "v" (got nothing)');
+    const { clip: _c, ...noClip } = full;
+    expect(problem(noClip)).to.equal('sample: options.clip must be one of true, false (got nothing)');
+    expect(problem({ ...full, steps: '5' })).to.equal(`sample: options.steps must be an integer from 1 to ${linear.T} for DDIM (got "5")`);
+    expect(problem({ ...full, stpes: 5 })).to.match(/^sample: options\.stpes is not a sampler option/);
+    expect(problem(full, { ...req, rng: 3 })).to.equal('sample: request.rng must be an Rng (new Rng(seed))');
+  });
+
   it('with the true noise as prediction, both samplers walk a known image back exactly (deterministic DDIM)', () => {
     // A "perfect" denoiser for a single training image x*: ε̂ = (x_t − √ᾱ x*)/√(1−ᾱ).
     const target = tensor(Float32Array.from({ length: 12 }, (_, i) => Math.sin(i) * 0.8), [1, 3, 2, 2]);
@@ -143,6 +165,6 @@ describe('diffusion', () => {
       const change = Math.max(...scaled.map((v, i) => Math.abs(v - plain[i]!)));
       expect(change, `${sampler}: λ = 1.05 changes the images`).to.be.above(1e-2);
     }
-    expect(() => draw(net, 'ddim', 0)).to.throw('sample: epsScale must be a number > 0, got 0');
+    expect(() => draw(net, 'ddim', 0)).to.throw('sample: options.epsScale must be a number > 0 (got 0)');
   });
 });

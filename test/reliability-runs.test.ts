@@ -270,6 +270,29 @@ describe('when things go wrong, third pass', function () {
     });
   });
 
+  describe('a checkpoint made on any backend loads on any other', () => {
+    it('a run trained on webgpu (SwiftShader) resumes on cpu, and eval.js and sample.js measure and draw it on either (--backend)', function () {
+      const dir = tmp();
+      const out = join(dir, 'run');
+      const env = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' };
+      const example = (script: string, args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'examples', script), ...args], { encoding: 'utf8', env });
+      const trained = example('train-faces.js', ['--config', tinyConfigFile(dir, { steps: 2 }), '--out', out, '--backend', 'webgpu']);
+      if (trained.status !== 0 && /needs WebGPU/.test(trained.stderr) && !process.env.CI) return this.skip();
+      expect(trained.status, trained.stderr).to.equal(0);
+      const resumed = example('train-faces.js', ['--out', out, '--resume', '--steps', '4', '--backend', 'cpu']);
+      expect(resumed.status, resumed.stderr).to.equal(0);
+      const cache = join(dir, 'cache');
+      const fids = ['cpu', 'webgpu'].map((backend) => {
+        const r = example('eval.js', ['--checkpoint', join(out, 'checkpoint.safetensors'), '--count', '8', '--cache', cache, '--backend', backend]);
+        expect(r.status, `${backend}: ${r.stderr}`).to.equal(0);
+        return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { fid: number }).fid;
+      });
+      expect(Math.abs(fids[0]! - fids[1]!) / fids[0]!).to.be.below(1e-4);
+      const drawn = example('sample.js', ['--checkpoint', join(out, 'checkpoint.safetensors'), '--count', '2', '--out', join(dir, 'g.png'), '--backend', 'webgpu']);
+      expect(drawn.status, drawn.stderr).to.equal(0);
+    });
+  });
+
   describe('messages, not stack traces or silence', () => {
     it('eval.js --cache naming a file, or a folder on a read-only disk, is said before the feature network trains', function () {
       const dir = tmp();

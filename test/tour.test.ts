@@ -11,7 +11,9 @@ import { expect } from 'chai';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const docs = join(repoRoot, 'docs');
-const chapters = readdirSync(docs).filter((f) => f.endsWith('.md')).sort();
+const pages = readdirSync(docs).filter((f) => f.endsWith('.md')).sort();
+/** The tour's chapters (numbered) and its index; the other pages of docs/ are reference pages. */
+const chapters = pages.filter((f) => /^\d\d-/.test(f) || f === 'README.md');
 
 /** The fenced blocks of a markdown text, with their info strings. */
 function blocks(markdown: string): Array<{ info: string; text: string }> {
@@ -43,19 +45,34 @@ const number = (text: string, re: RegExp): number => {
 describe('the tour (docs/ and examples/tour/)', function () {
   this.timeout(600000);
 
+  it('the README is a front door: at most 350 lines, linking the tour and every page of docs/', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    expect(readme.split('\n').length).to.be.at.most(350);
+    for (const page of pages.filter((p) => !/^\d\d-/.test(p))) expect(readme, page).to.contain(`docs/${page}`);
+  });
+
+  it("the README's library loop (examples/library-loop.js) trains and samples as printed", () => {
+    const out = execFileSync(process.execPath, [join(repoRoot, 'examples/library-loop.js')], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, LOOP_STEPS: '20' }, timeout: 300000 });
+    const losses = [...out.matchAll(/^step (\d+): loss ([\d.]+)$/gm)].map((m) => Number(m[2]));
+    expect(losses).to.have.length(2);
+    expect(losses[1]).to.be.below(losses[0]!); // it learns
+    expect(out).to.match(/^samples 4,3,16,16, pixels from -?\d\.\d\d to -?\d\.\d\d$/m);
+  });
+
   it('has the seven chapters and an index, each linking the next', () => {
     expect(chapters).to.deep.equal(['01-tensors.md', '02-autodiff.md', '03-convolution.md', '04-gpu-kernels.md', '05-unet.md', '06-ddpm.md', '07-beyond-one-machine.md', 'README.md']);
+    expect(pages.filter((p) => !chapters.includes(p))).to.deep.equal(['architecture.md', 'backends.md', 'demo.md', 'fid.md', 'library.md', 'recipe.md', 'reliability.md', 'speed.md', 'tests.md']);
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     expect(readme).to.contain('docs/README.md');
   });
 
-  for (const chapter of chapters) {
-    describe(chapter, () => {
+  for (const chapter of [...pages, '../README.md']) {
+    describe(chapter === '../README.md' ? 'README.md (the front door)' : chapter, () => {
       const text = readFileSync(join(docs, chapter), 'utf8');
 
       it('quotes its source files exactly (each excerpt still appears in the file it names)', () => {
         const excerpts = blocks(text).filter((b) => /^(ts|js) \S+$/.test(b.info));
-        if (chapter !== 'README.md') expect(excerpts.length, 'excerpts').to.be.above(0);
+        if (chapters.includes(chapter) && chapter !== 'README.md') expect(excerpts.length, 'excerpts').to.be.above(0);
         for (const { info, text: code } of excerpts) {
           const file = join(repoRoot, info.split(' ')[1]!);
           expect(existsSync(file), `${chapter}: ${info} names a file that does not exist`).to.equal(true);
@@ -71,9 +88,10 @@ describe('the tour (docs/ and examples/tour/)', function () {
       });
 
       it('links and pictures resolve', () => {
+        const from = chapter === '../README.md' ? repoRoot : docs;
         for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
           if (/^https?:/.test(target!)) continue;
-          expect(existsSync(join(docs, target!)), `${chapter} links ${target}`).to.equal(true);
+          expect(existsSync(join(from, target!)), `${chapter} links ${target}`).to.equal(true);
         }
       });
     });

@@ -46,21 +46,30 @@ document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores
  * greyed out in the menu, with why, and the first that works is chosen.
  */
 async function probeBackends() {
-  const missing = [];
+  const missing = [], software = [];
   for (const name of ['webgpu', 'webgl']) {
     const option = document.querySelector(`#backend option[value=${name}]`);
     try {
       const backend = await ddpm.useBackend(name);
-      option.textContent = `${name} (${backend.renderer.split(',').slice(0, 2).join(',')})`;
+      // The adapter's full name, and whether it is software (SwiftShader, llvmpipe, WARP, …).
+      const soft = ddpm.isSoftwareRenderer(backend.renderer);
+      option.textContent = `${name} (${backend.renderer}${soft ? '; software, slower than cpu' : ''})`;
+      option.dataset.software = soft ? 'yes' : '';
+      if (soft) software.push(`${name} runs on ${backend.renderer}`);
     } catch (e) {
       option.disabled = true;
       option.textContent = `${name} (not available here)`;
       missing.push(`${name}: ${e.message.replace(/^backend '\w+' needs /, 'needs ')}`);
     }
   }
-  const first = [...$('backend').options].find((o) => !o.disabled);
+  // The first backend that works on real hardware; a software GPU is never chosen over cpu.
+  const first = [...$('backend').options].find((o) => !o.disabled && !o.dataset.software);
   $('backend').value = first.value;
-  if (missing.length) notice(`Training and sampling use the ${first.value} backend here; not available: ${missing.join('; ')}`, 'backends');
+  const why = [
+    ...(software.length ? [`${software.join(' and ')}: a software renderer, slower than the cpu backend (pick it in the menu to use it anyway)`] : []),
+    ...(missing.length ? [`not available: ${missing.join('; ')}`] : []),
+  ];
+  if (why.length) notice(`Training and sampling use the ${first.value} backend here; ${why.join('; ')}.`, 'backends');
   ddpm.setBackend('cpu');
 }
 await probeBackends();
@@ -87,13 +96,19 @@ function onBackend(backend, work) {
 }
 
 /** A whole number ≥ 1 from an input field, or a notice naming the field and null. */
-function positiveInteger(id, label) {
+function positiveInteger(id, label, max) {
   const text = $(id).value.trim();
   const value = Number(text);
-  if (text !== '' && Number.isInteger(value) && value >= 1) return value;
-  notice(`${label} must be a whole number of at least 1 (it is ${text === '' ? 'empty' : `"${text}"`}).`, 'fields');
+  if (text !== '' && Number.isInteger(value) && value >= 1 && value <= max) return value;
+  notice(`${label} must be a whole number from 1 to ${max.toLocaleString('en-US')} (it is ${text === '' ? 'empty' : `"${text}"`}).`, 'fields');
   return null;
 }
+
+/**
+ * The most steps one run in the page may ask for: at the cpu backend's 1 to 2 steps a second, a
+ * day. More is a typo (1e9 would never end); a longer run continues from its checkpoint.
+ */
+const MAX_PAGE_STEPS = 100_000;
 
 /** Draws an RGBA image (io.imageGrid's output) on a canvas, resizing the canvas to it. */
 function draw(canvas, image) {
@@ -148,7 +163,7 @@ function demoConfig(steps, sampleEvery, changes = {}) {
   return resolveConfig({ ...merged, train: { ...merged.train, steps, sampleEvery } });
 }
 
-const run = { trainer: null, store: null, backend: null, paused: false, running: false, losses: [] };
+const run = { trainer: null, store: null, backend: null, paused: false, running: false, stopRequested: false, losses: [] };
 
 /**
  * Trains on `backend`, yielding to the page between steps; resolves with the losses. A fresh run
@@ -163,6 +178,7 @@ async function train(backend, steps, sampleEvery, { onStep, source = $('dataSour
   } finally {
     run.running = false;
     run.paused = false;
+    run.stopRequested = false;
     $('pause').textContent = 'Pause';
   }
 }
@@ -185,6 +201,13 @@ async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, c
   run.losses = [];
   const started = performance.now(), first = run.trainer.step, total = config.train.steps;
   while (run.trainer.step < total) {
+    if (run.stopRequested) {
+      // Stop: the run ends here and keeps its checkpoint, which Continue (or Download) takes.
+      await onBackend(run.backend, () => run.trainer.saveCheckpoint());
+      loaded.bytes = run.store.files.get('checkpoint.safetensors');
+      $('progress').textContent = `Stopped at step ${run.trainer.step} of ${total}; its checkpoint is kept: Continue trains on from it, Download saves it.`;
+      break;
+    }
     if (run.paused) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
@@ -213,12 +236,12 @@ async function drawSamples() {
 
 /** Runs a training session from the buttons, reporting a failure in the page. */
 async function startTraining(options) {
-  const steps = positiveInteger('steps', 'Steps'), sampleEvery = positiveInteger('sampleEvery', '"Samples every"');
+  const steps = positiveInteger('steps', 'Steps', MAX_PAGE_STEPS), sampleEvery = positiveInteger('sampleEvery', '"Samples every"', MAX_PAGE_STEPS);
   if (steps === null || sampleEvery === null) return;
   clearNotice('fields');
   clearNotice('training');
   $('start').disabled = $('continue').disabled = true;
-  $('pause').disabled = false;
+  $('pause').disabled = $('stop').disabled = false;
   $('progress').textContent = 'Starting…';
   try {
     await train($('backend').value, steps, sampleEvery, options);
@@ -227,7 +250,7 @@ async function startTraining(options) {
     $('progress').textContent = 'Training stopped (see the notice above).';
   }
   $('start').disabled = false;
-  $('pause').disabled = true;
+  $('pause').disabled = $('stop').disabled = true;
   $('continue').disabled = !loaded.bytes;
 }
 
@@ -237,7 +260,14 @@ $('pause').onclick = () => {
   if (!run.running) return;
   run.paused = !run.paused;
   $('pause').textContent = run.paused ? 'Resume' : 'Pause';
-  if (run.paused) $('progress').textContent += ' (paused)';
+  const line = $('progress').textContent.replace(/ \(paused\)$/, '');
+  $('progress').textContent = run.paused ? `${line} (paused)` : line;
+};
+$('stop').onclick = () => {
+  if (!run.running) return;
+  run.stopRequested = true;
+  run.paused = false; // a paused run stops too
+  $('pause').textContent = 'Pause';
 };
 /** Saves the running (or last) training run's checkpoint and offers it as a download. */
 async function downloadCheckpoint() {

@@ -47,28 +47,47 @@ export async function closeBackends(): Promise<void> {
   for (const backend of all) await backend.then((b) => b.dispose(), () => undefined);
 }
 
-/** Makes the named backend current (opening a GPU backend once) and returns it. */
+/**
+ * Whether a renderer is software (a CPU drawing as a GPU would: SwiftShader, llvmpipe, lavapipe,
+ * WARP, a fallback adapter). On one, the GPU backends are a correctness check, slower than the cpu
+ * backend, so 'auto' never takes one; asked for by name, one runs, and says it is software.
+ */
+export function isSoftwareRenderer(renderer: string): boolean {
+  return /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|fallback/i.test(renderer);
+}
+
+const SOFTWARE = 'a software renderer, slower than the cpu backend';
+
+/** Makes the named backend current (opening a GPU backend once) and returns it; a GPU backend says which device it runs on. */
 export async function useBackend(name: string, { log }: { log?: (message: string) => void } = {}): Promise<Backend> {
   if (name === 'cpu') return setBackend('cpu');
   if (name === 'webgpu' || name === 'webgl') {
+    let backend: GpuBackend;
     try {
-      return setBackend(await open(name));
+      backend = await open(name);
     } catch (e) {
       throw new Error(`${GPU_HINTS[name]} (${(e as Error).message})`);
     }
+    log?.(`backend '${name}': gpu.js mode '${backend.mode}' on ${backend.renderer}${isSoftwareRenderer(backend.renderer) ? ` (${SOFTWARE})` : ''}`);
+    return setBackend(backend);
   }
   if (name !== 'gpu' && name !== 'auto') return setBackend(name);
   const why: string[] = [];
   for (const kind of ['webgpu', 'webgl'] as const) {
     try {
       const backend = await open(kind);
-      log?.(`backend '${name}': ${kind}, in gpu.js mode '${backend.mode}' on ${backend.renderer}${why.length ? ` (${why.join('; ')})` : ''}`);
+      const software = isSoftwareRenderer(backend.renderer);
+      if (software && name === 'auto') {
+        why.push(`${kind} runs on ${backend.renderer}, ${SOFTWARE}: ask for --backend ${kind} to use it anyway`);
+        continue;
+      }
+      log?.(`backend '${name}': ${kind}, in gpu.js mode '${backend.mode}' on ${backend.renderer}${software ? ` (${SOFTWARE})` : ''}${why.length ? ` (${why.join('; ')})` : ''}`);
       return setBackend(backend);
     } catch (e) {
       why.push(`no ${kind}: ${(e as Error).message}`);
     }
   }
   if (name === 'gpu') throw new Error(`backend 'gpu' needs WebGPU or WebGL, and neither works here: ${why.join('; ')}. See the README's Backends section`);
-  log?.(`backend 'auto': cpu, since no GPU backend works here (${why.join('; ')})`);
+  log?.(`backend 'auto': cpu, since no GPU backend works here, or only on a software renderer (${why.join('; ')})`);
   return setBackend('cpu');
 }

@@ -62,12 +62,41 @@ export function samplingPlan(schedule: Schedule, opts: Pick<SamplerOptions, 'sam
   return ts.map((t, i) => [t, ts[i + 1] ?? -1]);
 }
 
+/**
+ * Checks a sampler's options and request as the config checks its fields (plain JavaScript callers
+ * included): a missing, unknown or mistyped one throws naming it, since a left-out `prediction`
+ * or `clip` would otherwise draw wrong images without a word.
+ */
+export function checkSampling(opts: SamplerOptions, req: SampleRequest, T: number): void {
+  const problems: string[] = [];
+  const o = (opts ?? {}) as unknown as Record<string, unknown>, r = (req ?? {}) as unknown as Record<string, unknown>;
+  const oneOf = (field: string, values: readonly unknown[]) => {
+    if (!values.includes(o[field])) problems.push(`options.${field} must be one of ${values.map((v) => JSON.stringify(v)).join(', ')} (got ${JSON.stringify(o[field]) ?? 'nothing'})`);
+  };
+  oneOf('sampler', ['ddpm', 'ddim']);
+  oneOf('prediction', ['eps', 'x0', 'v']);
+  oneOf('variance', ['beta', 'posterior']);
+  oneOf('clip', [true, false]);
+  if (o.sampler === 'ddim') {
+    if (!(Number.isInteger(o.steps) && (o.steps as number) >= 1 && (o.steps as number) <= T)) problems.push(`options.steps must be an integer from 1 to ${T} for DDIM (got ${JSON.stringify(o.steps) ?? 'nothing'})`);
+    if (!(typeof o.eta === 'number' && o.eta >= 0 && o.eta <= 1)) problems.push(`options.eta must be a number from 0 to 1 for DDIM (got ${JSON.stringify(o.eta) ?? 'nothing'})`);
+  }
+  if (o.epsScale !== undefined && !(typeof o.epsScale === 'number' && Number.isFinite(o.epsScale) && o.epsScale > 0)) problems.push(`options.epsScale must be a number > 0 (got ${JSON.stringify(o.epsScale)})`);
+  const known = ['sampler', 'steps', 'eta', 'clip', 'prediction', 'variance', 'epsScale', 'count'];
+  for (const k of Object.keys(o)) if (!known.includes(k)) problems.push(`options.${k} is not a sampler option (options: ${known.slice(0, 7).join(', ')})`);
+  for (const field of ['count', 'channels', 'imageSize'] as const) {
+    if (!(Number.isInteger(r[field]) && (r[field] as number) >= 1)) problems.push(`request.${field} must be a positive integer (got ${JSON.stringify(r[field]) ?? 'nothing'})`);
+  }
+  if (!r.rng || typeof (r.rng as { normal?: unknown }).normal !== 'function') problems.push('request.rng must be an Rng (new Rng(seed))');
+  if (problems.length) throw new Error(`sample: ${problems.join('; ')}`);
+}
+
 export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions, req: SampleRequest): SampleResult {
+  checkSampling(opts, req, schedule.T);
   const { count, channels, imageSize, rng } = req;
   const batchSize = req.batchSize ?? count;
   const plan = samplingPlan(schedule, opts);
   const epsScale = opts.epsScale ?? 1;
-  if (!(Number.isFinite(epsScale) && epsScale > 0)) throw new Error(`sample: epsScale must be a number > 0, got ${epsScale}`);
   const frames = req.trajectoryFrames ?? 0;
   // Steps after which a frame is kept (step index k means after k steps; 0 is x_T).
   const keep = frames > 0 ? [...new Set(Array.from({ length: frames }, (_, i) => Math.round((i * plan.length) / Math.max(1, frames - 1))))] : [];

@@ -77,6 +77,12 @@ export interface TrainerOptions {
   backend?: Backend;
 }
 
+/**
+ * The first sample grid comes early, at this step (within the first two minutes on 2 cores), then
+ * one every train.sampleEvery steps: a new user sees the run doing something long before step 250.
+ */
+const FIRST_PREVIEW_STEP = 25;
+
 /** A warning is printed once when a logged loss exceeds its first logged value this many times. */
 const LOSS_BLOWUP = 1e3;
 
@@ -315,7 +321,7 @@ export class Trainer {
       await this.stopOnWriteError(null, async () => {
         if (this.step % train.logEvery === 0 || this.step === total) await this.writeLog(secondsPerStep);
         if (train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) await this.saveCheckpoint();
-        if (train.sampleEvery > 0 && this.step % train.sampleEvery === 0) await this.writePreview();
+        if (train.sampleEvery > 0 && (this.step % train.sampleEvery === 0 || this.step === FIRST_PREVIEW_STEP)) await this.writePreview();
         if (train.evalEvery > 0 && this.step % train.evalEvery === 0) await this.writeEvaluation();
       });
       // Let signal handlers (Ctrl-C) run between steps.

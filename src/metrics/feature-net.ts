@@ -124,6 +124,7 @@ export async function trainFeatureNet(reference: ReferenceSet, recipe: FeatureRe
   checkRecipe(reference, recipe);
   const net = new FeatureNet(recipe, reference.labels);
   const opt = new Adam(net.parameters(), { lr: recipe.lr });
+  let said = performance.now();
   for (let step = 0; step < recipe.steps; step++) {
     const loss = tidy(() => {
       const { images, labels } = reference.training(step * recipe.batchSize, recipe.batchSize);
@@ -134,7 +135,11 @@ export async function trainFeatureNet(reference: ReferenceSet, recipe: FeatureRe
       return loss.detach();
     });
     // Read (awaited, so WebGPU can map it) only when it is logged.
-    if (log && ((step + 1) % 100 === 0 || step + 1 === recipe.steps)) log(`feature network: step ${step + 1}/${recipe.steps}, loss ${(await loss.data())[0]!.toFixed(3)}`);
+    // A line every 100 steps, and at least every 1.5 s (nothing a user runs is silent for 2).
+    if (log && ((step + 1) % 100 === 0 || step + 1 === recipe.steps || performance.now() - said > 1500)) {
+      said = performance.now();
+      log(`feature network: step ${step + 1}/${recipe.steps}, loss ${(await loss.data())[0]!.toFixed(3)}`);
+    }
     dispose(loss);
   }
   const scored = reference.scored();

@@ -7,6 +7,7 @@ the same words (test/config-rules.test.ts feeds one corpus to both). The checks 
 import json
 import math
 import os
+import re
 from decimal import Decimal
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "config_rules.json")) as _f:
@@ -249,6 +250,9 @@ def resolve_config(partial, where=None):
                 merged[section][field] = value
     if data["source"] == "folder" and not data["path"]:
         problems.append("data.path must name an image folder when data.source is 'folder'")
+    given_train = partial.get("train") if isinstance(partial.get("train"), dict) else {}
+    if data["source"] == "folder" and isinstance(data["path"], str) and "outDir" not in given_train:
+        merged["train"]["outDir"] = "runs/" + (re.split(r"[\\/]", re.sub(r"[\\/]+$", "", data["path"]))[-1] or "photos")
     sample = merged["sample"]
     if sample["sampler"] == "ddim" and satisfies(rules["diffusion"]["timesteps"], diffusion["timesteps"]) and is_number(sample["steps"]) and sample["steps"] > diffusion["timesteps"]:
         problems.append(f"sample.steps ({js_number(sample['steps'])}) must not exceed diffusion.timesteps ({js_number(diffusion['timesteps'])})")

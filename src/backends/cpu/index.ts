@@ -13,12 +13,17 @@ import type { Mat } from './gemm.js';
 import { exp, sigmoid, siluGrad } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
+import { freedMessage, track } from '../scope.js';
 import { adamMoments, adamParam, blend, sumSquares } from './optim.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
 export class CpuStorage implements Storage {
-  constructor(readonly backend: CpuBackend, readonly data: Float32Array) {}
+  /** Set when freed (by a tidy() scope's end, dispose(), zeroGrad()): using it then throws, as on a GPU. */
+  released?: string;
+  constructor(readonly backend: CpuBackend, readonly data: Float32Array) {
+    track(this); // the open tidy() scope owns it
+  }
   get size(): number {
     return this.data.length;
   }
@@ -26,6 +31,7 @@ export class CpuStorage implements Storage {
 
 function dataOf(s: Storage): Float32Array {
   if (!(s instanceof CpuStorage)) throw new Error(`cpu backend: got a storage of backend '${s.backend.name}'`);
+  if (s.released) throw new Error(freedMessage('cpu', s.released));
   return s.data;
 }
 
@@ -162,6 +168,11 @@ export class CpuBackend implements Backend {
 
   zeros(size: number): Storage {
     return new CpuStorage(this, new Float32Array(size));
+  }
+
+  /** Marks a storage freed (the garbage collector reclaims its array); a later use throws naming `by`. */
+  release(s: Storage, by = 'tidy'): void {
+    if (s instanceof CpuStorage && !s.released) s.released = by;
   }
 
   fromArray(data: Float32Array): Storage {

@@ -36,7 +36,7 @@ import { affine, channelOf, gradA, groupNorm as groupNormKernel, groupNormChanne
 import { reduce as reduceKernel, REDUCE_OPS } from '../../../kernels/reduce.js';
 import { softmax as softmaxKernel, softmaxGrad as softmaxGradKernel } from '../../../kernels/softmax.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/view.js';
-import { track } from '../scope.js';
+import { freedMessage as freedOn, track } from '../scope.js';
 import { openGpu, type CompiledKernel, type GpuMode, type KernelValue, type OpenGpu } from './gpujs.js';
 import { itemsWithin, leadingAxis, readRange, slice, span } from './paging.js';
 
@@ -103,12 +103,7 @@ function cellOf(s: Storage): Cell {
   return cell;
 }
 
-/** Why a freed tensor cannot be used, by what freed it. */
-function freedMessage(by: string): string {
-  if (by === 'tidy') return 'gpu backend: this tensor was freed at the end of the tidy() scope that created it; return it from the scope (or make it outside) to use it afterwards';
-  if (by === 'collected') return 'gpu backend: this tensor was freed when nothing referred to its storage any more';
-  return `gpu backend: this tensor was freed by ${by}; it cannot be used afterwards`;
-}
+const freedMessage = (by: string) => freedOn('gpu', by);
 
 /** Slices' values, end to end. */
 function joinParts(parts: Float32Array[], size: number): Float32Array {
