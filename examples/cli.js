@@ -25,6 +25,31 @@ export async function readPartialConfig(path) {
   return partial;
 }
 
+/**
+ * DDPM_TINY=1 makes every example small enough to try in seconds: it trains and exports 8×8
+ * images on a tiny UNet for 2 steps, and draws or measures at most 16 images. The README's
+ * commands are run so by the tests (test/readme.test.ts), exactly as written otherwise.
+ */
+export const tiny = Boolean(process.env.DDPM_TINY);
+const TINY = {
+  data: { imageSize: 8 },
+  model: { baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16 },
+  diffusion: { timesteps: 50 },
+  train: { batchSize: 2, steps: 2, logEvery: 1, sampleEvery: 0, checkpointEvery: 2 },
+  sample: { steps: 2, count: 2 },
+};
+
+/** A partial config with DDPM_TINY's sizes under it (the config's own fields win), or as it is. */
+export function withTiny(partial) {
+  if (!tiny) return partial;
+  const out = { ...partial };
+  for (const [section, fields] of Object.entries(TINY)) out[section] = isObject(partial[section]) ? { ...fields, ...partial[section] } : partial[section] === undefined ? { ...fields } : partial[section];
+  return out;
+}
+
+/** A count of images to draw, measure or export: at most 16 with DDPM_TINY. */
+export const tinyCount = (count) => (tiny && count > 16 ? 16 : count);
+
 /** A mistake in how the script was called: printed with the usage, exit code 2. */
 export class UsageError extends Error {}
 

@@ -7,7 +7,7 @@
 //   node examples/eval.js --checkpoint runs/faces/checkpoint.safetensors [--count 500] [--sampler ddim --steps 50]
 
 import { diffusion, metrics, Rng, formatDuration } from 'ddpm-ts';
-import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, UsageError } from './cli.js';
+import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, tinyCount, UsageError } from './cli.js';
 
 const USAGE = `Measure a checkpoint's samples: FID against held-out real images.
 
@@ -34,6 +34,7 @@ const FLAGS = { checkpoint: { type: 'string' }, count: { type: 'string', number:
 
 await run(USAGE, async () => {
   const opts = { count: 500, seed: 0, ...parseFlags(process.argv.slice(2), FLAGS) };
+  opts.count = tinyCount(opts.count);
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
   if (!(Number.isInteger(opts.count) && opts.count >= 2 && opts.count <= 10000)) throw new UsageError(`--count must be a whole number from 2 to 10000, got ${opts.count}`);
   // --count is the FID's, not the config's sample.count (a preview grid's, at most 1,024).

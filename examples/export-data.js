@@ -7,7 +7,7 @@
 
 import { totalmem } from 'node:os';
 import { ConfigError, data, diffusion, formatDuration, io, resolveConfig, tensor } from 'ddpm-ts';
-import { flagProblems, parseFlags, readPartialConfig, run, UsageError } from './cli.js';
+import { flagProblems, parseFlags, readPartialConfig, run, tinyCount, UsageError, withTiny } from './cli.js';
 
 const USAGE = `Export training images (generated faces or MNIST) for PyTorch.
 
@@ -27,7 +27,7 @@ await run(USAGE, async () => {
   const args = parseFlags(process.argv.slice(2), FLAGS);
   if (!args.out) throw new UsageError('--out is required');
   if (args.count !== undefined && !(Number.isInteger(args.count) && args.count >= 1)) throw new UsageError(`--count must be a whole number >= 1, got ${args.count}`);
-  const partial = args.config ? await readPartialConfig(args.config) : {};
+  const partial = withTiny(args.config ? await readPartialConfig(args.config) : {});
   if (args.mnist) partial.data = { ...partial.data, source: 'mnist' };
   let config;
   try {
@@ -42,7 +42,7 @@ await run(USAGE, async () => {
   await io.checkOutputFiles(outputs, { inputs: args.config ? [{ flag: '--config', path: args.config }] : [], overwrite: args.overwrite });
 
   const dataset = await data.loadNodeDataset(config.data, { warn: console.warn });
-  const count = args.count ?? (Number.isFinite(dataset.size) ? dataset.size : 10000);
+  const count = tinyCount(args.count ?? (Number.isFinite(dataset.size) ? dataset.size : 10000));
   if (count > dataset.size) throw new UsageError(`--count ${count}: ${dataset.description} holds ${dataset.size} images`);
   const { channels: C, imageSize: S } = config.data;
   // The images are held twice at the end (the values and the file made of them): say so up front

@@ -4,7 +4,7 @@
 //   node examples/sample.js --checkpoint runs/faces/checkpoint.safetensors [--sampler ddim --steps 50 --count 64 --out grid.png]
 
 import { diffusion, io, Rng, formatDuration } from 'ddpm-ts';
-import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, UsageError } from './cli.js';
+import { describeSampling, loadForSampling, parseFlags, run, samplingProgress, tinyCount, UsageError } from './cli.js';
 
 const USAGE = `Draw samples from a trained ddpm-ts checkpoint, or from a weights file with its config.
 
@@ -34,6 +34,7 @@ const FLAGS = {
 
 await run(USAGE, async () => {
   const opts = { count: 64, seed: 0, out: 'samples.png', ...parseFlags(process.argv.slice(2), FLAGS) };
+  opts.count = tinyCount(opts.count);
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
   // Where the images go is checked before any work (see the rule in the usage above).
   const outputs = [{ flag: '--out', path: opts.out, kind: 'image' }, ...(opts.strip ? [{ flag: '--strip', path: opts.strip, kind: 'image' }] : [])];

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { ConfigError, defaultConfig, diffusion, formatProgress, io, resolveConfig } from 'ddpm-ts';
-import { flagProblems, isObject, parseFlags, readPartialConfig, run, UsageError } from './cli.js';
+import { flagProblems, isObject, parseFlags, readPartialConfig, run, UsageError, withTiny } from './cli.js';
 
 const USAGE = `Train a denoising diffusion model (DDPM) on faces.
 
@@ -36,7 +36,7 @@ const FLAG_FIELDS = { 'train.steps': '--steps', 'train.outDir': '--out', 'data.p
 
 /** The partial config the user asked for: the --config file, then the flags over it. */
 async function requestedConfig(args) {
-  const partial = args.config ? await readPartialConfig(args.config) : {};
+  const partial = withTiny(args.config ? await readPartialConfig(args.config) : {});
   // A flag's field goes into its section; a section that is not an object (null, "x", []) is left
   // as it is, for resolveConfig to refuse by name, never replaced by the defaults.
   const section = (name) => (!Object.hasOwn(partial, name) ? (partial[name] = {}) : isObject(partial[name]) ? (partial[name] = { ...partial[name] }) : {});

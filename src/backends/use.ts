@@ -51,6 +51,7 @@ export async function closeBackends(): Promise<void> {
  * Whether a renderer is software (a CPU drawing as a GPU would: SwiftShader, llvmpipe, lavapipe,
  * WARP, a fallback adapter). On one, the GPU backends are a correctness check, slower than the cpu
  * backend, so 'auto' never takes one; asked for by name, one runs, and says it is software.
+ * (headless-gl in Node names no renderer, only "ANGLE", so a software GL there is not recognised.)
  */
 export function isSoftwareRenderer(renderer: string): boolean {
   return /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|fallback/i.test(renderer);
