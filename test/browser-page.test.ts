@@ -206,13 +206,16 @@ describe('the demo page in Chromium', function () {
     await page.waitForFunction(() => ((window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer?.step ?? 0) >= 2, undefined, { timeout: 120000 });
     for (let i = 0; i < 2; i++) {
       await page.click('#pause'); // paused
-      expect(await page.locator('#progress').textContent()).to.match(/^step \d+\/100000 .* \(paused\)$/);
+      expect(await page.locator('#progress').textContent()).to.match(/^step +\d+\/100000 .* \(paused\)$/);
       await page.click('#pause'); // running again
       expect(await page.locator('#progress').textContent()).not.to.contain('(paused)');
     }
     await page.click('#pause');
-    const pausedAt = await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step);
+    await page.waitForTimeout(1500); // a step that was running when Pause was pressed ends
     expect((await page.locator('#progress').textContent())!.match(/\(paused\)/g)).to.have.length(1);
+    const pausedAt = await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step);
+    await page.waitForTimeout(500);
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.trainer!.step), 'no step while paused').to.equal(pausedAt);
     await page.click('#stop');
     await page.waitForFunction(() => !(window as unknown as { ddpmDemo: Demo }).ddpmDemo.run.running, undefined, { timeout: 60000 });
     expect(await page.locator('#progress').textContent()).to.equal(`Stopped at step ${pausedAt} of 100000; its checkpoint is kept: Continue trains on from it, Download saves it.`);

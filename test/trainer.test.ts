@@ -245,4 +245,16 @@ describe('trainer', function () {
       expect(saved.model.size).to.equal(saved.ema.size);
     });
   });
+
+  it('Trainer.create checks what plain JavaScript gives it: a partial or wrong config by the config\'s rules, an unknown option by name; a MemoryStore run says where its outputs go', async () => {
+    const store = new diffusion.MemoryStore('mine');
+    let said = '';
+    const e1 = await diffusion.Trainer.create({ train: { batchSize: 0 } } as never, { store }).catch((e: Error) => e);
+    expect((e1 as Error).message).to.contain('train.batchSize must be an integer >= 1 (got 0)');
+    const e2 = await diffusion.Trainer.create(tinyConfig('unused'), { store, resum: true } as never).catch((e: Error) => e);
+    expect((e2 as Error).message).to.equal("Trainer.create: 'resum' is not an option (options: resume, overwrite, dataset, events, store, memoryLimit, backend)");
+    const trainer = await diffusion.Trainer.create(tinyConfig('unused', { train: { steps: 1 } }), { store, events: { log: (m) => (said ||= m) } });
+    await trainer.train();
+    expect(said).to.match(/; outputs in memory \(a MemoryStore, 'mine'\)$/);
+  });
 });

@@ -216,7 +216,8 @@ async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, c
     const loss = await onBackend(run.backend, () => run.trainer.trainStep());
     run.losses.push([run.trainer.step, loss]);
     const perStep = (performance.now() - started) / 1000 / (run.trainer.step - first);
-    $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: total, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (total - run.trainer.step) * perStep }, 20);
+    // A step that was running when Pause was pressed ends after it: its line keeps the mark.
+    $('progress').textContent = ddpm.formatProgress({ step: run.trainer.step, totalSteps: total, loss, lr: run.trainer.optimizer.lr, stepsPerSecond: 1 / perStep, etaSeconds: (total - run.trainer.step) * perStep }, 20) + (run.paused ? ' (paused)' : '');
     if (run.trainer.step % 10 === 0 || run.trainer.step === total) chart($('loss'), [{ points: run.losses, colour: '#1565c0' }], { logY: true });
     if (run.trainer.step % sampleEvery === 0 || run.trainer.step === total) await drawSamples();
     onStep?.(run.trainer.step, loss);

@@ -6,6 +6,8 @@
 import type { RGBAImage } from '../io/image.js';
 
 export interface RunStore {
+  /** Where the run's files go, in words (a folder's path; "memory"), for the trainer's first line. */
+  readonly location?: string;
   /** How a file of the run is named in messages (a path, in a folder). */
   describe(name: string): string;
   /** A file's bytes, or null when it does not exist. */
@@ -44,6 +46,10 @@ export class MemoryStore implements RunStore {
   readonly images = new Map<string, RGBAImage>();
 
   constructor(private readonly label = 'memory') {}
+
+  get location(): string {
+    return `memory (a MemoryStore, '${this.label}')`;
+  }
 
   describe(name: string): string {
     return `${this.label}:${name}`;

@@ -9,7 +9,7 @@ import { setBackend, type Backend } from '../backends/backend.js';
 import { dispose, tidy } from '../backends/scope.js';
 import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
-import type { Config } from '../config.js';
+import { resolveConfig, type Config } from '../config.js';
 import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
 import { imageGrid, trajectoryStrip } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
@@ -83,6 +83,8 @@ export interface TrainerOptions {
  */
 const FIRST_PREVIEW_STEP = 25;
 
+const TRAINER_OPTIONS = ['resume', 'overwrite', 'dataset', 'events', 'store', 'memoryLimit', 'backend'];
+
 /** A warning is printed once when a logged loss exceeds its first logged value this many times. */
 const LOSS_BLOWUP = 1e3;
 
@@ -139,7 +141,13 @@ export class Trainer {
    * log a resume continues, that the run fits in memory, and the data. With `resume`, the run
    * continues from outDir's checkpoint.
    */
-  static async create(config: Config, { resume = false, overwrite = false, dataset, events = {}, store = platform().openStore(config.train.outDir), memoryLimit = platform().totalMemory(), backend }: TrainerOptions = {}): Promise<Trainer> {
+  static async create(given: Config, options: TrainerOptions = {}): Promise<Trainer> {
+    // Plain JavaScript callers too: a config is checked by the config's rules (a resolved one
+    // passes unchanged), and an option that is not one is named rather than ignored.
+    const config = resolveConfig(given);
+    const unknown = Object.keys(options ?? {}).filter((k) => !TRAINER_OPTIONS.includes(k));
+    if (unknown.length) throw new Error(`Trainer.create: ${unknown.map((k) => `'${k}'`).join(', ')} is not an option (options: ${TRAINER_OPTIONS.join(', ')})`);
+    const { resume = false, overwrite = false, dataset, events = {}, store = platform().openStore(config.train.outDir), memoryLimit = platform().totalMemory(), backend } = options;
     if (resume && overwrite) throw new Error('resume and overwrite exclude each other: resume continues the run in outDir, overwrite replaces it');
     if (backend) setBackend(backend);
     else await useBackend(config.backend, { log: events.log });
@@ -304,7 +312,7 @@ export class Trainer {
   private async trainLoop(): Promise<'finished' | 'interrupted'> {
     const { train } = this.config;
     const total = train.steps;
-    this.events.log?.(`training on ${this.data.description}: ${this.model.numParameters().toLocaleString('en-US')} parameters, batch ${train.batchSize}, steps ${this.step} → ${total}, ${getThreads()} thread(s); outputs in ${this.outDir}`);
+    this.events.log?.(`training on ${this.data.description}: ${this.model.numParameters().toLocaleString('en-US')} parameters, batch ${train.batchSize}, steps ${this.step} → ${total}, ${getThreads()} thread(s); outputs in ${this.store.location ?? this.outDir}`);
     const durations: number[] = [];
     while (this.step < total) {
       if (this.stopRequested) {

@@ -12,6 +12,10 @@ import { lockRunFolder, type RunLock } from './run-lock.js';
 export class FolderStore implements RunStore {
   constructor(readonly dir: string) {}
 
+  get location(): string {
+    return this.dir;
+  }
+
   describe(name: string): string {
     return join(this.dir, name);
   }
