@@ -148,7 +148,7 @@ describe('data', () => {
     const one = new Uint8Array(3 * 4 * 4);
     expect(data.inMemoryDataset([one], 4, 3).size).to.equal(1);
     expect(() => data.inMemoryDataset([one], 4, 4)).to.throw('inMemoryDataset: channels must be 1, 2 or 3 (got 4)');
-    expect(() => data.inMemoryDataset([one], 3, 3)).to.throw('inMemoryDataset: imageSize must be an integer >= 4 (got 3)');
+    expect(() => data.inMemoryDataset([one], 0, 3)).to.throw('inMemoryDataset: imageSize must be a positive integer (got 0)');
     expect(() => data.inMemoryDataset([one, new Uint8Array(5)], 4, 3)).to.throw('inMemoryDataset: images[1] must be a Uint8Array of 48 bytes (3×4×4, values 0–255), got 5 bytes');
     expect(() => data.inMemoryDataset([new Float32Array(48)] as never, 4, 3)).to.throw('inMemoryDataset: images[0] must be a Uint8Array of 48 bytes (3×4×4, values 0–255), got [object Float32Array]');
     expect(() => data.inMemoryDataset('x' as never, 4, 3)).to.throw('inMemoryDataset: images must be an array of Uint8Arrays, one image each (got string)');

@@ -63,7 +63,7 @@ export function facesDataset(imageSize: number, channels: number): Dataset {
 /** Images held in memory as 8-bit values (a quarter of the float size), converted on use. */
 export function inMemoryDataset(images: Uint8Array[], imageSize: number, channels: number, description = 'images in memory'): Dataset {
   // Called from plain JavaScript too: wrong arguments are named, never trained on.
-  if (!Number.isInteger(imageSize) || imageSize < 4) throw new Error(`inMemoryDataset: imageSize must be an integer >= 4 (got ${JSON.stringify(imageSize)})`);
+  if (!Number.isInteger(imageSize) || imageSize < 1) throw new Error(`inMemoryDataset: imageSize must be a positive integer (got ${JSON.stringify(imageSize)})`);
   if (!Number.isInteger(channels) || channels < 1 || channels > 3) throw new Error(`inMemoryDataset: channels must be 1, 2 or 3 (got ${JSON.stringify(channels)})`);
   if (!Array.isArray(images)) throw new Error(`inMemoryDataset: images must be an array of Uint8Arrays, one image each (got ${typeof images})`);
   if (images.length === 0) throw new Error(`${description}: no images`);
