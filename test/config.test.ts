@@ -90,10 +90,12 @@ describe('config', () => {
     expect(resolveConfig({}).train.lr).to.equal(1e-3);
     expect(resolveConfig({ data: { source: 'folder', path: 'photos' } }).train.lr).to.equal(1e-3);
     expect(resolveConfig({ data: { source: 'mnist', channels: 1 }, train: { lr: 5e-4 } }).train.lr).to.equal(5e-4);
-    // The source changes only the rate: the other train fields are the defaults'.
-    const { lr: _mnistLr, ...mnistRest } = resolveConfig({ data: { source: 'mnist', channels: 1 } }).train;
-    const { lr: _facesLr, ...facesRest } = resolveConfig({}).train;
+    // The source changes the rate and the default folder (runs/mnist, runs/<the folder's name>): the other train fields are the defaults'.
+    const { lr: _mnistLr, outDir: mnistDir, ...mnistRest } = resolveConfig({ data: { source: 'mnist', channels: 1 } }).train;
+    const { lr: _facesLr, outDir: facesDir, ...facesRest } = resolveConfig({}).train;
     expect(mnistRest).to.deep.equal(facesRest);
+    expect([facesDir, mnistDir, resolveConfig({ data: { source: 'folder', path: 'my/photos/' } }).train.outDir]).to.deep.equal(['runs/faces', 'runs/mnist', 'runs/photos']);
+    expect(resolveConfig({ data: { source: 'folder', path: 'my/photos' }, train: { outDir: 'here' } }).train.outDir).to.equal('here');
     // A checkpoint of an MNIST run from before stores its rate, 1e-3, and resumes at it.
     const before = resolveConfig({ data: { source: 'mnist', channels: 1 }, train: { lr: 1e-3 } });
     expect(resolveConfig(JSON.parse(JSON.stringify(before))).train.lr).to.equal(1e-3);
