@@ -175,14 +175,15 @@ export async function run(usage, body) {
 }
 
 /**
- * A sampler's onStep that shows progress: rewritten in place on a terminal, a line every 1.5 s in
- * a log (nothing a user runs is silent for 2 s).
+ * A progress reporter (done, total) => void: `describe(done, total, left)` gives the line, which
+ * is rewritten in place on a terminal, and printed at least every 1.5 s in a log (nothing a user
+ * runs is silent for 2 s).
  */
-export function samplingProgress() {
+export function progressLines(describe) {
   const started = performance.now();
   let said = started;
   return (done, total) => {
-    const line = `sampling: step ${done}/${total}, ${formatDuration(((performance.now() - started) / 1000 / done) * (total - done))} left`;
+    const line = describe(done, total, formatDuration(((performance.now() - started) / 1000 / done) * (total - done)));
     if (process.stdout.isTTY) process.stdout.write(`\r${line} ${done === total ? '\n' : ''}`);
     else if (performance.now() - said > 1500 || done === total) {
       said = performance.now();
@@ -190,3 +191,6 @@ export function samplingProgress() {
     }
   };
 }
+
+/** A sampler's onStep that shows progress. */
+export const samplingProgress = () => progressLines((done, total, left) => `sampling: step ${done}/${total}, ${left} left`);

@@ -6,8 +6,8 @@
 //   node examples/export-data.js --count 10000 --out faces.safetensors --config-out config.json
 
 import { totalmem } from 'node:os';
-import { ConfigError, data, diffusion, formatDuration, io, resolveConfig, tensor } from 'ddpm-ts';
-import { flagProblems, parseFlags, readPartialConfig, run, tinyCount, UsageError, withTiny } from './cli.js';
+import { ConfigError, data, diffusion, io, resolveConfig, tensor } from 'ddpm-ts';
+import { flagProblems, parseFlags, progressLines, readPartialConfig, run, tinyCount, UsageError, withTiny } from './cli.js';
 
 const USAGE = `Export training images (generated faces or MNIST) for PyTorch.
 
@@ -47,19 +47,16 @@ await run(USAGE, async () => {
   const { channels: C, imageSize: S } = config.data;
   // The images are held twice at the end (the values and the file made of them): say so up front
   // rather than fail deep inside with "Invalid typed array length".
-  const needed = 2 * count * C * S * S * 4;
-  const fits = Math.floor(Math.min(0.8 * totalmem(), 2 * diffusion.MAX_TENSOR_ELEMENTS * 4) / (2 * C * S * S * 4));
+  const imageBytes = C * S * S * 4, needed = 2 * count * imageBytes;
+  // At most 80% of the memory, and no more values than one typed array holds.
+  const fits = Math.floor(Math.min((0.8 * totalmem()) / (2 * imageBytes), diffusion.MAX_TENSOR_ELEMENTS / (C * S * S)));
   if (count > fits) throw new UsageError(`--count ${count} needs ${diffusion.formatBytes(needed)} of memory (${C}×${S}×${S} float32 images, held twice: the values and the file made of them), and this machine has ${diffusion.formatBytes(totalmem())}: at most ${fits.toLocaleString('en-US')} images`);
   const values = new Float32Array(count * C * S * S);
   console.log(`exporting ${count.toLocaleString('en-US')} images of ${dataset.description} to ${args.out}`);
-  const started = performance.now();
-  let said = started;
+  const progress = progressLines((done, total, left) => `exporting: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} images (${Math.floor((100 * done) / total)}%), ${left} left`);
   for (let i = 0; i < count; i++) {
     values.set(dataset.image(i), i * C * S * S);
-    if (performance.now() - said > 1500) {
-      said = performance.now();
-      console.log(`exporting: ${(i + 1).toLocaleString('en-US')} of ${count.toLocaleString('en-US')} images (${Math.floor((100 * (i + 1)) / count)}%), ${formatDuration(((said - started) / 1000 / (i + 1)) * (count - i - 1))} left`);
-    }
+    progress(i + 1, count);
   }
   if (needed > 1e9) console.log(`writing ${args.out} (${diffusion.formatBytes(needed / 2)})`);
   await io.saveSafetensors(args.out, { images: tensor(values, [count, C, S, S]) }, { format: 'ddpm-ts-dataset/1', source: config.data.source, imageSize: String(S), channels: String(C), description: dataset.description });

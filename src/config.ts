@@ -124,6 +124,10 @@ export const defaultConfig: Config = {
   sample: { sampler: 'ddim', steps: 50, eta: 1, count: 16, clip: true, epsScale: 1.04 },
 };
 
+/** The range of `seed` (a 32-bit unsigned integer) and of `threads` (null: one per core). */
+const SEED_RANGE = { min: 0, max: 0xffffffff };
+const THREADS_RANGE = { min: 1, max: 64 };
+
 /** The most steps a run may ask for. */
 export const MAX_TRAIN_STEPS = 100_000_000;
 
@@ -194,8 +198,8 @@ export function configRules() {
     sections: rules,
     defaults: defaultConfig,
     sourceDefaults: Object.fromEntries(rules.data.source.kind === 'enum' ? rules.data.source.values.map((s) => [s, sourceDefaults(s as DataConfig['source'])]) : []),
-    seed: { min: 0, max: 0xffffffff },
-    threads: { min: 1, max: 64 },
+    seed: SEED_RANGE,
+    threads: THREADS_RANGE,
     backends: [...BACKEND_CHOICES],
   };
 }
@@ -308,8 +312,8 @@ export function resolveConfig(partial: unknown = {}): Config {
   }
 
   const seed = givenOr('seed', defaultConfig.seed);
-  if (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff) {
-    problems.push(`seed must be an integer from 0 to 4294967295 (got ${JSON.stringify(seed)})`);
+  if (!Number.isInteger(seed) || (seed as number) < SEED_RANGE.min || (seed as number) > SEED_RANGE.max) {
+    problems.push(`seed must be an integer from ${SEED_RANGE.min} to ${SEED_RANGE.max} (got ${JSON.stringify(seed)})`);
   }
   const backend = givenOr('backend', defaultConfig.backend);
   const backends = [...new Set([...BACKEND_CHOICES, ...listBackends()])];
@@ -318,8 +322,8 @@ export function resolveConfig(partial: unknown = {}): Config {
   }
 
   const threads = givenOr('threads', defaultConfig.threads);
-  if (threads !== null && (!Number.isInteger(threads) || (threads as number) < 1 || (threads as number) > 64)) {
-    problems.push(`threads must be an integer from 1 to 64, or null for one per core (got ${JSON.stringify(threads)})`);
+  if (threads !== null && (!Number.isInteger(threads) || (threads as number) < THREADS_RANGE.min || (threads as number) > THREADS_RANGE.max)) {
+    problems.push(`threads must be an integer from ${THREADS_RANGE.min} to ${THREADS_RANGE.max}, or null for one per core (got ${JSON.stringify(threads)})`);
   }
 
   const diffusion = merged.diffusion as DiffusionConfig;

@@ -62,6 +62,8 @@ export function samplingPlan(schedule: Schedule, opts: Pick<SamplerOptions, 'sam
   return ts.map((t, i) => [t, ts[i + 1] ?? -1]);
 }
 
+const SAMPLER_OPTIONS = ['sampler', 'steps', 'eta', 'clip', 'prediction', 'variance', 'epsScale'];
+
 /**
  * Checks a sampler's options and request as the config checks its fields (plain JavaScript callers
  * included): a missing, unknown or mistyped one throws naming it, since a left-out `prediction`
@@ -82,8 +84,8 @@ export function checkSampling(opts: SamplerOptions, req: SampleRequest, T: numbe
     if (!(typeof o.eta === 'number' && o.eta >= 0 && o.eta <= 1)) problems.push(`options.eta must be a number from 0 to 1 for DDIM (got ${JSON.stringify(o.eta) ?? 'nothing'})`);
   }
   if (o.epsScale !== undefined && !(typeof o.epsScale === 'number' && Number.isFinite(o.epsScale) && o.epsScale > 0)) problems.push(`options.epsScale must be a number > 0 (got ${JSON.stringify(o.epsScale)})`);
-  const known = ['sampler', 'steps', 'eta', 'clip', 'prediction', 'variance', 'epsScale', 'count'];
-  for (const k of Object.keys(o)) if (!known.includes(k)) problems.push(`options.${k} is not a sampler option (options: ${known.slice(0, 7).join(', ')})`);
+  // A config's sample section may be spread in whole: its `count` is the request's business, and ignored here.
+  for (const k of Object.keys(o)) if (!SAMPLER_OPTIONS.includes(k) && k !== 'count') problems.push(`options.${k} is not a sampler option (options: ${SAMPLER_OPTIONS.join(', ')})`);
   for (const field of ['count', 'channels', 'imageSize'] as const) {
     if (!(Number.isInteger(r[field]) && (r[field] as number) >= 1)) problems.push(`request.${field} must be a positive integer (got ${JSON.stringify(r[field]) ?? 'nothing'})`);
   }

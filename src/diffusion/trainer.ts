@@ -180,8 +180,7 @@ export class Trainer {
       }
       log = await readLog(store, checkpoint.step, events.log);
     } else if (!overwrite) {
-      await assertNoRun(store, config.train.outDir);
-      await assertNoRunFiles(store, config.train.outDir);
+      await assertFolderFree(store, config.train.outDir);
     }
     const model = new UNet(config.model, { rng: streamRng(config.seed, 'init') });
     assertFits(config, model.numParameters(), memoryLimit);
@@ -454,26 +453,25 @@ export function configFileText(config: Config): string {
 }
 
 /**
- * Refuses a store that holds no run but holds files a run would write (a user's config.json,
- * loss.png, samples/step-000100.png …): they are named, and only `overwrite` replaces them.
+ * Refuses a store that a fresh run (neither resume nor overwrite) would write over: one that
+ * holds a run (a checkpoint, or a log with entries: a run stopped before its first checkpoint),
+ * or, holding no run, files a run would write (a user's config.json, loss.png,
+ * samples/step-000100.png …), which are named; only `overwrite` replaces them. The folder is
+ * listed once and the log read once (the checkpoint is only looked for: it may be large).
  */
-async function assertNoRunFiles(store: RunStore, outDir: string): Promise<void> {
+async function assertFolderFree(store: RunStore, outDir: string): Promise<void> {
   const names = await store.list('');
+  const log = names.includes(LOG) ? await store.read(LOG) : null;
+  const run = names.includes(CHECKPOINT) ? `a checkpoint (${store.describe(CHECKPOINT)})` : (log?.length ?? 0) > 0 ? `a training log (${store.describe(LOG)})` : null;
+  if (run) {
+    throw new RunExistsError(`${outDir} already holds a training run: ${run}. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite (or choose another folder with --out)`);
+  }
   // An empty log is a run's own (one that stopped before it logged a step): it and its config.json are a run's start, not a user's files.
-  const started = names.includes(LOG) && (await store.read(LOG))?.length === 0;
+  const started = log !== null;
   const found = [...names.filter((n) => RUN_FILES.includes(n) && !(started && (n === LOG || n === CONFIG))), ...(await store.list('samples/')).filter((n) => SAMPLE_GRID.test(n))];
   if (found.length === 0) return;
   const named = found.slice(0, 6).map((n) => store.describe(n)).join(', ') + (found.length > 6 ? ` and ${found.length - 6} more` : '');
   throw new RunExistsError(`${outDir} holds files a run would write, but no run: ${named}. Nothing was changed. Choose another folder with --out, or add --overwrite to replace them`);
-}
-
-/** Refuses a store that holds a run: a checkpoint, or a log with entries (a run stopped before its first checkpoint). */
-async function assertNoRun(store: RunStore, outDir: string): Promise<void> {
-  // The checkpoint is only looked for (it may be large); the log is read, as only a non-empty one counts.
-  const found = (await store.list('')).includes(CHECKPOINT) ? `a checkpoint (${store.describe(CHECKPOINT)})` : ((await store.read(LOG))?.length ?? 0) > 0 ? `a training log (${store.describe(LOG)})` : null;
-  if (found) {
-    throw new RunExistsError(`${outDir} already holds a training run: ${found}. Nothing was changed. To continue it, add --resume; to start afresh and replace it, add --overwrite (or choose another folder with --out)`);
-  }
 }
 
 /** Deletes the sample grids of a run being overwritten (they would mix with the new run's). */

@@ -95,7 +95,6 @@ export async function lockRunFolder(dir: string, { log, command = process.argv.s
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) {
         await undo();
-        if (e instanceof RunLockedError) throw e;
         throw new FileWriteError(path, (e as NodeJS.ErrnoException).code, `cannot lock the run folder ${dir} (${path}): ${describeFsError(e)}; nothing was written`);
       }
     }

@@ -20,15 +20,14 @@ import { join } from 'node:path';
 
 let installed: Promise<unknown> | null = null;
 
-/** What the probe found: whether an adapter opened, and Dawn's own lines. */
-function probeAdapter(): { opens: boolean | null; said: string } {
+/** Whether an adapter opens (null when the probe itself failed: then Dawn is loaded here and says why). */
+function probeAdapter(): boolean | null {
   const script = `const d = await import(${JSON.stringify(import.meta.resolve('webgpu'))}); Object.assign(globalThis, d.globals);
     const a = await d.create([]).requestAdapter(); console.log(a ? 'adapter' : 'none'); process.exit(0);`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
-  const said = r.stderr ?? '';
-  if (process.env.DDPM_VERBOSE && said.trim()) process.stderr.write(said);
+  if (process.env.DDPM_VERBOSE && r.stderr?.trim()) process.stderr.write(r.stderr);
   const answer = (r.stdout ?? '').trim().split('\n').pop();
-  return { opens: answer === 'adapter' ? true : answer === 'none' ? false : null, said };
+  return answer === 'adapter' ? true : answer === 'none' ? false : null;
 }
 
 /**
@@ -51,7 +50,7 @@ export function nodeWebGpu(): Promise<unknown> {
   installed ??= (async () => {
     ensureRuntimeDir();
     // No adapter: a navigator.gpu that offers none, with Dawn's own lines kept out of the console.
-    if (probeAdapter().opens === false) return { requestAdapter: async () => null };
+    if (probeAdapter() === false) return { requestAdapter: async () => null };
     let dawn: { create(flags: string[]): unknown; globals: Record<string, unknown> };
     try {
       dawn = (await import('webgpu' as string)) as typeof dawn;

@@ -228,13 +228,13 @@ def resolve_config(partial, where=None):
         merged[section] = values
     seed = partial.get("seed", defaults["seed"])
     if not is_int(seed) or seed < RULES["seed"]["min"] or seed > RULES["seed"]["max"]:
-        problems.append(f"seed must be an integer from 0 to 4294967295 (got {js_json(seed)})")
+        problems.append(f"seed must be an integer from {RULES['seed']['min']} to {RULES['seed']['max']} (got {js_json(seed)})")
     backend = partial.get("backend", defaults["backend"])
     if not isinstance(backend, str) or backend not in RULES["backends"]:
         problems.append(f"backend must be one of {', '.join(repr(b) for b in RULES['backends'])} (got {js_json(backend)})")
     threads = partial.get("threads", defaults["threads"])
     if threads is not None and (not is_int(threads) or threads < RULES["threads"]["min"] or threads > RULES["threads"]["max"]):
-        problems.append(f"threads must be an integer from 1 to 64, or null for one per core (got {js_json(threads)})")
+        problems.append(f"threads must be an integer from {RULES['threads']['min']} to {RULES['threads']['max']}, or null for one per core (got {js_json(threads)})")
     diffusion, data = merged["diffusion"], merged["data"]
     if diffusion["schedule"] == "linear" and satisfies(rules["diffusion"]["betaStart"], diffusion["betaStart"]) and satisfies(rules["diffusion"]["betaEnd"], diffusion["betaEnd"]) and diffusion["betaStart"] > diffusion["betaEnd"]:
         problems.append(f"diffusion.betaStart ({js_number(diffusion['betaStart'])}) must not exceed diffusion.betaEnd ({js_number(diffusion['betaEnd'])})")
