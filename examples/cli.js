@@ -154,8 +154,8 @@ export function describeSampling(samplerOptions, schedule) {
 
 /**
  * Runs the script's body; any error becomes one line on stderr and an exit code (2: usage or
- * config, 1: anything else). Either way the GPU backends are closed first: a WebGPU device keeps
- * a Node process alive.
+ * config, 1: anything else). Either way the GPU backends are closed first, so their memory is
+ * freed before a script that goes on (a test, a caller) does more.
  */
 export async function run(usage, body) {
   try {

@@ -10,6 +10,7 @@
 import { expect } from 'chai';
 import { BUCKET_SIZE, CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuBackendOptions, type GpuMode, type Tensor } from 'ddpm-ts';
 import { checkOpCase, expectClose, expectTensorClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -619,3 +620,46 @@ describe('choosing a backend', () => {
     }
   });
 });
+
+if (modes.includes('webgpu')) {
+  describe('a Node script on webgpu ends when its work ends (no closeBackends)', function () {
+    this.timeout(120000);
+
+    // Dawn polls its device from native setImmediate callbacks for as long as the device lives;
+    // the Node entry schedules those unreferenced and closes the backends at 'beforeExit'
+    // (src/node/webgpu.ts). If webgpu's pinned version changed how it polls, these would hang.
+    const script = `
+      import { useBackend, tensor, F } from 'ddpm-ts';
+      await useBackend('webgpu');
+      const x = tensor([1, 2, 3, 4], [4]);
+      // nothing but the GPU keeps the process going while this read waits
+      console.log('read', Array.from(await F.mul(F.add(x, x), x).data()).join(' '));
+      // a timer keeps it going, then a read after it
+      setTimeout(async () => console.log('later', Array.from(await F.add(x, 1).data()).join(' ')), 300);
+      process.on('exit', (code) => console.log('exit', code));
+    `;
+
+    it('reads wait for the GPU, then the process exits with status 0 by itself', () => {
+      const start = Date.now();
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000, cwd: process.cwd() });
+      expect(r.signal, `killed after ${Date.now() - start} ms: the script did not end (stderr: ${r.stderr})`).to.equal(null);
+      expect(r.stdout.trim().split('\n')).to.deep.equal(['read 2 8 18 32', 'later 2 3 4 5', 'exit 0']);
+      expect(r.status).to.equal(0);
+    });
+
+    it("a program's own setImmediate callbacks still keep it going", () => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `
+        import { useBackend } from 'ddpm-ts';
+        await useBackend('webgpu');
+        let turns = 0;
+        const again = () => (++turns < 1000 ? setImmediate(again) : console.log('turns', turns));
+        setImmediate(again);
+        await new Promise((resolve) => setImmediate(resolve));
+        console.log('resolved');
+      `], { encoding: 'utf8', timeout: 60000 });
+      expect(r.signal).to.equal(null);
+      expect(r.stdout.trim().split('\n')).to.deep.equal(['resolved', 'turns 1000']);
+      expect(r.status).to.equal(0);
+    });
+  });
+}

@@ -36,9 +36,9 @@ function open(kind: GpuKind): Promise<GpuBackend> {
 }
 
 /**
- * Closes the GPU backends useBackend opened (their kernels, contexts, and the WebGPU device):
- * a Node program calls it before it ends, since Dawn's device keeps a process alive. The next
- * useBackend opens them again.
+ * Closes the GPU backends useBackend opened (their kernels, contexts, and the WebGPU device), to
+ * free the GPU's memory now. A Node program need not call it to end: the Node entry closes them
+ * when its work is done (src/node/webgpu.ts). The next useBackend opens them again.
  */
 export async function closeBackends(): Promise<void> {
   const all = [...opened.values()];

@@ -12,11 +12,21 @@
 // required … at InitializeImpl (…/PhysicalDeviceVk.cpp:240)"), which JavaScript cannot catch. So
 // a child process asks first (about 0.1 s) whether an adapter opens; when none does, Dawn is
 // never loaded here and the user sees one clear line. DDPM_VERBOSE=1 shows the child's lines.
+//
+// Dawn also keeps a process alive while its device lives: it polls the device from a native
+// callback it schedules with setImmediate, again and again, so a script that used the webgpu
+// backend would never end (and one killed with its device alive may crash on exit). So Dawn's
+// polls are scheduled unreferenced (they run while anything else keeps the process going, and
+// do not keep it going themselves), and when the program has nothing left to do ('beforeExit'),
+// the WebGPU backends are closed, which destroys the device; while an open, a launch or a read
+// still waits on the device, the loop is kept turning instead, so Dawn's polls deliver it.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { webGpuActivity } from '../backends/gpu/index.js';
+import { closeBackends } from '../backends/use.js';
 
 let installed: Promise<unknown> | null = null;
 
@@ -45,6 +55,31 @@ function ensureRuntimeDir(): void {
   }
 }
 
+/**
+ * Whether a setImmediate callback is Dawn's device poll: a native function with no name and no
+ * parameters (webgpu@0.3.10's AsyncRunner; test/webgpu-node.test.ts fails if that changes).
+ * A user's callbacks are JavaScript, bound ("bound f") or promise resolvers (one parameter).
+ */
+export function isDawnPoll(callback: unknown): boolean {
+  return typeof callback === 'function' && callback.name === '' && callback.length === 0 && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(callback));
+}
+
+/** Schedules Dawn's polls unreferenced, and closes the WebGPU backends when the program's work is done (see the header). */
+function endWithTheProgram(): void {
+  const schedule = globalThis.setImmediate;
+  const unrefDawnPolls = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate {
+    const immediate = (schedule as (callback: (...args: unknown[]) => void, ...args: unknown[]) => NodeJS.Immediate).call(this, callback, ...args);
+    if (isDawnPoll(callback)) immediate.unref();
+    return immediate;
+  };
+  globalThis.setImmediate = Object.assign(unrefDawnPolls, schedule) as typeof setImmediate;
+  process.on('beforeExit', () => {
+    const { open, waiting } = webGpuActivity();
+    if (waiting) schedule(() => undefined); // one more turn of the loop, in which Dawn's poll runs
+    else if (open.length > 0) void closeBackends().then(() => Promise.all(webGpuActivity().open.map((b) => b.dispose())));
+  });
+}
+
 /** `navigator.gpu` from the `webgpu` package, installed once; throws, saying why, when the package does not load. */
 export function nodeWebGpu(): Promise<unknown> {
   installed ??= (async () => {
@@ -58,6 +93,7 @@ export function nodeWebGpu(): Promise<unknown> {
       throw new Error(`the optional package 'webgpu' does not load (${(e as Error).message.split('\n')[0]})`);
     }
     Object.assign(globalThis, dawn.globals);
+    endWithTheProgram();
     const gpu = dawn.create([]);
     const holder = globalThis as { navigator?: { gpu?: unknown } };
     if (!holder.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });

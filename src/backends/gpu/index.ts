@@ -211,6 +211,28 @@ export interface GpuBackendOptions {
   instrument?: (kernel: CompiledKernel, name: string) => CompiledKernel;
 }
 
+/**
+ * The WebGPU backends open now, and how many opens and reads are waiting on the device. Dawn
+ * (WebGPU in Node) keeps a process alive while its device lives, so the Node entry closes these
+ * when a program's work ends and nothing waits (see src/node/webgpu.ts).
+ */
+const webGpuInUse = { open: new Set<GpuBackend>(), waiting: 0 };
+
+/** Whether a WebGPU backend is open, and whether anything still waits on the device (an open, a launch, a read). */
+export function webGpuActivity(): { open: readonly GpuBackend[]; waiting: boolean } {
+  return { open: [...webGpuInUse.open], waiting: webGpuInUse.waiting > 0 || [...webGpuInUse.open].some((b) => b.draining !== null) };
+}
+
+/** Counts `work` as waiting on the WebGPU device until it settles. */
+async function awaitingDevice<T>(work: Promise<T>): Promise<T> {
+  webGpuInUse.waiting++;
+  try {
+    return await work;
+  } finally {
+    webGpuInUse.waiting--;
+  }
+}
+
 export class GpuBackend implements Backend {
   /** 'webgpu' in gpu.js's webgpu mode; 'webgl' in its GL modes (and in its 'cpu' mode, which runs the GL path's kernels as JavaScript). */
   readonly name: 'webgpu' | 'webgl';
@@ -224,7 +246,8 @@ export class GpuBackend implements Backend {
   private readonly registry = new FinalizationRegistry<readonly Page[]>((pages) => this.forget(pages));
   /** WebGPU: the work enqueued and not yet run, in program order (see inOrder). */
   private readonly queue: Array<() => unknown> = [];
-  private draining: Promise<void> | null = null;
+  /** @internal The queue's run, while it runs (webGpuActivity reads it). */
+  draining: Promise<void> | null = null;
   /** WebGPU: the first launch that failed; every later op reports it. */
   private failure: Error | null = null;
 
@@ -245,8 +268,10 @@ export class GpuBackend implements Backend {
     const failures: string[] = [];
     for (const m of modes) {
       try {
-        const gpu = await openGpu(m);
-        return new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues), instrument);
+        const gpu = await (m === 'webgpu' ? awaitingDevice(openGpu(m)) : openGpu(m));
+        const backend = new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues), instrument);
+        if (gpu.async) webGpuInUse.open.add(backend);
+        return backend;
       } catch (e) {
         failures.push((e as Error).message);
       }
@@ -320,6 +345,7 @@ export class GpuBackend implements Backend {
   async dispose(): Promise<void> {
     await this.flush().catch(() => undefined);
     this.kernels.clear();
+    webGpuInUse.open.delete(this);
     await this.gpu.destroy();
   }
 
@@ -638,7 +664,7 @@ export class GpuBackend implements Backend {
         return values instanceof Float32Array && values.length === n ? values : Float32Array.from(values).subarray(0, n);
       };
     });
-    return joinParts(await Promise.all(pending.map((p) => p())), sizeOf(x.shape));
+    return joinParts(await awaitingDevice(Promise.all(pending.map((p) => p()))), sizeOf(x.shape));
   }
 
   /**
