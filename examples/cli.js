@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { closeBackends, ConfigError, diffusion, formatDuration, nn, resolveConfig, useBackend } from 'ddpm-ts';
+import { closeBackends, ConfigError, diffusion, formatDuration, resolveConfig, useBackend } from 'ddpm-ts';
 
 export const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -131,7 +131,7 @@ export function samplingConfig(checkpointConfig, { seed, backend, sampler, steps
 /**
  * A checkpoint's (or weights file's) config with the sampling flags over it, its backend started
  * (it prints the device), and its weights loaded onto that backend: a checkpoint made on any
- * backend samples on any other.
+ * backend samples on any other. Returns the checkpoint and its samplingSetup (config, model, schedule, options).
  */
 export async function loadForSampling(path, flags) {
   const first = await diffusion.loadSamplingWeights(path);
@@ -139,10 +139,8 @@ export async function loadForSampling(path, flags) {
   const backend = await useBackend(config.backend, { log: console.log });
   // The file is read on the cpu backend; on another, its weights are read again onto it.
   const checkpoint = backend.name === 'cpu' ? first : await diffusion.loadSamplingWeights(path);
-  const model = new nn.UNet(config.model);
-  model.loadStateDict(checkpoint.weights);
-  model.eval();
-  return { checkpoint, config, model };
+  // The sampler options' prediction and variance are the checkpoint's training's.
+  return { checkpoint, ...diffusion.samplingSetup({ ...checkpoint, config }) };
 }
 
 /** How a run samples, for the scripts' logs: "DDIM (20 steps, eta 1, ε divided by 1.03)". */
@@ -177,19 +175,23 @@ export async function run(usage, body) {
 /**
  * A progress reporter (done, total) => void: `describe(done, total, left)` gives the line, which
  * is rewritten in place on a terminal, and printed at least every 1.5 s in a log (nothing a user
- * runs is silent for 2 s).
+ * runs is silent for 2 s). `say`, when given, prints the line instead (a caller that interleaves
+ * its own lines).
  */
-export function progressLines(describe) {
+export function progressLines(describe, { say = writeProgress } = {}) {
   const started = performance.now();
   let said = started;
   return (done, total) => {
-    const line = describe(done, total, formatDuration(((performance.now() - started) / 1000 / done) * (total - done)));
-    if (process.stdout.isTTY) process.stdout.write(`\r${line} ${done === total ? '\n' : ''}`);
-    else if (performance.now() - said > 1500 || done === total) {
-      said = performance.now();
-      console.log(line);
-    }
+    if (!process.stdout.isTTY && performance.now() - said <= 1500 && done !== total) return;
+    said = performance.now();
+    say(describe(done, total, formatDuration(((performance.now() - started) / 1000 / done) * (total - done))), done === total);
   };
+}
+
+/** A progress line: rewritten in place on a terminal (ending the line when `last`), a line of its own in a log. */
+function writeProgress(line, last) {
+  if (process.stdout.isTTY) process.stdout.write(`\r${line} ${last ? '\n' : ''}`);
+  else console.log(line);
 }
 
 /** A sampler's onStep that shows progress. */

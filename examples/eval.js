@@ -38,7 +38,7 @@ await run(USAGE, async () => {
   if (!opts.checkpoint) throw new UsageError('--checkpoint is required');
   if (!(Number.isInteger(opts.count) && opts.count >= 2 && opts.count <= 10000)) throw new UsageError(`--count must be a whole number from 2 to 10000, got ${opts.count}`);
   // --count is the FID's, not the config's sample.count (a preview grid's, at most 1,024).
-  const { checkpoint, config, model } = await loadForSampling(opts.checkpoint, { seed: opts.seed, backend: opts.backend, sampler: opts.sampler, steps: opts.steps, eta: opts.eta, epsScale: opts['eps-scale'] });
+  const { checkpoint, config, model, schedule, options: samplerOptions } = await loadForSampling(opts.checkpoint, { seed: opts.seed, backend: opts.backend, sampler: opts.sampler, steps: opts.steps, eta: opts.eta, epsScale: opts['eps-scale'] });
   const { imageSize, channels } = config.data;
   let reference;
   try {
@@ -54,8 +54,6 @@ await run(USAGE, async () => {
   const what = reference.name === 'faces' ? "the generator's attributes of held-out faces" : `the digit of the ${reference.heldOutSize} held-out digits`;
   console.log(`features: ${features.path} (${features.trained ? 'trained now' : 'cached'}; tells ${what} ${(100 * accuracy).toFixed(1)}% right${reference.name === 'faces' ? ' on average' : ''})`);
 
-  const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
-  const schedule = diffusion.makeSchedule(config.diffusion);
   console.log(`sampling ${opts.count} images with ${describeSampling(samplerOptions, schedule)} from ${checkpoint.step === null ? '' : `step ${checkpoint.step} of `}${opts.checkpoint}`);
   const samples = diffusion.sample(model, schedule, samplerOptions, { count: opts.count, channels, imageSize, rng: new Rng(config.seed), batchSize: 32, onStep: samplingProgress() }).images;
 

@@ -40,10 +40,8 @@ await run(USAGE, async () => {
   const outputs = [{ flag: '--out', path: opts.out, kind: 'image' }, ...(opts.strip ? [{ flag: '--strip', path: opts.strip, kind: 'image' }] : [])];
   await io.checkOutputFiles(outputs, { inputs: [{ flag: '--checkpoint', path: opts.checkpoint }], overwrite: opts.overwrite });
   // The flags are checked by the config's own rules (and its limits), against the checkpoint's diffusion.
-  const { checkpoint, config, model } = await loadForSampling(opts.checkpoint, { ...opts, epsScale: opts['eps-scale'] });
+  const { checkpoint, config, model, schedule, options: samplerOptions } = await loadForSampling(opts.checkpoint, { ...opts, epsScale: opts['eps-scale'] });
 
-  const samplerOptions = { ...config.sample, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
-  const schedule = diffusion.makeSchedule(config.diffusion);
   const { channels, imageSize } = config.data;
   const { count } = config.sample;
   const started = performance.now();

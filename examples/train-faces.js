@@ -4,8 +4,8 @@
 //   node examples/train-faces.js [--config file.json] [--data DIR] [--steps N] [--out DIR] [--resume | --overwrite]
 
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, diffusion, formatProgress, io, resolveConfig } from 'ddpm-ts';
-import { flagProblems, isObject, parseFlags, readPartialConfig, run, UsageError, withTiny } from './cli.js';
+import { ConfigError, defaultConfig, diffusion, formatDuration, formatProgress, io, resolveConfig } from 'ddpm-ts';
+import { flagProblems, isObject, parseFlags, progressLines, readPartialConfig, run, UsageError, withTiny } from './cli.js';
 
 const USAGE = `Train a denoising diffusion model (DDPM) on faces.
 
@@ -85,22 +85,37 @@ await run(USAGE, async () => {
   const inputs = [...(args.config ? [{ flag: '--config', path: args.config }] : []), ...(config.data.source === 'folder' ? [{ flag: args.data !== undefined ? '--data' : 'data.path', path: config.data.path }] : [])];
   await io.checkRunInputs({ flag: args.out !== undefined ? '--out' : 'train.outDir', path: config.train.outDir }, inputs, { 'config.json': diffusion.configFileText(config) });
 
+  // On a terminal the progress line is rewritten in place; in a log, a line every logEvery steps
+  // and whenever 1.5 s passed since the last, so the output never stops for 2 s.
   const tty = process.stdout.isTTY;
-  let lastLine = '';
+  let lastLine = '', said = performance.now(), drawing = null;
+  const say = (line, { inPlace = false } = {}) => {
+    if (tty && lastLine && !inPlace) process.stdout.write('\n');
+    if (tty && inPlace) process.stdout.write(`\r${line}`);
+    else console.log(line);
+    lastLine = inPlace ? line : '';
+    said = performance.now();
+  };
   const events = {
-    log: (message) => {
-      if (tty && lastLine) process.stdout.write('\n');
-      lastLine = '';
-      console.log(message);
-    },
+    log: (message) => say(message),
     progress: (p) => {
-      lastLine = formatProgress(p);
-      if (tty) process.stdout.write(`\r${lastLine}`);
-      else if (p.step % config.train.logEvery === 0 || p.step === p.totalSteps) console.log(lastLine);
+      const line = formatProgress(p);
+      if (tty || p.step % config.train.logEvery === 0 || p.step === p.totalSteps || performance.now() - said > 1500) say(line, { inPlace: true });
+    },
+    sampling: (done, total, what) => {
+      if (done === 1) drawing = progressLines((k, n, left) => `drawing ${what}: step ${k}/${n}, ${left} left`, { say: (line) => say(line, { inPlace: true }) });
+      drawing(done, total);
     },
   };
+  // A GPU step waits on the GPU (its kernels compile during the first steps; a software GPU takes
+  // seconds a step): a line says so when nothing else was printed for 2 s.
+  const waiting = setInterval(() => {
+    if (performance.now() - said >= 1900) say(`step ${trainer ? trainer.step + 1 : 1}: still running after ${formatDuration((performance.now() - said) / 1000)} (on a GPU the first steps compile its kernels)`, { inPlace: true });
+  }, 500);
+  waiting.unref();
 
-  const trainer = await diffusion.Trainer.create(config, { resume: args.resume, overwrite: args.overwrite, events });
+  let trainer = null;
+  trainer = await diffusion.Trainer.create(config, { resume: args.resume, overwrite: args.overwrite, events });
   let interrupts = 0;
   process.on('SIGINT', () => {
     if (++interrupts > 1) process.exit(130); // checkpoints are atomic: nothing half-written remains
@@ -112,6 +127,7 @@ await run(USAGE, async () => {
   try {
     status = await trainer.train();
   } finally {
+    clearInterval(waiting);
     if (tty) process.stdout.write('\n');
   }
   const out = config.train.outDir;

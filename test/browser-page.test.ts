@@ -126,6 +126,31 @@ describe('the demo page in Chromium', function () {
     expect(await notices()).to.deep.equal([]);
   });
 
+  it('the sampling panel has its own backend menu: on another backend the shown model is sampled there, a line counting its steps as x_t is drawn', async () => {
+    const menu = (id: string) => page.locator(`#${id} option`).evaluateAll((os) => os.map((o) => `${(o as HTMLOptionElement).value}|${o.textContent}|${(o as HTMLOptionElement).disabled}`));
+    expect(await menu('sampleBackend')).to.deep.equal(await menu('backend'));
+    await page.evaluate(() => {
+      const lines: string[] = [];
+      (window as unknown as { progressLines: string[] }).progressLines = lines;
+      const line = document.getElementById('sampleProgress')!;
+      new MutationObserver(() => lines.push(line.textContent!)).observe(line, { childList: true, characterData: true, subtree: true });
+      const slider = document.getElementById('ddimSteps') as HTMLInputElement;
+      slider.value = '5';
+      slider.dispatchEvent(new Event('input'));
+    });
+    await page.selectOption('#sampleBackend', 'webgpu');
+    await page.waitForFunction(() => !(document.getElementById('sampleBackend') as HTMLSelectElement).disabled && /on the webgpu backend\.$/.test(document.getElementById('modelInfo')!.textContent!), undefined, { timeout: 300000 });
+    expect(await notices()).to.deep.equal([]);
+    const lines = await page.evaluate(() => (window as unknown as { progressLines: string[] }).progressLines);
+    const steps = lines.filter((l) => l.startsWith('Sampling on webgpu'));
+    expect(steps).to.deep.equal([1, 2, 3, 4, 5].map((k) => `Sampling on webgpu: step ${k} of 5`));
+    expect(lines.at(-1), 'the line goes when the samples are drawn').to.equal('');
+    expect(await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('samples'))).to.be.above(50);
+    // Back on cpu for the tests after this one.
+    await page.selectOption('#sampleBackend', 'cpu');
+    await page.waitForFunction(() => !(document.getElementById('sampleBackend') as HTMLSelectElement).disabled && /on the cpu backend\.$/.test(document.getElementById('modelInfo')!.textContent!), undefined, { timeout: 300000 });
+  });
+
   it('a checkpoint picked while training runs (paused) is sampled in the top panel; the run\'s progress line is left alone and it finishes', async () => {
     const outDir = join(mkdtempSync(join(tmpdir(), 'ddpm-ts-page-')), 'run');
     await (await diffusion.Trainer.create(resolveConfig({
@@ -393,6 +418,12 @@ describe('the demo page in Chromium', function () {
     const steps = backend === 'cpu' ? 20 : 4;
     const config = backend === 'cpu' ? {} : { train: { batchSize: 2 }, sample: { steps: 2 } };
     it(`trains ${steps} steps in the page on the ${backend} backend, with finite losses, and draws the sample grid`, async () => {
+      await page.evaluate(() => {
+        const lines: string[] = [];
+        (window as unknown as { trainLines: string[] }).trainLines = lines;
+        const line = document.getElementById('progress')!;
+        new MutationObserver(() => lines.push(line.textContent!)).observe(line, { childList: true, characterData: true, subtree: true });
+      });
       const losses = await page.evaluate(([b, n, c]) => (window as unknown as { ddpmDemo: { train(b: string, steps: number, every: number, o: object): Promise<number[]> } }).ddpmDemo.train(b as string, n as number, (n as number) / 2, { source: 'faces', config: c }), [backend, steps, config] as const);
       expect(losses).to.have.length(steps);
       // The model trained is on the backend asked for (not the config's default).
@@ -401,6 +432,11 @@ describe('the demo page in Chromium', function () {
       const colours = await page.evaluate(() => (window as unknown as { ddpmDemo: { drawn(id: string): number } }).ddpmDemo.drawn('grid'));
       expect(colours).to.be.above(50);
       expect(problems).to.deep.equal([]);
+      if (backend === 'webgpu') {
+        // WebGPU compiles while the page runs: the first step's line counts the seconds and the kernels compiled.
+        const lines = await page.evaluate(() => (window as unknown as { trainLines: string[] }).trainLines);
+        expect(lines.some((l) => /^Step 1 of 4: the first step compiles the backend's kernels \(\d+ s; GPU kernels compiled: \d+ of \d+\)…$/.test(l)), lines.slice(0, 5).join(' / ')).to.equal(true);
+      }
     });
   }
 });

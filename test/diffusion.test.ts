@@ -1,7 +1,7 @@
 // Schedules and sampler steps against PyTorch (schedule.json), the forward process, sampling.
 
 import { expect } from 'chai';
-import { diffusion, tensor, Rng, randn, F, type Tensor } from 'ddpm-ts';
+import { diffusion, io, nn, resolveConfig, tensor, Rng, randn, F, type Tensor } from 'ddpm-ts';
 import { expectClose, readFixture, relError } from './helpers.js';
 
 interface Fixture {
@@ -166,5 +166,47 @@ describe('diffusion', () => {
       expect(change, `${sampler}: λ = 1.05 changes the images`).to.be.above(1e-2);
     }
     expect(() => draw(net, 'ddim', 0)).to.throw('sample: options.epsScale must be a number > 0 (got 0)');
+  });
+
+  it('sampleSteps yields after every step (done of total, x_t) and returns what sample() returns, bit for bit', () => {
+    const net = { forward: (x: Tensor, t: ArrayLike<number>) => F.mul(F.sub(x, 0.1), 0.9 + t[0]! / 5000) };
+    const opts = { sampler: 'ddim' as const, steps: 6, eta: 1, clip: true, prediction: 'eps' as const, variance: 'beta' as const };
+    const req = () => ({ count: 5, channels: 3, imageSize: 4, rng: new Rng(3), batchSize: 2 });
+    const whole = diffusion.sample(net, linear, opts, req());
+    const steps = diffusion.sampleSteps(net, linear, opts, req());
+    const seen: Array<[number, number, readonly number[]]> = [];
+    let next = steps.next();
+    while (!next.done) {
+      seen.push([next.value.done, next.value.total, next.value.x.shape]);
+      next = steps.next();
+    }
+    // 3 batches (2, 2, 1 images) of 6 steps.
+    expect(seen.map(([d]) => d)).to.deep.equal(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(seen.every(([, t]) => t === 18)).to.equal(true);
+    expect(seen[0]![2]).to.deep.equal([2, 3, 4, 4]);
+    expect(seen[17]![2]).to.deep.equal([1, 3, 4, 4]);
+    expect(Array.from(next.value.images.toFloat32Array())).to.deep.equal(Array.from(whole.images.toFloat32Array()));
+  });
+
+  it('samplingSetup takes prediction and variance from the weights\' training, and sample fields over the file\'s', () => {
+    const config = resolveConfig({ model: { imageSize: 8, baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [], groups: 4, timeEmbDim: 16 },
+      data: { imageSize: 8 }, diffusion: { prediction: 'v', variance: 'posterior' }, sample: { sampler: 'ddim', steps: 10 } });
+    const trained = new nn.UNet(config.model, { rng: new Rng(2) });
+    return io.serializeSafetensors(trained.stateDict(), { config: JSON.stringify(config) }).then((bytes) => {
+      const file = diffusion.parseSamplingWeights(bytes, 'v-model.safetensors');
+      const setup = diffusion.samplingSetup(file, { steps: 4, eta: 0 });
+      expect(setup.options).to.deep.equal({ sampler: 'ddim', steps: 4, eta: 0, clip: true, epsScale: config.sample.epsScale, prediction: 'v', variance: 'posterior' });
+      expect(setup.config.sample.steps).to.equal(4);
+      expect(setup.schedule.T).to.equal(config.diffusion.timesteps);
+      // The model holds the file's weights: its output is the trained one's.
+      const x = randn([1, 3, 8, 8], new Rng(5));
+      expect(Array.from(setup.model.forward(x, [10]).toFloat32Array())).to.deep.equal(Array.from(trained.eval().forward(x, [10]).toFloat32Array()));
+      // What the file's training fixed cannot be asked for; sample fields are checked by the config's rules (plain JavaScript callers too).
+      expect(() => diffusion.samplingSetup(file, { prediction: 'eps' } as never)).to.throw("samplingSetup: prediction is not a sample field: it comes from the weights' training (diffusion.prediction 'v' in v-model.safetensors)");
+      expect(() => diffusion.samplingSetup(file, { variance: 'beta' } as never)).to.throw("diffusion.variance 'posterior'");
+      expect(() => diffusion.samplingSetup(file, { steps: 0 })).to.throw('sample.steps');
+      expect(() => diffusion.samplingSetup(file, { stpes: 3 } as never)).to.throw('sample.stpes');
+      expect(() => diffusion.samplingSetup({} as never)).to.throw('samplingSetup: the first argument must be what loadSamplingWeights or parseSamplingWeights returns');
+    });
   });
 });

@@ -170,6 +170,8 @@ describe('when things go wrong, second pass', function () {
       const lines = r.stdout.split('\n');
       expect(lines.filter((l) => l.startsWith('checkpoint at step'))).to.deep.equal([`checkpoint at step 2: ${join(dir, 'checkpoint.safetensors')}`, `checkpoint at step 4: ${join(dir, 'checkpoint.safetensors')}`]);
       expect(lines.filter((l) => l.startsWith('samples at step'))).to.deep.equal([`samples at step 4: ${join(dir, 'samples', 'step-000004.png')}`]);
+      // Drawing takes a while on a CPU: its steps are counted (always the last, and every 1.5 s before).
+      expect(lines.filter((l) => l.startsWith('drawing ')).map((l) => l.replace(/, \S+ left$/, ''))).to.include.members(['drawing samples at step 4: step 2/2', 'drawing the denoising strip: step 2/2']);
     });
   });
 

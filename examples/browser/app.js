@@ -38,7 +38,7 @@ window.addEventListener('unhandledrejection', (e) => notice(`Something went wron
 if (!crossOriginIsolated) notice('This page is not cross-origin isolated (it needs the COOP/COEP headers that npm run demo sends), so workers cannot share memory: the cpu backend runs on one thread, several times slower than on all cores.');
 // The cpu backend runs its big kernels on Web Workers, one per core (1 where memory cannot be shared).
 const cores = await ddpm.availableCores();
-document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores} thread${cores > 1 ? 's' : ''})`;
+for (const option of document.querySelectorAll('#backend option[value=cpu], #sampleBackend option[value=cpu]')) option.textContent = `cpu (${cores} thread${cores > 1 ? 's' : ''})`;
 
 /**
  * The backends this browser runs, tried in order: WebGPU, then WebGL2, then cpu. Each GPU one is
@@ -48,23 +48,28 @@ document.querySelector('#backend option[value=cpu]').textContent = `cpu (${cores
 async function probeBackends() {
   const missing = [], software = [];
   for (const name of ['webgpu', 'webgl']) {
-    const option = document.querySelector(`#backend option[value=${name}]`);
+    // The training menu and the sampling panel's offer the same backends.
+    const options = document.querySelectorAll(`#backend option[value=${name}], #sampleBackend option[value=${name}]`);
     try {
       const backend = await ddpm.useBackend(name);
       // The adapter's full name, and whether it is software (SwiftShader, llvmpipe, WARP, …).
       const soft = ddpm.isSoftwareRenderer(backend.renderer);
-      option.textContent = `${name} (${backend.renderer}${soft ? '; software, slower than cpu' : ''})`;
-      option.dataset.software = soft ? 'yes' : '';
+      for (const option of options) {
+        option.textContent = `${name} (${backend.renderer}${soft ? '; software, slower than cpu' : ''})`;
+        option.dataset.software = soft ? 'yes' : '';
+      }
       if (soft) software.push(`${name} runs on ${backend.renderer}`);
     } catch (e) {
-      option.disabled = true;
-      option.textContent = `${name} (not available here)`;
+      for (const option of options) {
+        option.disabled = true;
+        option.textContent = `${name} (not available here)`;
+      }
       missing.push(`${name}: ${e.message.replace(/^backend '\w+' needs /, 'needs ')}`);
     }
   }
   // The first backend that works on real hardware; a software GPU is never chosen over cpu.
   const first = [...$('backend').options].find((o) => !o.disabled && !o.dataset.software);
-  $('backend').value = first.value;
+  $('backend').value = $('sampleBackend').value = first.value;
   const why = [
     ...(software.length ? [`${software.join(' and ')}: a software renderer, slower than the cpu backend (pick it in the menu to use it anyway)`] : []),
     ...(missing.length ? [`not available: ${missing.join('; ')}`] : []),
@@ -92,6 +97,25 @@ function onBackend(backend, work) {
     return work();
   } finally {
     ddpm.setBackend(previous);
+  }
+}
+
+/**
+ * Runs `work` (asynchronous) while `line` says what it waits for, every half second: `label`, the
+ * seconds so far and, on a GPU backend, its kernels compiled of those made (a GPU's first steps
+ * compile them; WebGPU compiles while the page stays responsive).
+ */
+async function saying(line, label, backend, work) {
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const kernels = backend.kernelCount?.();
+    const compiling = kernels && kernels.compiled < kernels.made ? `; GPU kernels compiled: ${kernels.compiled} of ${kernels.made}` : '';
+    line.textContent = `${label} (${Math.round((performance.now() - started) / 1000)} s${compiling})…`;
+  }, 500);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -213,7 +237,8 @@ async function trainRun(backend, steps, sampleEvery, { onStep, source, resume, c
       continue;
     }
     // The step's passes are issued on the run's backend; it resolves once its loss is read back.
-    const loss = await onBackend(run.backend, () => run.trainer.trainStep());
+    const step = () => onBackend(run.backend, () => run.trainer.trainStep());
+    const loss = run.trainer.step === first ? await saying($('progress'), `Step ${first + 1} of ${total}: the first step compiles the backend's kernels`, run.backend, step) : await step();
     run.losses.push([run.trainer.step, loss]);
     const perStep = (performance.now() - started) / 1000 / (run.trainer.step - first);
     // A step that was running when Pause was pressed ends after it: its line keeps the mark.
@@ -332,35 +357,68 @@ $('drop').ondrop = (e) => {
 const fetchBytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 
 /**
- * A UNet, in evaluation mode on `backend`, from a file's bytes: a training checkpoint's EMA
- * weights or a weights-only file, with the config, step and kind the file holds.
+ * The model of a file's bytes (a training checkpoint's EMA weights, or a weights-only file) on
+ * `backend`: its UNet in evaluation mode, schedule and config (diffusion.samplingSetup, so it is
+ * sampled with the prediction and variance it was trained for), its step and kind, and the bytes,
+ * to open it again on another backend.
  */
 function openWeights(bytes, name, backend) {
   return onBackend(backend, () => {
-    const { config, weights, step, resumable } = diffusion.parseSamplingWeights(bytes, name);
-    const net = new ddpm.UNet(config.model).eval();
-    net.loadStateDict(weights);
-    return { net, config, step, resumable, backend };
+    const file = diffusion.parseSamplingWeights(bytes, name);
+    const { model, schedule, config } = diffusion.samplingSetup(file);
+    return { net: model, schedule, config, step: file.step, resumable: file.resumable, backend, bytes, name };
   });
 }
 
 /**
- * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) or a weights
- * file's with DDIM, on the backend selected above: its weights, its config, the given seed.
- * Returns the images' values and whether the file is a checkpoint a run can continue from.
+ * Draws `count` images from the shown model one denoising step at a time, giving the page back
+ * between steps: the line under the panel counts the steps (and, while a GPU's first steps compile
+ * its kernels, those), and the grid shows x_t sharpening, redrawn every 0.3 s. Resolves with the
+ * sampling result, read back: the images and the trajectory's frames.
  */
-async function sampleCheckpoint(bytes, { backend = $('backend').value, steps = 20, count = 16, seed = 0 } = {}) {
-  const model = openWeights(bytes, 'the loaded file', await selectBackend(backend));
-  const { config, step, resumable } = model;
-  const options = { ...config.sample, sampler: 'ddim', steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
+async function sampleProgressively({ sampler, steps, count, seed, trajectoryFrames = 0 }) {
+  const { config, net, schedule, backend } = shown;
   const { channels, imageSize } = config.data;
-  const images = await onBackend(model.backend, () => diffusion.sample(model.net, diffusion.makeSchedule(config.diffusion), options, { count, channels, imageSize, rng: new ddpm.Rng(seed) }).images).data();
-  // The picked model becomes the one the top panel samples ("Sample again"); a training run's panel is left alone.
+  const options = diffusion.samplerOptionsFor({ ...config, sample: { ...config.sample, sampler, steps } });
+  const chain = diffusion.sampleSteps(net, schedule, options, { count, channels, imageSize, rng: new ddpm.Rng(seed), trajectoryFrames });
+  const line = $('sampleProgress');
+  let drawnAt = 0;
+  for (let k = 0; ; k++) {
+    // Each step is issued on the model's backend and read back before the next (a GPU's reads are asynchronous).
+    const next = onBackend(backend, () => chain.next());
+    if (next.done) {
+      line.textContent = '';
+      const images = await next.value.images.data();
+      return { images, frames: await Promise.all(next.value.trajectory.map((f) => f.data())) };
+    }
+    const { done, total, x } = next.value;
+    const read = () => x.data();
+    const values = k === 0 ? await saying(line, `Sampling: step 1 of ${total}`, backend, read) : await read();
+    line.textContent = `Sampling on ${backend.name}: step ${done} of ${total}`;
+    if (performance.now() - drawnAt > 300) {
+      draw($('samples'), io.imageGrid(values, x.shape[0], channels, imageSize, { scale: gridScale(imageSize) }));
+      drawnAt = performance.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+/**
+ * Draws images from a checkpoint's bytes (a Node run's, or one downloaded here) or a weights
+ * file's with DDIM, on the sampling panel's backend: its weights, its config, the given seed.
+ * The picked model becomes the one the panel samples ("Sample again"); a training run is left
+ * alone. Returns the images' values and whether the file is a checkpoint a run can continue from.
+ */
+async function sampleCheckpoint(bytes, { backend = $('sampleBackend').value, steps = 20, count = 16, seed = 0 } = {}) {
+  const model = openWeights(bytes, 'the loaded file', await selectBackend(backend));
+  $('sampleBackend').value = model.backend.name;
   clearInterval(shown.timer);
-  Object.assign(shown, { net: model.net, config, backend: model.backend });
+  Object.assign(shown, model);
+  const { images } = await sampleProgressively({ sampler: 'ddim', steps, count, seed });
+  const { channels, imageSize } = model.config.data;
   draw($('samples'), io.imageGrid(images, count, channels, imageSize, { scale: gridScale(imageSize) }));
-  $('modelInfo').textContent = `${count} samples (DDIM, ${steps} steps) from ${step === null ? 'the picked weights' : `step ${step} of the picked file`}, a ${model.net.numParameters().toLocaleString('en-US')}-parameter UNet for ${imageSize}×${imageSize} images, on the ${model.backend.name} backend.`;
-  return { values: Array.from(images), resumable };
+  $('modelInfo').textContent = `${count} samples (DDIM, ${steps} steps) from ${model.step === null ? 'the picked weights' : `step ${model.step} of the picked file`}, a ${model.net.numParameters().toLocaleString('en-US')}-parameter UNet for ${model.config.data.imageSize}×${model.config.data.imageSize} images, on the ${model.backend.name} backend.`;
+  return { values: Array.from(images), resumable: model.resumable };
 }
 
 /** The current run's checkpoint, as the bytes a download would hold. */
@@ -387,50 +445,56 @@ $('load').onchange = async () => {
 };
 
 // ------------------------------------------------------------------ the model the top panel samples
-/** The model shown at the top: the pretrained one, until a file is picked. */
+/** The model shown at the top (openWeights' fields): the pretrained one, until a file is picked. */
 const shown = { net: null, config: null, backend: null, timer: null };
 const pretrained = { ready: false };
 
 /** Samples 16 images from the shown model with the chosen sampler and plays the first one's chain x_T → x_0. */
 async function sampleShown() {
-  const { config, net, backend } = shown;
-  const sampler = $('sampler').value;
-  const steps = Number($('ddimSteps').value);
-  const options = { ...config.sample, sampler, steps, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
-  const { channels, imageSize } = config.data;
-  const result = onBackend(backend, () => diffusion.sample(net, diffusion.makeSchedule(config.diffusion), options, { count: 16, channels, imageSize, rng: new ddpm.Rng(Date.now() % 1e9), trajectoryFrames: 24 }));
-  const images = await result.images.data();
-  const frames = (await Promise.all(result.trajectory.map((f) => f.data()))).map((f) => f.slice(0, channels * imageSize * imageSize));
+  const { channels, imageSize } = shown.config.data;
+  const { images, frames } = await sampleProgressively({ sampler: $('sampler').value, steps: Number($('ddimSteps').value), count: 16, seed: Date.now() % 1e9, trajectoryFrames: 24 });
+  const first = frames.map((f) => f.slice(0, channels * imageSize * imageSize));
   draw($('samples'), io.imageGrid(images, 16, channels, imageSize, { scale: gridScale(imageSize) }));
   clearInterval(shown.timer);
   let k = 0;
   shown.timer = setInterval(() => {
-    draw($('denoise'), io.imageGrid(frames[Math.min(k, frames.length - 1)], 1, channels, imageSize, { pad: 0, scale: Math.max(1, Math.round(96 / imageSize)) }));
-    k = (k + 1) % (frames.length + 12); // hold x_0 a moment before starting again
+    draw($('denoise'), io.imageGrid(first[Math.min(k, first.length - 1)], 1, channels, imageSize, { pad: 0, scale: Math.max(1, Math.round(96 / imageSize)) }));
+    k = (k + 1) % (first.length + 12); // hold x_0 a moment before starting again
   }, 120);
 }
 
 /** Opens the model this project trained (EMA weights and config, see the README) and samples from it. */
 async function openPretrained() {
-  const bytes = await fetchBytes('model/faces-16.safetensors');
-  const { net, config, step, backend } = openWeights(bytes, 'model/faces-16.safetensors', await selectBackend($('backend').value));
-  Object.assign(shown, { net, config, backend });
-  $('modelInfo').textContent = `A ${net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${backend.name} backend.`;
+  const name = 'model/faces-16.safetensors';
+  Object.assign(shown, openWeights(await fetchBytes(name), name, await selectBackend($('sampleBackend').value)));
+  $('modelInfo').textContent = `A ${shown.net.numParameters().toLocaleString('en-US')}-parameter UNet trained for ${shown.step} steps on generated 16×16 faces with node examples/train-faces.js, sampled here on the ${shown.backend.name} backend.`;
   await sampleShown();
   $('sampleAgain').disabled = false;
   pretrained.ready = true;
 }
-$('sampleAgain').onclick = async () => {
+
+/** Runs a sampling from the panel's controls with its button off, reporting a failure in the page. */
+async function fromPanel(work) {
   try {
     clearNotice('sample');
-    $('sampleAgain').disabled = true;
-    await sampleShown();
+    $('sampleAgain').disabled = $('sampleBackend').disabled = true;
+    await work();
   } catch (e) {
     notice(`Sampling failed: ${e.message}`, 'sample');
+    $('sampleProgress').textContent = '';
   } finally {
-    $('sampleAgain').disabled = false;
+    $('sampleAgain').disabled = $('sampleBackend').disabled = false;
   }
-};
+}
+$('sampleAgain').onclick = () => fromPanel(sampleShown);
+// Another backend: the shown model is opened there (from its file's bytes) and sampled again.
+$('sampleBackend').onchange = () => fromPanel(async () => {
+  if (!shown.bytes) return;
+  const backend = await selectBackend($('sampleBackend').value);
+  Object.assign(shown, openWeights(shown.bytes, shown.name, backend));
+  $('modelInfo').textContent = $('modelInfo').textContent.replace(/on the \w+ backend\.$/, `on the ${backend.name} backend.`);
+  await sampleShown();
+});
 $('ddimSteps').oninput = () => ($('ddimValue').textContent = $('ddimSteps').value);
 
 // ------------------------------------------------------------------ the forward process

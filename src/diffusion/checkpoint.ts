@@ -3,7 +3,7 @@
 // resumed run needs to continue exactly as if it had never stopped. Here as bytes (anywhere);
 // as files in src/node/checkpoint-files.ts, written atomically.
 
-import { ConfigError, isObject, resolveConfig, type Config } from '../config.js';
+import { ConfigError, isObject, resolveConfig, type Config, type SampleConfig } from '../config.js';
 import { parseSafetensors, serializeSafetensors, type Safetensors } from '../io/safetensors.js';
 import { stateDictProblems, type Module } from '../nn/module.js';
 import { UNet } from '../nn/unet.js';
@@ -11,6 +11,8 @@ import { Rng, type RngState } from '../random/rng.js';
 import type { Adam } from '../optim/adam.js';
 import type { EMA } from '../optim/ema.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { samplerOptionsFor, type SamplerOptions } from './sampler.js';
+import { makeSchedule, type Schedule } from './schedule.js';
 
 export const CHECKPOINT_FORMAT = 'ddpm-ts-checkpoint/1';
 
@@ -195,6 +197,37 @@ export function parseSamplingWeights(bytes: Uint8Array, path: string): SamplingW
   const problems = stateDictProblems(unetShapes(config), tensors);
   if (problems.length) fail(`its tensors do not fit the model its config describes (${problems.join(' | ').slice(0, 800)})`);
   return { path, config, weights: tensors, step: wholeNumber(metadata.step), resumable: false };
+}
+
+/** What drawing from a weights file needs, made from it (see samplingSetup). */
+export interface SamplingSetup {
+  /** The file's config, with the sample fields given over it. */
+  config: Config;
+  /** The file's UNet, holding its weights, in eval mode. */
+  model: UNet;
+  schedule: Schedule;
+  /** Prediction and variance are the training's; the rest is the config's sample section. */
+  options: SamplerOptions;
+}
+
+/**
+ * The model, schedule and sampler options of a weights file (from loadSamplingWeights or
+ * parseSamplingWeights). The prediction and variance come from the file's training: a model
+ * trained to predict v must be sampled as one, so a caller cannot set them. `sample` may change
+ * the file's sample section (sampler, steps, eta, clip, epsScale, count), checked by the config's
+ * rules. Draw with `sample(setup.model, setup.schedule, setup.options, { count, channels, imageSize, rng })`.
+ */
+export function samplingSetup(file: SamplingWeights, sample: Partial<SampleConfig> = {}): SamplingSetup {
+  if (!isObject(file) || !(file.weights instanceof Map) || !isObject(file.config)) throw new Error('samplingSetup: the first argument must be what loadSamplingWeights or parseSamplingWeights returns');
+  if (!isObject(sample)) throw new Error(`samplingSetup: the second argument must be sample fields such as { steps: 20 } (got ${JSON.stringify(sample)})`);
+  for (const field of ['prediction', 'variance'] as const) {
+    if (field in sample) throw new Error(`samplingSetup: ${field} is not a sample field: it comes from the weights' training (diffusion.${field} '${file.config.diffusion[field]}' in ${file.path})`);
+  }
+  const config = resolveConfig({ ...file.config, sample: { ...file.config.sample, ...sample } });
+  const model = new UNet(config.model, { rng: new Rng(1) });
+  model.loadStateDict(file.weights);
+  model.eval();
+  return { config, model, schedule: makeSchedule(config.diffusion), options: samplerOptionsFor(config) };
 }
 
 const isUint32 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;

@@ -7,6 +7,7 @@ import type { Rng } from '../random/rng.js';
 import { dispose, tidy } from '../backends/scope.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Config } from '../config.js';
 import { predictedEps, type Prediction } from './process.js';
 import type { Schedule } from './schedule.js';
 import { ddimStep, ddimTimesteps, ddpmStep, type Variance } from './steps.js';
@@ -65,6 +66,15 @@ export function samplingPlan(schedule: Schedule, opts: Pick<SamplerOptions, 'sam
 const SAMPLER_OPTIONS = ['sampler', 'steps', 'eta', 'clip', 'prediction', 'variance', 'epsScale'];
 
 /**
+ * The sampler options a config implies: its sample section, with the prediction and variance its
+ * model was trained for (a checkpoint's config holds them, so drawing from one never asks).
+ */
+export function samplerOptionsFor(config: Pick<Config, 'sample' | 'diffusion'>): SamplerOptions {
+  const { sampler, steps, eta, clip, epsScale } = config.sample;
+  return { sampler, steps, eta, clip, epsScale, prediction: config.diffusion.prediction, variance: config.diffusion.variance };
+}
+
+/**
  * Checks a sampler's options and request as the config checks its fields (plain JavaScript callers
  * included): a missing, unknown or mistyped one throws naming it, since a left-out `prediction`
  * or `clip` would otherwise draw wrong images without a word.
@@ -93,7 +103,29 @@ export function checkSampling(opts: SamplerOptions, req: SampleRequest, T: numbe
   if (problems.length) throw new Error(`sample: ${problems.join('; ')}`);
 }
 
+/** Where a sampling run is, after each step (sampleSteps yields it). */
+export interface SamplingState {
+  done: number;
+  total: number;
+  /** x_t of the images being denoised now (a batch of them), after this step; freed at the next. */
+  x: Tensor;
+}
+
+/** Draws `req.count` images from pure noise x_T down to x_0 with the options' sampler: sampleSteps, run to its end. */
 export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions, req: SampleRequest): SampleResult {
+  const steps = sampleSteps(model, schedule, opts, req);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Sampling one step at a time: a generator that yields after every denoising step (so a page can
+ * draw x_t and repaint between steps) and returns what `sample` returns. Each step runs without
+ * gradients, in a scope of its own (tidy), on the backend current when next() is called.
+ */
+export function* sampleSteps(model: Denoiser, schedule: Schedule, opts: SamplerOptions, req: SampleRequest): Generator<SamplingState, SampleResult, void> {
   checkSampling(opts, req, schedule.T);
   const { count, channels, imageSize, rng } = req;
   const batchSize = req.batchSize ?? count;
@@ -106,37 +138,37 @@ export function sample(model: Denoiser, schedule: Schedule, opts: SamplerOptions
   const chunkFrames: Tensor[][] = keep.map(() => []);
   const total = Math.ceil(count / batchSize) * plan.length;
   let done = 0;
-  noGrad(() => {
-    for (let start = 0; start < count; start += batchSize) {
-      const n = Math.min(batchSize, count - start);
-      const shape = [n, channels, imageSize, imageSize];
-      let x = randn(shape, rng);
-      const record = (k: number) => {
-        const f = keep.indexOf(k);
-        if (f >= 0) chunkFrames[f]!.push(x);
-      };
-      record(0);
-      plan.forEach(([t, tPrev], k) => {
-        // One scope a step: the net's activations are freed as soon as x_{t−1} exists.
-        const next = tidy(() => {
-          const out = model.forward(x, new Array(n).fill(t));
-          const predicted = predictedEps(opts.prediction, schedule, x, out, t);
-          const eps = epsScale === 1 ? predicted : div(predicted, epsScale); // ε̂/λ
-          // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
-          const z = randn(shape, rng);
-          return opts.sampler === 'ddim'
-            ? ddimStep(schedule, x, eps, t, tPrev, opts.eta, z, { clip: opts.clip })
-            : ddpmStep(schedule, x, eps, t, z, { variance: opts.variance, clip: opts.clip });
-        });
-        if (!keep.includes(k) && next.storage !== x.storage) dispose(x);
-        x = next;
-        record(k + 1);
-        req.onStep?.(++done, total);
-      });
-      chunks.push(x);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const shape = [n, channels, imageSize, imageSize];
+    let x = randn(shape, rng);
+    const record = (k: number) => {
+      const f = keep.indexOf(k);
+      if (f >= 0) chunkFrames[f]!.push(x);
+    };
+    record(0);
+    for (const [k, [t, tPrev]] of plan.entries()) {
+      // One scope a step: the net's activations are freed as soon as x_{t−1} exists.
+      const next = noGrad(() => tidy(() => {
+        const out = model.forward(x, new Array(n).fill(t));
+        const predicted = predictedEps(opts.prediction, schedule, x, out, t);
+        const eps = epsScale === 1 ? predicted : div(predicted, epsScale); // ε̂/λ
+        // Noise is drawn even where unused (t = 0, η = 0), so the stream does not depend on those.
+        const z = randn(shape, rng);
+        return opts.sampler === 'ddim'
+          ? ddimStep(schedule, x, eps, t, tPrev, opts.eta, z, { clip: opts.clip })
+          : ddpmStep(schedule, x, eps, t, z, { variance: opts.variance, clip: opts.clip });
+      }));
+      if (!keep.includes(k) && next.storage !== x.storage) dispose(x);
+      x = next;
+      record(k + 1);
+      done++;
+      req.onStep?.(done, total);
+      yield { done, total, x };
     }
-  });
-  const join = (parts: Tensor[]) => (parts.length === 1 ? parts[0]! : concat(parts, 0));
+    chunks.push(x);
+  }
+  const join = (parts: Tensor[]) => (parts.length === 1 ? parts[0]! : noGrad(() => concat(parts, 0)));
   return {
     images: join(chunks),
     trajectory: chunkFrames.map(join),

@@ -30,7 +30,7 @@ import { parseCheckpoint, serializeCheckpoint, type LoadedCheckpoint } from './c
 import { StoreWriteError, type RunStore } from './store.js';
 import { assertFits } from './memory.js';
 import { minSnrWeights, qSample, trainingTarget } from './process.js';
-import { sample, type SampleResult } from './sampler.js';
+import { sample, samplerOptionsFor, type SampleResult } from './sampler.js';
 import { makeSchedule, type Schedule } from './schedule.js';
 
 export interface Progress {
@@ -47,6 +47,11 @@ export interface TrainerEvents {
   log?: (message: string) => void;
   /** Called after every step. */
   progress?: (p: Progress) => void;
+  /**
+   * Called after each denoising step while the trainer draws from its EMA weights (a preview
+   * grid, the denoising strip, an FID's samples), which takes a while: `what` says which.
+   */
+  sampling?: (done: number, total: number, what: string) => void;
 }
 
 /** The stream seeds derived from config.seed: initialisation, training, and preview sampling. */
@@ -380,12 +385,17 @@ export class Trainer {
     await this.store.append(LOG, JSON.stringify(line) + '\n');
   }
 
-  /** Samples from the EMA weights with config.sample; the same starting noise every time, so previews show progress. */
-  sampleEma(count = this.config.sample.count, trajectoryFrames = 0): SampleResult {
+  /**
+   * Samples from the EMA weights with config.sample; the same starting noise every time, so
+   * previews show progress. `what` names the drawing in the `sampling` event.
+   */
+  sampleEma(count = this.config.sample.count, trajectoryFrames = 0, what = `samples at step ${this.step}`): SampleResult {
     this.emaModel.loadStateDict(this.ema.stateDict());
-    const { sample: s, diffusion, data } = this.config;
-    return sample(this.emaModel.eval(), this.schedule, { ...s, prediction: diffusion.prediction, variance: diffusion.variance }, {
+    const { data } = this.config;
+    const report = this.events.sampling;
+    return sample(this.emaModel.eval(), this.schedule, samplerOptionsFor(this.config), {
       count, channels: data.channels, imageSize: data.imageSize, rng: streamRng(this.config.seed, 'preview'), trajectoryFrames,
+      ...(report ? { onStep: (done: number, total: number) => report(done, total, what) } : {}),
     });
   }
 
@@ -414,7 +424,7 @@ export class Trainer {
     const { imageSize, channels } = this.config.data;
     const reference = (this.reference ??= await platform().referenceSet(this.config.data));
     this.heldOut ??= await heldOutReal(reference, await platform().featureNet(reference, defaultFeatureRecipe(imageSize, channels), this.events.log), evalCount);
-    const samples = this.sampleEma(evalCount).images;
+    const samples = this.sampleEma(evalCount, 0, `FID samples at step ${this.step}`).images;
     const fid = await fidAgainst(this.heldOut, samples);
     dispose(samples);
     return { fid, floor: this.heldOut.floor };
@@ -432,7 +442,7 @@ export class Trainer {
   /** Rows of images denoising from x_T (left) to x_0 (right), as the store's file `name`. */
   async writeDenoisingStrip(name: string, rows = 4, frames = 10): Promise<void> {
     const { channels, imageSize } = this.config.data;
-    const { trajectory } = this.sampleEma(rows, frames);
+    const { trajectory } = this.sampleEma(rows, frames, 'the denoising strip');
     const strip = trajectoryStrip(await Promise.all(trajectory.map((f) => f.data())), rows, channels, imageSize, Math.max(1, Math.round(64 / imageSize)));
     await this.store.writeImage(name, strip);
     this.events.log?.(`denoising strip (x_T … x_0): ${this.store.describe(name)}`);

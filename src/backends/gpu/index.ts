@@ -242,6 +242,8 @@ export class GpuBackend implements Backend {
   /** The most values one texture or buffer holds; a bigger tensor is kept in pages of this size. */
   readonly pageSize: number;
   private readonly kernels = new Map<string, CompiledKernel>();
+  /** Kernels whose first launch has run (compiled: on WebGPU asynchronously, after they were made). */
+  private compiledKernels = 0;
   private live = { textures: 0, bytes: 0, paged: 0 };
   private readonly registry = new FinalizationRegistry<readonly Page[]>((pages) => this.forget(pages));
   /** WebGPU: the work enqueued and not yet run, in program order (see inOrder). */
@@ -321,6 +323,14 @@ export class GpuBackend implements Backend {
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * The kernels made so far and how many of them are compiled: a kernel compiles at its first
+   * launch, which on WebGPU runs later, in order. A page shows it while the first steps compile.
+   */
+  kernelCount(): { made: number; compiled: number } {
+    return { made: this.kernels.size, compiled: this.compiledKernels };
   }
 
   /** Live textures, their bytes (float32 values × 4), and how many live tensors are held in several textures (pages). */
@@ -511,6 +521,7 @@ export class GpuBackend implements Backend {
     for (const k in constants) key += `${k}=${constants[k]},`;
     for (const a of args) key += typeof a === 'number' ? '|n' : `|${a.size}`;
     let kernel = this.kernels.get(key);
+    const first = !kernel;
     if (!kernel) {
       kernel = this.gpu.createKernel(fn as (...a: never[]) => number, { output: [size], constants, functions: HELPERS });
       if (this.instrument) kernel = this.instrument(kernel, name);
@@ -518,7 +529,11 @@ export class GpuBackend implements Backend {
     }
     const compiled = kernel;
     const launch = () => compiled(...args.map((a) => (typeof a === 'number' ? a : valueOf(a.cell))));
-    if (!this.gpu.async) return this.wrap(launch() as KernelValue, size);
+    if (!this.gpu.async) {
+      const value = launch() as KernelValue;
+      if (first) this.compiledKernels++;
+      return this.wrap(value, size);
+    }
     const out = this.wrap(null, size);
     const cell = out.pages[0]!.cell;
     this.inOrder(async () => {
@@ -527,6 +542,7 @@ export class GpuBackend implements Backend {
       } catch (e) {
         throw new Error(`${name}: ${(e as Error).message}`);
       }
+      if (first) this.compiledKernels++;
     });
     return out;
   }
