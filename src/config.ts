@@ -2,7 +2,7 @@
 // Every field has a default; `resolveConfig` merges a partial config over them and checks every
 // field, reporting each bad one by its full path ("train.batchSize") with what is allowed.
 
-import { listBackends } from './backends/backend.js';
+import { listBackends } from './backends/registry.js';
 import { BACKEND_CHOICES } from './backends/use.js';
 import { checkUNetConfig, defaultUNetConfig, type UNetConfig } from './nn/unet.js';
 import type { LrSchedule } from './optim/lr.js';

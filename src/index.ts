@@ -8,8 +8,9 @@ export { noGrad, isGradEnabled } from './tensor/autograd.js';
 export { tidy, dispose } from './backends/scope.js';
 export { tensor, scalar, zeros, ones, full, randn, rand, type TensorOptions } from './ops/creation.js';
 export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
+export { getBackend, setBackend, registerBackend, listBackends } from './backends/registry.js';
 export {
-  getBackend, setBackend, registerBackend, listBackends, BUCKET_SIZE,
+  BUCKET_SIZE,
   type Backend, type Storage, type View, type UnaryOp, type BinaryOp, type ReduceOp, type Conv2dGeometry,
 } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/index.js';
@@ -23,9 +24,9 @@ export * as io from './io/index.js';
 export { UNet, type UNetConfig } from './nn/unet.js';
 export * as diffusion from './diffusion/index.js';
 export * as metrics from './metrics/index.js';
-export * as data from './data/index.js';
+export * as data from './data-api.js';
 export { resolveConfig, configRules, defaultConfig, sourceDefaults, type SourceDefaults, ConfigError, type Config, type DeepPartial, type DiffusionConfig, type DataConfig, type TrainConfig, type SampleConfig } from './config.js';
-export { formatProgress, formatDuration } from './util/progress.js';
+export { formatProgress, formatDuration } from './diffusion/progress.js';
 export { setThreads, getThreads, availableCores, threadTaskCounts } from './backends/cpu/threads.js';
 export { setPlatform, platform, type Platform } from './platform.js';
 export { setThreadHost, runWorker, type ThreadHost, type WorkerHandle, type SharedBlocks } from './backends/cpu/threads.js';

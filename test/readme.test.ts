@@ -68,6 +68,16 @@ describe("the README's commands, as written", function () {
     expect(run(evaluate!)).to.match(/^FID \d+\.\d+ \(16 samples against 16 held-out generated faces\)/m);
   });
 
+  it("Using the library: drawing from the Quick start's checkpoint, as the README shows it", () => {
+    const start = readme.indexOf('\n## Using the library\n');
+    const block = [...readme.slice(start).matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('samplingSetup'));
+    expect(block, 'the section draws from a checkpoint').to.be.a('string');
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    if (!existsSync(join(dir, 'node_modules', 'ddpm-ts'))) symlinkSync(repoRoot, join(dir, 'node_modules', 'ddpm-ts'));
+    writeFileSync(join(dir, 'draw.mjs'), `import { diffusion, Rng } from 'ddpm-ts';\n${block}\nconsole.log(images.shape.join(' '), options.prediction, options.steps);\n`);
+    expect(run('node draw.mjs').trim()).to.equal('16 3 8 8 eps 20');
+  });
+
   it('Other data: MNIST into runs/mnist, photos into runs/photos', () => {
     const lines = commands('Other data');
     expect(lines).to.have.length(2);

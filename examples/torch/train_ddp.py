@@ -116,14 +116,14 @@ def holds_run(out):
 
 
 def format_duration(seconds):
-    """src/util/progress.ts formatDuration: 37s, 12m05s, 2h07m."""
+    """src/diffusion/progress.ts formatDuration: 37s, 12m05s, 2h07m."""
     s = round(seconds)
     h, m = s // 3600, (s % 3600) // 60
     return f"{h}h{m:02d}m" if h > 0 else f"{m}m{s % 60:02d}s" if m > 0 else f"{s}s"
 
 
 def format_progress(step, total, loss, seconds_per_step):
-    """src/util/progress.ts formatProgress: the same line ddpm-ts prints."""
+    """src/diffusion/progress.ts formatProgress: the same line ddpm-ts prints."""
     frac = step / total if total > 0 else 1
     filled = round(frac * 24)
     speed = f"{1 / seconds_per_step:.2f} it/s" if seconds_per_step <= 1 else f"{seconds_per_step:.2f} s/it"

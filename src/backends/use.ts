@@ -9,7 +9,8 @@
 // 'gpu' and 'auto' print one line saying what they took and why. Opening a GPU backend is
 // asynchronous: it loads gpu.js on demand and runs a probe kernel in exactly the mode asked for.
 
-import { setBackend, type Backend } from './backend.js';
+import type { Backend } from './backend.js';
+import { setBackend } from './registry.js';
 import { GpuBackend } from './gpu/index.js';
 
 /** The backend names a config may give. */

@@ -8,7 +8,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { countOf } from '../util/words.js';
-import { imageSetDataset, MAX_IMAGE_PIXELS, type ImageSetOptions } from '../data/image-set.js';
+import { imageSetDataset, type ImageSetOptions } from '../data/image-set.js';
 import { checkPixelCount, imageSize, sniffImageType } from '../io/image-header.js';
 import type { RGBAImage } from '../io/image.js';
 
@@ -34,9 +34,11 @@ async function decodeInPage(file: Blob, name: string): Promise<RGBAImage> {
     throw new Error(`${name}: the browser cannot decode it as an image`);
   }
   const { width, height } = bitmap;
-  if (width * height > MAX_IMAGE_PIXELS) {
+  try {
+    checkPixelCount(width, height); // what it decoded to, in case the header said less
+  } catch (e) {
     bitmap.close();
-    throw new Error(`${name}: ${width}×${height} pixels is over the limit of ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} (8192×8192); shrink the image first`);
+    throw new Error(`${name}: ${(e as Error).message}`);
   }
   const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })!;
   ctx.drawImage(bitmap, 0, 0);

@@ -7,9 +7,6 @@ import { toNetworkInput, type RGBAImage } from '../io/image.js';
 import { countOf } from '../util/words.js';
 import { inMemoryDataset, toBytes, type Dataset } from './dataset.js';
 
-/** Images with more pixels than this (8192 × 8192) are refused. */
-export const MAX_IMAGE_PIXELS = 8192 * 8192;
-
 /** One image to load: its name (for messages) and how to decode it. */
 export interface ImageSource {
   name: string;

@@ -5,12 +5,13 @@
 //   repeat: x_0 ~ data, t ~ Uniform{0, …, T−1}, ε ~ N(0, I)
 //           take a gradient step on ‖target − net(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
 
-import { setBackend, type Backend } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
+import { setBackend } from '../backends/registry.js';
 import { dispose, tidy } from '../backends/scope.js';
 import { useBackend } from '../backends/use.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import { resolveConfig, type Config } from '../config.js';
-import { loadDataset, sampleBatch, type Dataset } from '../data/index.js';
+import { sampleBatch, type Dataset } from '../data/dataset.js';
 import { imageGrid, trajectoryStrip } from '../io/image.js';
 import { lossCurve } from '../io/plot.js';
 import { defaultFeatureRecipe } from '../metrics/feature-net.js';
@@ -198,7 +199,7 @@ export class Trainer {
         throw new Error(`train.evalCount is ${config.train.evalCount}, but ${reference.name} has ${reference.heldOutSize} ${reference.heldOutDescription}: enough for an FID of at most ${maxEvalCount(reference)} (the floor takes a second set as large)`);
       }
     }
-    const data = dataset ?? (await loadDataset(config.data, { warn: events.log }));
+    const data = dataset ?? (await platform().loadDataset(config.data, { warn: events.log }));
     if (data.imageSize !== config.data.imageSize || data.channels !== config.data.channels) {
       throw new Error(`dataset gives ${data.channels}×${data.imageSize}×${data.imageSize} images, config.data asks for ${config.data.channels}×${config.data.imageSize}×${config.data.imageSize}`);
     }

@@ -3,7 +3,6 @@
 // browser does, so a 20000×20000 image is refused in microseconds instead of after seconds of
 // decoding (or gigabytes of memory). Bytes only: this runs anywhere.
 
-import { MAX_IMAGE_PIXELS } from '../data/image-set.js';
 
 export type ImageType = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/bmp';
 
@@ -17,6 +16,10 @@ export function sniffImageType(bytes: Uint8Array): ImageType | null {
   return null;
 }
 
+/** Images with more pixels than this (8192 × 8192) are refused, from their header, before they are decoded. */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
+/** Throws unless the header's size is within MAX_IMAGE_PIXELS. */
 export function checkPixelCount(width: number, height: number): void {
   if (!(width > 0 && height > 0)) throw new Error(`the header gives no size (${width}×${height})`);
   if (width * height > MAX_IMAGE_PIXELS) {

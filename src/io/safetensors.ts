@@ -4,7 +4,7 @@
 // Parsing and serialising work on bytes, anywhere; files are Node's part (src/node/safetensors-files.ts).
 
 import { tensor } from '../ops/creation.js';
-import { shapeStr, sizeOf } from '../tensor/shape.js';
+import { shapeStr, sizeOf } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface Safetensors {

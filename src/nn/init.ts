@@ -2,7 +2,7 @@
 
 import { tensor } from '../ops/creation.js';
 import type { Rng } from '../random/rng.js';
-import { sizeOf, type Shape } from '../tensor/shape.js';
+import { sizeOf, type Shape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Uniform on [-bound, bound). */

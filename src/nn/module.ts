@@ -2,7 +2,7 @@
 // dotted paths ("down.1.res.0.conv1.weight") name every parameter, so a state dict saved here
 // loads into the PyTorch reference model and back.
 
-import { shapeStr, sameShape } from '../tensor/shape.js';
+import { shapeStr, sameShape } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { clearGrad, noGrad } from '../tensor/autograd.js';
 

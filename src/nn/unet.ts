@@ -6,7 +6,7 @@
 import * as F from '../ops/index.js';
 import { globalRng, type Rng } from '../random/rng.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { shapeStr } from '../tensor/shape.js';
+import { shapeStr } from '../util/shape.js';
 import { AttentionBlock } from './attention.js';
 import { Conv2d, GroupNorm } from './layers.js';
 import { Container, Module, ModuleList } from './module.js';

@@ -6,10 +6,7 @@
 
 import { inflateSync } from 'node:zlib';
 
-import { MAX_IMAGE_PIXELS } from '../data/image-set.js';
 import { checkPixelCount, imageSize, u32be, type ImageType } from '../io/image-header.js';
-
-export { MAX_IMAGE_PIXELS };
 
 export { sniffImageType, type ImageType } from '../io/image-header.js';
 

@@ -3,6 +3,5 @@
 export * from '../io/index.js';
 export { loadSafetensors, saveSafetensors } from './safetensors-files.js';
 export { readImage, decodeImage, encodePng, writePng } from './image-files.js';
-export { MAX_IMAGE_PIXELS } from './image-check.js';
 export { writeAtomic, appendText, ensureDir, describeFsError, FileWriteError } from './files.js';
 export { checkOutputFiles, checkRunInputs, OutputFileError, type OutputFile, type NamedPath } from './output-files.js';

@@ -3,7 +3,7 @@
 // cost a GPU several launches each way.
 
 import { record } from '../tensor/autograd.js';
-import { normalizeAxis } from '../tensor/shape.js';
+import { normalizeAxis } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { siluGrad, unary } from './elementwise.js';
 import { transpose } from './view.js';

@@ -2,8 +2,8 @@
 
 import { convOutputSize, type Conv2dGeometry } from '../backends/backend.js';
 import { record } from '../tensor/autograd.js';
-import { shapeStr } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { shapeStr } from '../util/shape.js';
+import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
 import { contiguous } from './view.js';
 
@@ -34,10 +34,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   if (bias && (bias.rank !== 1 || bias.shape[0] !== F)) {
     throw new Error(`${where}: bias ${shapeStr(bias.shape)} should be [${F}]`);
   }
-  if (x.backend !== weight.backend) throw new Error(`${where}: input and weight live on different backends`);
-  if (bias && bias.backend !== x.backend) throw new Error(`${where}: input and bias live on different backends`);
-
-  const be = x.backend;
+  const be = sameBackend(where, x, weight, bias);
   const y = new Tensor(be.conv2d(x, weight, bias ?? null, g), [N, F, Ho, Wo]);
   return record(y, 'conv2d', bias ? [x, weight, bias] : [x, weight], (grad) => {
     // Both kernels read dy whole: a strided dy (a slice of a concat's gradient) is copied once for both.

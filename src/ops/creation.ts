@@ -1,8 +1,8 @@
 // Making tensors: from JavaScript data, constants, and seeded random numbers.
 
-import { getBackend } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
 import { globalRng, type Rng } from '../random/rng.js';
-import { checkShape, shapeStr, sizeOf, type Shape } from '../tensor/shape.js';
+import { checkShape, shapeStr, sizeOf, type Shape } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface TensorOptions {

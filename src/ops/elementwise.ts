@@ -3,8 +3,8 @@
 
 import type { BinaryOp, UnaryOp } from '../backends/backend.js';
 import { record } from '../tensor/autograd.js';
-import { broadcastShapes } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { broadcastShapes } from '../util/shape.js';
+import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { broadcastView, unbroadcast } from './view.js';
 
 /** A tensor, or a plain number used as a constant (it gets no gradient). */
@@ -22,11 +22,9 @@ function binary(op: BinaryOp, a: Operand, b: Operand, da: Vjp, db: Vjp): Tensor 
     return record(out, op, [x], (g) => [da(g)]);
   }
   const A = typeof a === 'number' ? new Tensor(b.backend.fromArray(Float32Array.of(a)), []) : a;
-  if (A.backend !== b.backend) {
-    throw new Error(`${op}: operands live on different backends (${A.backend.name}, ${b.backend.name})`);
-  }
+  const be = sameBackend(op, A, b);
   const shape = broadcastShapes(op, A.shape, b.shape);
-  const out = new Tensor(A.backend.binary(op, broadcastView(A, shape), broadcastView(b, shape)), shape);
+  const out = new Tensor(be.binary(op, broadcastView(A, shape), broadcastView(b, shape)), shape);
   return record(out, op, [A, b], (g) => [
     A.requiresGrad ? unbroadcast(da(g), A.shape) : null,
     b.requiresGrad ? unbroadcast(db(g), b.shape) : null,
@@ -89,9 +87,9 @@ export function sigmoid(x: Tensor): Tensor {
  * only in g (a second derivative of SiLU is not needed here).
  */
 export function siluGrad(x: Tensor, g: Tensor): Tensor {
-  if (x.backend !== g.backend) throw new Error(`siluGrad: operands live on different backends (${x.backend.name}, ${g.backend.name})`);
+  const be = sameBackend('siluGrad', x, g);
   const shape = broadcastShapes('siluGrad', x.shape, g.shape);
-  const out = new Tensor(g.backend.binary('siluGrad', broadcastView(x, shape), broadcastView(g, shape)), shape);
+  const out = new Tensor(be.binary('siluGrad', broadcastView(x, shape), broadcastView(g, shape)), shape);
   return record(out, 'siluGrad', [g], (dy) => [unbroadcast(siluGrad(x, dy), g.shape)]);
 }
 

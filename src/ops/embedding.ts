@@ -1,6 +1,6 @@
 // The sinusoidal timestep embedding of the Transformer and DDPM.
 
-import { getBackend } from '../backends/backend.js';
+import { getBackend } from '../backends/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /**

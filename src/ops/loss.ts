@@ -1,6 +1,6 @@
 // Losses.
 
-import { sameShape, shapeStr } from '../tensor/shape.js';
+import { sameShape, shapeStr } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { exp, log, mul, sub } from './elementwise.js';
 import { max, mean, sum } from './reduce.js';

@@ -1,8 +1,8 @@
 // Matrix products.
 
 import { record } from '../tensor/autograd.js';
-import { broadcastShapes, shapeStr, sizeOf } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { broadcastShapes, shapeStr, sizeOf } from '../util/shape.js';
+import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { add } from './elementwise.js';
 import { expand, reshape, transpose } from './view.js';
 
@@ -14,8 +14,7 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new Error(`bmm: cannot multiply ${shapeStr(a.shape)} by ${shapeStr(b.shape)} (need [B,M,K] and [B,K,N])`);
   }
-  if (a.backend !== b.backend) throw new Error('bmm: operands live on different backends');
-  const out = new Tensor(a.backend.matmul(a, b), [a.shape[0]!, a.shape[1]!, b.shape[2]!]);
+  const out = new Tensor(sameBackend('bmm', a, b).matmul(a, b), [a.shape[0]!, a.shape[1]!, b.shape[2]!]);
   return record(out, 'bmm', [a, b], (g) => [
     a.requiresGrad ? bmm(g, transpose(b)) : null,
     // When b is a transposed view (a Linear's Wᵀ), dB is computed as (dCᵀ·A)ᵀ: the same values,

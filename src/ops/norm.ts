@@ -2,8 +2,8 @@
 // pair fused into one kernel (the backend's groupNorm; the math is in backends/cpu/norm.ts).
 
 import { record } from '../tensor/autograd.js';
-import { shapeStr } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { shapeStr } from '../util/shape.js';
+import { sameBackend, Tensor } from '../tensor/tensor.js';
 
 /**
  * Splits the C channels of x [N, C, ...] into `groups`; each (image, group) is normalised by its
@@ -34,9 +34,8 @@ function normalize(op: string, x: Tensor, groups: number, weight: Tensor | null,
   }
   for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
     if (p && (p.rank !== 1 || p.shape[0] !== C)) throw new Error(`${where}: ${name} ${shapeStr(p.shape)} should be [${C}]`);
-    if (p && p.backend !== x.backend) throw new Error(`${where}: ${name} lives on a different backend from x`);
   }
-  const be = x.backend;
+  const be = sameBackend(where, x, weight, bias);
   const { y, stats } = be.groupNorm(x, weight, bias, groups, eps, silu);
   const out = new Tensor(y, x.shape);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);

@@ -1,7 +1,7 @@
 // Reductions over some or all axes.
 
 import { record } from '../tensor/autograd.js';
-import { normalizeAxis, sizeOf } from '../tensor/shape.js';
+import { normalizeAxis, sizeOf } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { mul } from './elementwise.js';
 import { expand, reshape } from './view.js';

@@ -1,6 +1,6 @@
 // Nearest-neighbour 2× upsampling, composed from views.
 
-import { shapeStr } from '../tensor/shape.js';
+import { shapeStr } from '../util/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { contiguous, expand, reshape } from './view.js';
 

@@ -3,8 +3,8 @@
 
 import type { View } from '../backends/backend.js';
 import { record } from '../tensor/autograd.js';
-import { broadcastShapes, checkShape, contiguousStrides, isContiguous, normalizeAxis, sameShape, shapeStr, sizeOf, type Shape } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { broadcastShapes, checkShape, contiguousStrides, isContiguous, normalizeAxis, sameShape, shapeStr, sizeOf, type Shape } from '../util/shape.js';
+import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
 
 function view(x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
@@ -180,11 +180,10 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
       throw new Error(`concat: shapes ${tensors.map((u) => shapeStr(u.shape)).join(', ')} differ outside axis ${ax}`);
     }
-    if (t.backend !== first.backend) throw new Error('concat: tensors live on different backends');
   }
   const shape = first.shape.slice();
   shape[ax] = tensors.reduce((acc, t) => acc + t.shape[ax]!, 0);
-  const out = new Tensor(first.backend.concat([...tensors], ax), shape);
+  const out = new Tensor(sameBackend('concat', ...tensors).concat([...tensors], ax), shape);
   const starts: number[] = [];
   let at = 0;
   for (const t of tensors) {

@@ -4,7 +4,7 @@
 // view of its bucket (offset and shape): checkpoints read and load it like any tensor.
 
 import { BUCKET_SIZE } from '../backends/backend.js';
-import { contiguousStrides } from '../tensor/shape.js';
+import { contiguousStrides } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isWhole } from './update.js';
 

@@ -3,7 +3,7 @@
 
 import type { Storage } from '../backends/backend.js';
 import { dispose } from '../backends/scope.js';
-import { isContiguous } from '../tensor/shape.js';
+import { isContiguous } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Whether t is all of its storage, in order: the fused updates read and write such tensors. */

@@ -10,13 +10,18 @@
 // gradient that arrives as a view, or that another leaf already took, is copied), accumulated
 // in place by later backward() calls, and freed by zeroGrad (clearGrad below).
 
-import type { GradNode, Tensor } from './tensor.js';
-import { isContiguous, shapeStr, sameShape } from './shape.js';
+import { sameBackend, Tensor, type GradNode } from './tensor.js';
+import { isContiguous, shapeStr, sameShape } from '../util/shape.js';
 import type { Storage } from '../backends/backend.js';
 import { dispose } from '../backends/scope.js';
-import { add } from '../ops/elementwise.js';
-import { ones } from '../ops/creation.js';
-import { clone } from '../ops/view.js';
+
+// Gradients are summed with the backend's kernels directly, not through ops/ (which build on
+// this file): under noGrad an op would record nothing anyway.
+
+/** a + b, of one shape, on their backend. */
+const sum = (a: Tensor, b: Tensor) => new Tensor(sameBackend('backward', a, b).binary('add', a, b), a.shape);
+/** A contiguous copy of g that no other tensor shares. */
+const copyOf = (g: Tensor) => new Tensor(g.backend.unary('copy', g), g.shape);
 
 /** The storages backward() made for leaves' gradients: clearGrad frees these (never a tensor the user set as a gradient). */
 const madeForGrads = new WeakSet<Storage>();
@@ -66,11 +71,11 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
  */
 function addToLeafGrad(t: Tensor, g: Tensor, taken: Set<Storage>): void {
   if (t.grad) {
-    t.grad.assign(add(t.grad, g));
+    t.grad.assign(sum(t.grad, g));
     return;
   }
   const whole = g.offset === 0 && g.storage.size === g.size && isContiguous(g.shape, g.strides);
-  const own = whole && !taken.has(g.storage) ? g : clone(g);
+  const own = whole && !taken.has(g.storage) ? g : copyOf(g);
   taken.add(own.storage);
   madeForGrads.add(own.storage);
   t.grad = own;
@@ -112,7 +117,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
     if (root.size !== 1) {
       throw new Error(`backward: output has shape ${shapeStr(root.shape)}; pass gradOutput for a non-scalar`);
     }
-    seed = ones(root.shape);
+    seed = new Tensor(root.backend.fromArray(new Float32Array(root.size).fill(1)), root.shape); // dL/dL = 1
   } else {
     if (!sameShape(gradOutput.shape, root.shape)) {
       throw new Error(`backward: gradOutput shape ${shapeStr(gradOutput.shape)} differs from output ${shapeStr(root.shape)}`);
@@ -143,7 +148,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
           throw new Error(`backward: ${node.op} produced a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${shapeStr(input.shape)}`);
         }
         const previous = grads.get(input);
-        grads.set(input, previous ? add(previous, gi) : gi);
+        grads.set(input, previous ? sum(previous, gi) : gi);
       });
     }
   });

@@ -2,8 +2,8 @@
 // plus what reverse-mode autodiff needs: whether it requires a gradient, its accumulated
 // gradient, and the graph node recording which op made it.
 
-import type { Storage, View } from '../backends/backend.js';
-import { contiguousStrides, shapeStr, sizeOf, type Shape } from './shape.js';
+import type { Backend, Storage, View } from '../backends/backend.js';
+import { contiguousStrides, shapeStr, sizeOf, type Shape } from '../util/shape.js';
 import { backward as runBackward } from './autograd.js';
 import { keep } from '../backends/scope.js';
 
@@ -94,8 +94,7 @@ export class Tensor implements View {
     if (src.shape.length !== this.shape.length || src.shape.some((d, i) => d !== this.shape[i])) {
       throw new Error(`assign: source shape ${shapeStr(src.shape)} differs from target ${shapeStr(this.shape)}`);
     }
-    if (src.backend !== this.backend) throw new Error('assign: source and target live on different backends');
-    this.backend.assign(this, src);
+    sameBackend('assign', this, src).assign(this, src);
     return this;
   }
 
@@ -115,4 +114,15 @@ export class Tensor implements View {
   toString(): string {
     return `Tensor(shape=${shapeStr(this.shape)}, backend=${this.backend.name}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/**
+ * The backend every tensor of an op lives on; throws naming the op and the backends when they
+ * differ (a page that holds models on two backends must run each op on one of them).
+ */
+export function sameBackend(op: string, ...tensors: ReadonlyArray<Tensor | null | undefined>): Backend {
+  const present = tensors.filter((t): t is Tensor => t != null);
+  const backend = present[0]!.backend;
+  if (present.some((t) => t.backend !== backend)) throw new Error(`${op}: operands live on different backends (${present.map((t) => t.backend.name).join(', ')})`);
+  return backend;
 }

@@ -7,7 +7,7 @@
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
 import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
-import { isContiguous, sizeOf } from '../../tensor/shape.js';
+import { isContiguous, sizeOf } from '../../util/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
 import { exp, sigmoid, siluGrad } from './exp.js';

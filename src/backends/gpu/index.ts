@@ -25,7 +25,7 @@
 // an op on it runs slice by slice, each slice's inputs read through windows of at most one page
 // (paging.ts says how). Kernels never see a page boundary.
 
-import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../util/shape.js';
 import { BUCKET_SIZE, convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { assign as assignKernel, fill, gather, join } from '../../../kernels/copy.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../kernels/conv.js';

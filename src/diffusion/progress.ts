@@ -1,6 +1,6 @@
 // A one-line progress bar for terminals: step, bar, loss, speed, time left.
 
-import type { Progress } from '../diffusion/trainer.js';
+import type { Progress } from './trainer.js';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--';
