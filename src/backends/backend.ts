@@ -1,11 +1,20 @@
-// The backend interface: the few hot kernels every backend implements (tinygrad's idea of a
-// small primitive set, TensorFlow.js's idea of kernels behind one dispatch). Ops in src/ops
-// compose these; model and diffusion code never see a backend.
+// The backend interface. Two parts, as in tinygrad (a small primitive set every backend
+// implements) and TensorFlow.js (kernels behind one dispatch):
+//
+//   PrimitiveBackend  storage, reads, copies, elementwise math, reductions, matmul and
+//                     convolutions: enough to train the UNet. A new backend starts here.
+//   FusedKernels      optional: one launch where the primitives would take a chain of them
+//                     (softmax, GroupNorm with SiLU, the optimizers' buckets). Where a backend
+//                     has none, the op composes the same math from primitives (ops/activation.ts,
+//                     ops/norm.ts, optim/), and test/backend-primitives.test.ts trains on one.
+//
+// Ops in src/ops call these; model and diffusion code never see a backend.
 //
 // A tensor's data lives in a Storage owned by its backend (a Float32Array for `cpu`, a GPU
-// texture for `gpu`). Tensors are strided views of a storage: (shape, strides, offset), like an
-// ndarray. Kernels read views and return fresh contiguous storages, so a backend can keep data
-// where it is between kernels; `read` is the one explicit way back to JavaScript numbers.
+// texture or buffer for `webgl` and `webgpu`). Tensors are strided views of a storage: (shape,
+// strides, offset), like an ndarray. Kernels read views and return fresh contiguous storages, so
+// a backend can keep data where it is between kernels; `read` is the one explicit way back to
+// JavaScript numbers. Which backend is current: registry.ts.
 
 export interface Storage {
   readonly backend: Backend;
@@ -59,7 +68,8 @@ export interface AdamHyper {
   decay: number;
 }
 
-export interface Backend {
+/** The kernels every backend implements. */
+export interface PrimitiveBackend {
   readonly name: string;
 
   /** A zero-filled contiguous storage of `size` elements. */
@@ -74,10 +84,6 @@ export interface Backend {
   assign(dst: View, src: View): void;
   /** The views joined along `axis` (their other axes equal), contiguous. */
   concat(parts: View[], axis: number): Storage;
-  /** Softmax of x along its last axis, contiguous. */
-  softmax(x: View): Storage;
-  /** Its backward: y·(g − Σ g·y) along the last axis, from the softmax's output y and the gradient g. */
-  softmaxGrad(y: View, g: View): Storage;
 
   /** out = op(x), elementwise, into a fresh contiguous storage of x's shape. */
   unary(op: UnaryOp, x: View): Storage;
@@ -97,6 +103,32 @@ export interface Backend {
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage;
   /** Gradient of conv2d with respect to w, given x, dy and the weight's shape. */
   conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage;
+
+  /**
+   * dst takes src's values (both whole storages of one size), and src is used up: its memory
+   * freed. The fused updates write fresh storages and move them into the state they update, so
+   * no copy is launched.
+   */
+  move(dst: Storage, src: Storage): void;
+
+  /**
+   * Frees a storage's memory now (see scope.ts); backends whose memory the collector manages
+   * leave it out. `by` names what freed it ("dispose()"), for the error a later use gets;
+   * without it, the end of a tidy() scope.
+   */
+  release?(storage: Storage, by?: string): void;
+}
+
+/**
+ * Kernels a backend may add, each one launch for what the primitives do in several. They come
+ * in three sets, each all or nothing: softmax with its gradient, GroupNorm (optionally followed
+ * by SiLU) with its backward, and the optimizers' buckets (maxFused and the four updates).
+ */
+export interface FusedKernels {
+  /** Softmax of x along its last axis, contiguous. */
+  softmax(x: View): Storage;
+  /** Its backward: y·(g − Σ g·y) along the last axis, from the softmax's output y and the gradient g. */
+  softmaxGrad(y: View, g: View): Storage;
 
   /**
    * Group normalisation of x [N,C,...] in `groups` groups of channels, with an optional
@@ -131,18 +163,17 @@ export interface Backend {
    * shadow ← d·shadow + (1−d)·param; with one x, Adam's L2 decay g + λ·p). A fresh storage.
    */
   blend(state: Storage, xs: Storage[], a: number, b: number): Storage;
+}
 
-  /**
-   * dst takes src's values (both whole storages of one size), and src is used up: its memory
-   * freed. The fused updates write fresh storages and move them into the state they update, so
-   * no copy is launched.
-   */
-  move(dst: Storage, src: Storage): void;
+/** A backend: the primitives, and any of the fused kernels. */
+export type Backend = PrimitiveBackend & Partial<FusedKernels>;
 
-  /**
-   * Frees a storage's memory now (see scope.ts); backends whose memory the collector manages
-   * leave it out. `by` names what freed it ("dispose()"), for the error a later use gets;
-   * without it, the end of a tidy() scope.
-   */
-  release?(storage: Storage, by?: string): void;
+/** The fused kernels a backend has, by set: null for a set it lacks (or has in part). */
+export function fusedKernels(be: Backend): {
+  softmax: Pick<FusedKernels, 'softmax' | 'softmaxGrad'> | null;
+  groupNorm: Pick<FusedKernels, 'groupNorm' | 'groupNormBackward'> | null;
+  optimizer: Pick<FusedKernels, 'maxFused' | 'adamMoments' | 'sumSquares' | 'adamParam' | 'blend'> | null;
+} {
+  const has = <K extends keyof FusedKernels>(...keys: K[]) => (keys.every((k) => be[k] !== undefined) ? (be as Pick<FusedKernels, K>) : null);
+  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend') };
 }

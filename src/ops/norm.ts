@@ -2,7 +2,12 @@
 // pair fused into one kernel (the backend's groupNorm; the math is in backends/cpu/norm.ts).
 
 import { record } from '../tensor/autograd.js';
-import { shapeStr } from '../util/shape.js';
+import { shapeStr, sizeOf } from '../util/shape.js';
+import { fusedKernels } from '../backends/backend.js';
+import { silu } from './activation.js';
+import { add, div, mul, sqrt, square, sub } from './elementwise.js';
+import { mean } from './reduce.js';
+import { reshape } from './view.js';
 import { sameBackend, Tensor } from '../tensor/tensor.js';
 
 /**
@@ -36,11 +41,29 @@ function normalize(op: string, x: Tensor, groups: number, weight: Tensor | null,
     if (p && (p.rank !== 1 || p.shape[0] !== C)) throw new Error(`${where}: ${name} ${shapeStr(p.shape)} should be [${C}]`);
   }
   const be = sameBackend(where, x, weight, bias);
-  const { y, stats } = be.groupNorm(x, weight, bias, groups, eps, silu);
+  const fused = fusedKernels(be).groupNorm;
+  if (!fused) return composedGroupNorm(x, groups, weight, bias, eps, silu);
+  const { y, stats } = fused.groupNorm(x, weight, bias, groups, eps, silu);
   const out = new Tensor(y, x.shape);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   return record(out, op, inputs, (dy) => {
-    const g = be.groupNormBackward(dy, x, weight, bias, stats, groups, silu);
+    const g = fused.groupNormBackward(dy, x, weight, bias, stats, groups, silu);
     return [new Tensor(g.dx, x.shape), ...(weight ? [new Tensor(g.dgamma, [C])] : []), ...(bias ? [new Tensor(g.dbeta, [C])] : [])];
   });
+}
+
+/**
+ * The same math from primitive ops, for a backend without the fused kernels: each (image, group)
+ * of x viewed as one row, normalised by its mean and biased variance, then γ·x̂ + β per channel,
+ * then SiLU. The ops' own gradients give the backward above.
+ */
+function composedGroupNorm(x: Tensor, groups: number, weight: Tensor | null, bias: Tensor | null, eps: number, withSilu: boolean): Tensor {
+  const [N, C] = x.shape as [number, number];
+  const rows = reshape(x, [N, groups, sizeOf(x.shape) / (N * groups)]);
+  const centred = sub(rows, mean(rows, 2, true));
+  const xhat = reshape(div(centred, sqrt(add(mean(square(centred), 2, true), eps))), x.shape);
+  const perChannel = [1, C, ...x.shape.slice(2).map(() => 1)];
+  const scaled = weight ? mul(xhat, reshape(weight, perChannel)) : xhat;
+  const y = bias ? add(scaled, reshape(bias, perChannel)) : scaled;
+  return withSilu ? silu(y) : y;
 }

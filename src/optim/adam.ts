@@ -5,7 +5,7 @@ import { dispose } from '../backends/scope.js';
 import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AdamHyper } from '../backends/backend.js';
-import { makeBuckets, runsFused, stateView, type Bucket } from './buckets.js';
+import { makeBuckets, optimizerKernels, runsFused, stateView, type Bucket } from './buckets.js';
 import { moveInto } from './update.js';
 
 export interface AdamOptions {
@@ -91,7 +91,7 @@ export class Adam {
           }
           continue;
         }
-        const be = bucket.state.backend, moments = bucket.state.storage;
+        const be = optimizerKernels(bucket), moments = bucket.state.storage;
         // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more.
         const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend(p.grad!.storage, [p.storage], 1, hyper.l2) : p.grad!.storage));
         be.move(moments, be.adamMoments(moments, grads, hyper));

@@ -3,7 +3,7 @@
 // (on a GPU every launch costs about the same, whatever its size). Each parameter's state is a
 // view of its bucket (offset and shape): checkpoints read and load it like any tensor.
 
-import { BUCKET_SIZE } from '../backends/backend.js';
+import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
 import { contiguousStrides } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isWhole } from './update.js';
@@ -22,18 +22,19 @@ export interface Bucket {
 /**
  * Tensors, in order, in groups of at most BUCKET_SIZE whose `per` values an element fit what one
  * fused kernel reads (backend.maxFused); a tensor too big for that is a group of its own, not fused.
+ * On a backend without the fused optimizer kernels no group is fused (each is a tensor alone).
  */
 export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ members: number[]; size: number; fused: boolean }> {
   const groups: Array<{ members: number[]; size: number; fused: boolean }> = [];
   let members: number[] = [], size = 0;
   const close = () => {
-    if (members.length > 0) groups.push({ members, size, fused: size <= tensors[members[0]!]!.backend.maxFused });
+    if (members.length > 0) groups.push({ members, size, fused: size <= maxFused(tensors[members[0]!]!) });
     members = [];
     size = 0;
   };
   tensors.forEach((t, j) => {
     const need = per * t.size;
-    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > t.backend.maxFused)) close();
+    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > maxFused(t))) close();
     members.push(j);
     size += need;
   });
@@ -67,4 +68,14 @@ export function stateView(bucket: Bucket, offset: number, shape: readonly number
 /** Whether a bucket runs fused this time: one kernel reads it, and every member and its input are whole storages. */
 export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>): boolean {
   return bucket.fused && tensors.every((t) => t !== null && isWhole(t));
+}
+
+/** The most values a fused optimizer kernel reads on t's backend (0 where it has none). */
+const maxFused = (t: Tensor) => fusedKernels(t.backend).optimizer?.maxFused ?? 0;
+
+/** The backend of a bucket that runs fused (runsFused said so), with its fused optimizer kernels. */
+export function optimizerKernels(bucket: Bucket): Backend & FusedKernels {
+  const be = bucket.state.backend;
+  if (!fusedKernels(be).optimizer) throw new Error(`optimizer: backend '${be.name}' has no fused optimizer kernels, yet a bucket was made fused (a bug)`);
+  return be as Backend & FusedKernels;
 }

@@ -4,6 +4,7 @@ import * as F from '../ops/index.js';
 import { zeros } from '../ops/creation.js';
 import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
+import { fusedKernels } from '../backends/backend.js';
 import { fusionGroups } from './buckets.js';
 import { isWhole, moveInto } from './update.js';
 
@@ -24,7 +25,8 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor 
     const grads = withGrad.map((p) => p.grad!);
     const squares = fusionGroups(grads, 1).map(({ members, fused }) => {
       const group = members.map((j) => grads[j]!);
-      if (fused && group.every(isWhole)) return new Tensor(group[0]!.backend.sumSquares(group.map((g) => g.storage)), []);
+      const kernels = fusedKernels(group[0]!.backend).optimizer;
+      if (fused && kernels && group.every(isWhole)) return new Tensor(kernels.sumSquares(group.map((g) => g.storage)), []);
       return group.map((g) => F.sum(F.square(g))).reduce((total, s) => F.add(total, s));
     });
     const norm = F.sqrt(squares.reduce((total, s) => F.add(total, s)));

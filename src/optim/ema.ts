@@ -4,7 +4,7 @@ import type { Module, StateDict } from '../nn/module.js';
 import * as F from '../ops/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { makeBuckets, runsFused, stateView, type Bucket } from './buckets.js';
+import { makeBuckets, optimizerKernels, runsFused, stateView, type Bucket } from './buckets.js';
 
 export interface EMAOptions {
   decay?: number;
@@ -63,7 +63,7 @@ export class EMA {
       for (const bucket of this.buckets) {
         const members = bucket.members.map((j) => this.params[j]!);
         if (runsFused(bucket, members.map(([, p]) => p))) {
-          const be = bucket.state.backend, state = bucket.state.storage;
+          const be = optimizerKernels(bucket), state = bucket.state.storage;
           be.move(state, be.blend(state, members.map(([, p]) => p.storage), d, 1 - d));
           continue;
         }

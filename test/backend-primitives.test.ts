@@ -1,0 +1,83 @@
+// A backend starts from the primitives (src/backends/backend.ts): one that implements only
+// PrimitiveBackend trains the UNet with Adam, gradient clipping and the EMA, the ops composing
+// softmax, GroupNorm (+ SiLU) and the optimizers' updates from primitives, and matches a backend
+// with every fused kernel.
+
+import { expect } from 'chai';
+import { CpuBackend, F, Rng, UNet, fusedKernels, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
+import { relError } from './helpers.js';
+
+const FUSED = ['softmax', 'softmaxGrad', 'groupNorm', 'groupNormBackward', 'maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend'] as const;
+
+/** The cpu backend with its fused kernels taken away: only the primitives are left. */
+function primitivesOnly(): Backend {
+  const backend = new CpuBackend();
+  for (const key of FUSED) Object.defineProperty(backend, key, { value: undefined });
+  Object.defineProperty(backend, 'name', { value: 'primitives' });
+  return backend;
+}
+
+/** Losses and final weights of `steps` training steps on `backend`, the same data and seed. */
+function train(backend: Backend, steps: number): { losses: number[]; weights: Map<string, Float32Array>; ema: Map<string, Float32Array> } {
+  setBackend(backend);
+  try {
+    const rng = new Rng(4);
+    const net = new UNet({ imageSize: 8, inChannels: 3, baseChannels: 8, channelMults: [1, 2], numResBlocks: 1, attnResolutions: [4], groups: 2, timeEmbDim: 16, zeroInitOut: false }, { rng });
+    const adam = new optim.Adam(net.parameters(), { lr: 1e-3 });
+    const ema = new optim.EMA(net, { decay: 0.9 });
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const x = randn([2, 3, 8, 8], rng), noise = randn([2, 3, 8, 8], rng), t = [rng.int(1000), rng.int(1000)];
+      losses.push(tidy(() => {
+        const loss = F.mseLoss(net.forward(x, t), noise);
+        adam.zeroGrad();
+        loss.backward();
+        optim.clipGradNorm(net.parameters(), 0.5);
+        adam.step();
+        ema.update();
+        return loss.toFloat32Array()[0]!;
+      }));
+    }
+    const read = (entries: Iterable<[string, Tensor]>) => new Map([...entries].map(([n, p]) => [n, p.toFloat32Array()]));
+    return { losses, weights: read(net.namedParameters()), ema: read(ema.stateDict()) };
+  } finally {
+    setBackend('cpu');
+  }
+}
+
+describe('a backend of primitives only', function () {
+  this.timeout(120000);
+
+  it('has no fused kernel, so every op composes them', () => {
+    expect(fusedKernels(primitivesOnly())).to.deep.equal({ softmax: null, groupNorm: null, optimizer: null });
+    expect(Object.values(fusedKernels(new CpuBackend())).every((set) => set !== null)).to.equal(true);
+  });
+
+  it('trains the UNet (attention, GroupNorm + SiLU) with Adam, clipping and the EMA as the full cpu backend does (≤ 1e-3)', () => {
+    const composed = train(primitivesOnly(), 4), fused = train(new CpuBackend(), 4);
+    expect(relError(composed.losses, fused.losses)).to.be.below(1e-4);
+    expect(fused.losses[3]).not.to.equal(fused.losses[0]); // it trained
+    for (const [name, w] of fused.weights) {
+      expect(relError(composed.weights.get(name)!, w), name).to.be.below(1e-3);
+      expect(relError(composed.ema.get(name)!, fused.ema.get(name)!), `EMA ${name}`).to.be.below(1e-3);
+    }
+  });
+
+  it('composed softmax and GroupNorm + SiLU give the fused kernels\' outputs and input gradients (≤ 1e-5)', () => {
+    const run = (backend: Backend) => {
+      setBackend(backend);
+      try {
+        const rng = new Rng(7);
+        const x = randn([2, 4, 3, 3], rng), gamma = randn([4], rng), beta = randn([4], rng), g = randn([2, 4, 3, 3], rng);
+        for (const t of [x, gamma, beta]) t.requiresGrad = true;
+        const y = F.add(F.groupNormSilu(x, 2, gamma, beta), F.softmax(x, 1));
+        F.sum(F.mul(y, g)).backward();
+        return [y, x.grad!, gamma.grad!, beta.grad!].map((t) => t.toFloat32Array());
+      } finally {
+        setBackend('cpu');
+      }
+    };
+    const composed = run(primitivesOnly()), fused = run(new CpuBackend());
+    fused.forEach((values, k) => expect(relError(composed[k]!, values), ['y', 'dx', 'dγ', 'dβ'][k]).to.be.below(1e-5));
+  });
+});
