@@ -15,7 +15,7 @@
 // ky, kx) sums the R output rows (n, oy) of its part, and the backend adds the parts (a reduce).
 
 import type { Input, KernelThis } from './types.js';
-import { floorDiv } from './view.js';
+import { floorDiv } from './strided.js';
 
 export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input): number {
   let q = floorDiv(this.thread.x, this.constants.Wo!);

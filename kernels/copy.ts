@@ -10,7 +10,7 @@
 // source's strides in the same order are u0…u5.
 
 import type { Input, KernelThis } from './types.js';
-import { floorDiv, viewOffset } from './view.js';
+import { floorDiv, viewOffset } from './strided.js';
 
 /** out_i = value */
 export function fill(this: KernelThis): number {
@@ -22,7 +22,7 @@ export function gather(this: KernelThis, x: Input): number {
   return x[viewOffset(this.thread.x, this.constants.xOffset!, this.constants.x0!, this.constants.x1!, this.constants.x2!, this.constants.x3!, this.constants.x4!, this.constants.x5!)]!;
 }
 
-/** out_j = src at the region's element j, or old_j outside the region (axes written out, as in view.ts). */
+/** out_j = src at the region's element j, or old_j outside the region (axes written out, as in strided.ts). */
 export function assign(this: KernelThis, old: Input, src: Input): number {
   const j = this.thread.x;
   let rem = j - this.constants.dstOffset!;

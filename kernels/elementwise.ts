@@ -8,7 +8,7 @@
 // Each view's offset and strides are constants xOffset, x0…x5 (for the view named x).
 
 import type { Input, KernelThis } from './types.js';
-import { viewOffset } from './view.js';
+import { viewOffset } from './strided.js';
 
 export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'sigmoid', 'copy', 'silu'] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'max', 'min', 'siluGrad'] as const;

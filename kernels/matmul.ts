@@ -4,7 +4,7 @@
 // offset and a stride per axis (aB, aM, aK for a; bB, bK, bN for b). K is a constant loop bound.
 
 import type { Input, KernelThis } from './types.js';
-import { floorDiv } from './view.js';
+import { floorDiv } from './strided.js';
 
 export function matmul(this: KernelThis, a: Input, b: Input): number {
   const rows = floorDiv(this.thread.x, this.constants.N!);

@@ -12,7 +12,7 @@
 
 import type { Input, KernelThis } from './types.js';
 import { sigmoidOf, siluGradOf } from './elementwise.js';
-import { floorDiv } from './view.js';
+import { floorDiv } from './strided.js';
 
 /**
  * The statistics [N, G, 2] of each (image, group) i: thread 2i its mean μ, thread 2i + 1 its

@@ -6,7 +6,7 @@
 // passed as an argument would stop at gpu.js's loopMaxIterations without a word).
 
 import type { Input, KernelThis } from './types.js';
-import { viewOffset } from './view.js';
+import { viewOffset } from './strided.js';
 
 export const REDUCE_OPS = ['sum', 'max'] as const;
 

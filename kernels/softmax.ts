@@ -6,7 +6,7 @@
 // took five (and their backward eight).
 
 import type { Input, KernelThis } from './types.js';
-import { floorDiv } from './view.js';
+import { floorDiv } from './strided.js';
 
 export function softmax(this: KernelThis, x: Input): number {
   const start = floorDiv(this.thread.x, this.constants.L!) * this.constants.L!;

@@ -1,8 +1,9 @@
 // What gpu.js hands a kernel function. A kernel is an ordinary function that gpu.js parses and
-// translates to a GLSL fragment shader (or runs as JavaScript in its 'cpu' mode): each output
-// element is one "thread", `this.thread.x` is its index in the (flat) output, and
-// `this.constants` holds the values fixed when the kernel was compiled (shapes, strides, loop
-// bounds). Inputs are textures (or arrays) read by a flat element index.
+// translates to a WGSL compute shader (WebGPU) or a GLSL fragment shader (WebGL), or runs as
+// JavaScript in its 'cpu' mode: each output element is one "thread", `this.thread.x` is its
+// index in the (flat) output, and `this.constants` holds the values fixed when the kernel was
+// compiled (shapes, strides, loop bounds). Inputs are storage buffers, textures (or arrays) read
+// by a flat element index.
 //
 // Only a subset of JavaScript survives the translation: numbers (all float32 on the GPU), let and
 // const, if, for loops whose bound is a constant, Math functions, and calls to the helper

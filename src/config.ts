@@ -3,7 +3,7 @@
 // field, reporting each bad one by its full path ("train.batchSize") with what is allowed.
 
 import { listBackends } from './backends/registry.js';
-import { BACKEND_CHOICES } from './backends/use.js';
+import { BACKEND_CHOICES } from './backends/choose-backend.js';
 import { checkUNetConfig, defaultUNetConfig, type UNetConfig } from './nn/unet.js';
 import type { LrSchedule } from './optim/lr.js';
 

@@ -15,7 +15,7 @@ export {
 } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/index.js';
 export { GpuBackend, type GpuBackendOptions, type GpuMode } from './backends/gpu/index.js';
-export { useBackend, closeBackends, isSoftwareRenderer, BACKEND_CHOICES } from './backends/use.js';
+export { useBackend, closeBackends, isSoftwareRenderer, BACKEND_CHOICES } from './backends/choose-backend.js';
 export type { ConvAlgorithm } from './backends/cpu/conv.js';
 export * as F from './ops/index.js';
 export * as nn from './nn/index.js';

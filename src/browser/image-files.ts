@@ -7,7 +7,7 @@
 // premultiplied, so half-transparent pixels may differ by a rounding step.
 
 import type { Dataset } from '../data/dataset.js';
-import { countOf } from '../util/words.js';
+import { countOf } from '../util/count-words.js';
 import { imageSetDataset, type ImageSetOptions } from '../data/image-set.js';
 import { checkPixelCount, imageSize, sniffImageType } from '../io/image-header.js';
 import type { RGBAImage } from '../io/image.js';

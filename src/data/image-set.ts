@@ -4,7 +4,7 @@
 // same training image in Node and in a page.
 
 import { toNetworkInput, type RGBAImage } from '../io/image.js';
-import { countOf } from '../util/words.js';
+import { countOf } from '../util/count-words.js';
 import { inMemoryDataset, toBytes, type Dataset } from './dataset.js';
 
 /** One image to load: its name (for messages) and how to decode it. */

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Config } from '../config.js';
 import { predictedEps, type Prediction } from './process.js';
 import type { Schedule } from './schedule.js';
-import { ddimStep, ddimTimesteps, ddpmStep, type Variance } from './steps.js';
+import { ddimStep, ddimTimesteps, ddpmStep, type Variance } from './sampler-steps.js';
 
 /** Anything that predicts from (x_t, t): the UNet, or a stand-in in tests. */
 export interface Denoiser {

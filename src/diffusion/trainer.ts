@@ -8,7 +8,7 @@
 import type { Backend } from '../backends/backend.js';
 import { setBackend } from '../backends/registry.js';
 import { dispose, tidy } from '../backends/scope.js';
-import { useBackend } from '../backends/use.js';
+import { useBackend } from '../backends/choose-backend.js';
 import { availableCores, getThreads, setThreads } from '../backends/cpu/threads.js';
 import { resolveConfig, type Config } from '../config.js';
 import { sampleBatch, type Dataset } from '../data/dataset.js';
@@ -29,7 +29,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { platform } from '../platform.js';
 import { parseCheckpoint, serializeCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { StoreWriteError, type RunStore } from './store.js';
-import { assertFits } from './memory.js';
+import { assertFits } from './memory-estimate.js';
 import { minSnrWeights, qSample, trainingTarget } from './process.js';
 import { sample, samplerOptionsFor, type SampleResult } from './sampler.js';
 import { makeSchedule, type Schedule } from './schedule.js';

@@ -12,7 +12,7 @@ import { nodeThreadHost } from './threads.js';
 import { nodeWebGpu } from './webgpu.js';
 import { loadFeatureNet } from './feature-cache.js';
 import { referenceFor } from './metrics.js';
-import { setWebGpuProvider } from '../backends/gpu/gpujs.js';
+import { setWebGpuProvider } from '../backends/gpu/open-gpujs.js';
 
 setPlatform({
   openStore: (dir) => new FolderStore(dir), loadDataset: loadNodeDataset, totalMemory: () => totalmem(),

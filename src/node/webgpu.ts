@@ -26,7 +26,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webGpuActivity } from '../backends/gpu/index.js';
-import { closeBackends } from '../backends/use.js';
+import { closeBackends } from '../backends/choose-backend.js';
 
 let installed: Promise<unknown> | null = null;
 

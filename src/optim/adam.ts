@@ -6,7 +6,7 @@ import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AdamHyper } from '../backends/backend.js';
 import { makeBuckets, optimizerKernels, runsFused, stateView, type Bucket } from './buckets.js';
-import { moveInto } from './update.js';
+import { moveInto } from './write-back.js';
 
 export interface AdamOptions {
   lr?: number;

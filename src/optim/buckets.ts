@@ -6,7 +6,7 @@
 import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
 import { contiguousStrides } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { isWhole } from './update.js';
+import { isWhole } from './write-back.js';
 
 export interface Bucket {
   /** Indices of its parameters in the list it was made from. */

@@ -6,7 +6,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fusedKernels } from '../backends/backend.js';
 import { fusionGroups } from './buckets.js';
-import { isWhole, moveInto } from './update.js';
+import { isWhole, moveInto } from './write-back.js';
 
 /**
  * Scales all gradients together so their joint L2 norm is at most `maxNorm`; directions are

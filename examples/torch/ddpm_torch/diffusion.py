@@ -1,5 +1,5 @@
 """The schedules, the forward process and the reverse steps of src/diffusion/ (schedule.ts,
-process.ts, steps.ts). Schedules are computed in float64 and each per-timestep coefficient
+process.ts, sampler-steps.ts). Schedules are computed in float64 and each per-timestep coefficient
 rounded to float32 where it meets an image, as ddpm-ts does."""
 
 import math
@@ -99,7 +99,7 @@ def predict_x0(schedule, xt, eps, t):
 
 
 def ddpm_step(schedule, xt, eps, t, z, variance="beta", clip=False):
-    """steps.ts ddpmStep: one ancestral step t → t − 1."""
+    """sampler-steps.ts ddpmStep: one ancestral step t → t − 1."""
     if clip:
         x0 = predict_x0(schedule, xt, eps, t).clamp(-1, 1)
         mean = x0 * schedule.posterior_mean_coef1[t] + xt * schedule.posterior_mean_coef2[t]
@@ -113,7 +113,7 @@ def ddpm_step(schedule, xt, eps, t, z, variance="beta", clip=False):
 
 
 def ddim_step(schedule, xt, eps, t, t_prev, eta, z, clip=False):
-    """steps.ts ddimStep: t → any earlier t_prev (−1: the end, ᾱ = 1)."""
+    """sampler-steps.ts ddimStep: t → any earlier t_prev (−1: the end, ᾱ = 1)."""
     a_t = schedule.alphas_cumprod[t]
     a_prev = schedule.alphas_cumprod[t_prev] if t_prev >= 0 else 1.0
     x0 = predict_x0(schedule, xt, eps, t)
@@ -126,7 +126,7 @@ def ddim_step(schedule, xt, eps, t, t_prev, eta, z, clip=False):
 
 
 def ddim_timesteps(T, steps):
-    """steps.ts ddimTimesteps: evenly spaced from T − 1 down ("trailing")."""
+    """sampler-steps.ts ddimTimesteps: evenly spaced from T − 1 down ("trailing")."""
     return [round(i * T / steps) - 1 for i in range(steps, 0, -1)]
 
 

@@ -16,7 +16,7 @@
 
 import type { Mat } from './gemm.js';
 import { parallelGemm as gemm } from './parallel-gemm.js';
-import { PARALLEL_MIN_WORK } from './task.js';
+import { PARALLEL_MIN_WORK } from './task-context.js';
 import { runTask } from './threads.js';
 import { filterGradScratch, tileCount, transformFilters, TILE, type WinogradDims } from './winograd.js';
 

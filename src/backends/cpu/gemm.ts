@@ -11,7 +11,7 @@
 // Packed values are stored as float64, so the inner loop does no float32 → float64 conversions,
 // and partial sums are JavaScript doubles: each block's dot products accumulate in float64.
 
-import { share, type TaskContext } from './task.js';
+import { share, type TaskContext } from './task-context.js';
 
 /** A strided 2-D matrix inside a Float32Array: element (r, c) is data[offset + r*rowStride + c*colStride]. */
 export interface Mat {

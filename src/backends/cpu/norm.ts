@@ -11,7 +11,7 @@
 // Sums accumulate in float64. Both run on all threads, split by groups.
 
 import { sigmoid, siluGrad } from './exp.js';
-import { share, type TaskContext } from './task.js';
+import { share, type TaskContext } from './task-context.js';
 
 /** x [N, C, S] (S: values per channel) in `groups` groups; gamma and beta [C] (ones and zeros for no affine). */
 export interface GroupNormParams {

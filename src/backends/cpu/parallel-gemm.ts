@@ -2,7 +2,7 @@
 // columns. Only the span of memory a matrix occupies travels to the workers.
 
 import { gemm, type Im2col, type Mat, type OutMat } from './gemm.js';
-import { PARALLEL_MIN_WORK } from './task.js';
+import { PARALLEL_MIN_WORK } from './task-context.js';
 import { runTask } from './threads.js';
 
 

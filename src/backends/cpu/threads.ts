@@ -4,7 +4,7 @@
 // or in a page that is not cross-origin isolated (no SharedArrayBuffer), the CPU backend runs on
 // one thread.
 //
-// A kernel that can run on several threads is a *task* (see tasks.ts): a function of named
+// A kernel that can run on several threads is a *task* (see task-registry.ts): a function of named
 // parameters (numbers and typed arrays) and a context telling it which of `threads` threads it
 // is. Every task splits its work by a fixed rule and computes each output element with the same
 // operations whatever the split, so results are bit-identical on 1 thread or 16.
@@ -17,8 +17,8 @@
 // while a synchronous kernel runs: there it spins on Atomics.load instead. So the backend's
 // kernels stay synchronous, and a worker costs one wake-up per task.
 
-import type { TaskContext } from './task.js';
-import { tasks, type TaskArray, type TaskName, type TaskParams } from './tasks.js';
+import type { TaskContext } from './task-context.js';
+import { tasks, type TaskArray, type TaskName, type TaskParams } from './task-registry.js';
 
 /**
  * How a task uses its arrays on several threads: inputs (the default) are copied into the arena;

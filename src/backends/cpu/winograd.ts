@@ -29,7 +29,7 @@
 // is no separate packing pass.
 
 import { microKernel } from './gemm.js';
-import { share, type TaskContext } from './task.js';
+import { share, type TaskContext } from './task-context.js';
 
 /** Outputs per tile side (m), inputs per tile side (m + 2), transform points per tile. */
 export const TILE = 4;

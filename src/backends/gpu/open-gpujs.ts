@@ -13,7 +13,8 @@
 // at once once the kernel is built (building is asynchronous), and reading a buffer back is
 // mapAsync, asynchronous by nature. `OpenGpu.async` says which kind is open.
 
-import { dropBufferPool, dropTexturePool, poolBuffers, poolTextures } from './pool.js';
+import { dropBufferPool, poolBuffers } from './buffer-pool.js';
+import { dropTexturePool, poolTextures } from './texture-pool.js';
 
 /**
  * The modes we accept: real GL in Node (headless-gl) or a page (WebGL2, WebGL), WebGPU (in a

@@ -3,7 +3,7 @@
 
 import { gemmTask } from './gemm.js';
 import { groupNormBackwardTask, groupNormTask } from './norm.js';
-import type { TaskContext } from './task.js';
+import type { TaskContext } from './task-context.js';
 import { winogradConvTask, winogradFilterGradTask } from './winograd.js';
 
 export const tasks = {

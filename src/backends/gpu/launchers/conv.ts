@@ -1,0 +1,66 @@
+// Convolutions and their gradients: one thread an output value (kernels/conv.ts). Each is sliced
+// along the batch (images are independent); the weight gradient sums over it, so its slices'
+// outputs are added.
+
+import { sizeOf } from '../../../util/shape.js';
+import { convOutputSize, type Conv2dGeometry, type Storage, type View } from '../../backend.js';
+import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
+import { MAX_SERIAL, type Launcher } from '../launch.js';
+import { sliced } from '../slicing.js';
+import { combine } from './elementwise.js';
+import { reduceWithin } from './reduce.js';
+
+function convConstants(xShape: readonly number[], wShape: readonly number[], g: Conv2dGeometry): Record<string, number> {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [F, , kh, kw] = wShape as [number, number, number, number];
+  return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
+}
+
+export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
+  const c = convConstants(x.shape, w.shape, g);
+  return sliced(l, { name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: [{ view: x, axis: 0 }], whole: [w, bias] }, ([x], [w, bias]) => [conv2dWithin(l, x!, w!, bias!, g)])[0]!;
+}
+
+function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
+  const c = convConstants(x.shape, w.shape, g);
+  const xs = l.contiguous(x), ws = l.contiguous(w);
+  const bs = bias ? l.contiguous(bias) : l.filled(1, 0);
+  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0 }, xs, ws, bs);
+  l.done(xs.temp, ws.temp, bs.temp);
+  return out;
+}
+
+export function conv2dBackwardInput(l: Launcher, dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
+  const [N, ...image] = xShape;
+  return sliced(l, { name: 'conv2dBackwardInput', items: N!, outputs: [{ item: sizeOf(image) }], sliced: [{ view: dy, axis: 0 }], whole: [w] }, ([dy], [w]) => [conv2dBackwardInputWithin(l, dy!, w!, [dy!.shape[0]!, ...image], g)])[0]!;
+}
+
+function conv2dBackwardInputWithin(l: Launcher, dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
+  const c = convConstants(xShape, w.shape, g);
+  const dys = l.contiguous(dy), ws = l.contiguous(w);
+  const out = l.run('conv2dBackwardInput', conv2dBackwardInputKernel, sizeOf(xShape), c, dys, ws);
+  l.done(dys.temp, ws.temp);
+  return out;
+}
+
+export function conv2dBackwardWeight(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+  return sliced(l, { name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size: sizeOf(wShape), combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [conv2dBackwardWeightWithin(l, x!, dy!, wShape, g)], (op, parts) => combine(l, op, parts))[0]!;
+}
+
+/**
+ * Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then
+ * their sum; fewer, longer parts where that many partial sums would not fit one texture.
+ */
+function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+  const c = convConstants(x.shape, wShape, g);
+  const size = sizeOf(wShape), rows = c.N! * c.Ho!;
+  const maxParts = Math.max(1, Math.floor(l.pageSize / size));
+  const R = Math.min(rows, Math.max(1, Math.floor(MAX_SERIAL / c.Wo!), Math.ceil(rows / maxParts))), parts = Math.ceil(rows / R);
+  const xs = l.contiguous(x), dys = l.contiguous(dy);
+  const partial = l.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R }, xs, dys);
+  l.done(xs.temp, dys.temp);
+  if (parts === 1) return partial;
+  const out = reduceWithin(l, 'sum', { storage: partial, shape: [parts, size], strides: [size, 1], offset: 0 }, [0]);
+  l.done(partial);
+  return out;
+}
