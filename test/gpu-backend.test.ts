@@ -622,6 +622,67 @@ describe('choosing a backend', () => {
 });
 
 if (modes.includes('webgpu')) {
+  describe('WebGPU launches go to the GPU in batches (src/backends/gpu/webgpu-batch.ts)', function () {
+    this.timeout(300000);
+    let gpu: GpuBackend;
+    before(async () => {
+      gpu = await GpuBackend.create({ mode: 'webgpu' });
+      setBackend(gpu);
+    });
+    after(async () => {
+      setBackend('cpu');
+      await gpu.dispose();
+    });
+
+    it('a chain of 100 launches takes a handful of submits, not 100, and adds up', async () => {
+      const x = tensor(Float32Array.from({ length: 16 }, (_, i) => i), [16]);
+      const chain = () => tidy(() => {
+        let y = x;
+        for (let i = 0; i < 100; i++) y = F.add(y, x);
+        return y;
+      });
+      await chain().data(); // compiles
+      const before = gpu.submitCount();
+      const values = await chain().data();
+      expect(Array.from(values)).to.deep.equal(Array.from({ length: 16 }, (_, i) => 101 * i));
+      // 100 dispatches, 32 a batch, and the read's own: if gpu.js stopped recording a launch as
+      // one encoder, pass and submit, each launch would be a submit again.
+      expect(gpu.submitCount() - before).to.be.within(1, Math.ceil(100 / 32) + 1);
+    });
+
+    it('a kernel launched again with other arguments, and uploads one after another, keep their values (the batch goes first)', async () => {
+      const x = tensor(Float32Array.from({ length: 8 }, (_, i) => i + 1), [8]);
+      // One compiled binaryScalar kernel, its scalar (a uniform) changed at every launch.
+      const scaled = [1, 2, 3, 4, 5].map((s) => F.mul(x, s));
+      const uploads = [10, 20, 30].map((v) => tensor(new Float32Array(8).fill(v), [8]));
+      const sums = await Promise.all([...scaled, ...uploads].map((t) => F.sum(t).data()));
+      expect(sums.map((v) => v[0])).to.deep.equal([36, 72, 108, 144, 180, 80, 160, 240]);
+      // Adam over three parameters of one bucket: adamParam's arguments (where its moments start, the step size) differ for each.
+      const adamOn = async (backend: Backend) => {
+        setBackend(backend);
+        const params = [[4], [3, 2], [5]].map((shape, k) => {
+          const p = randn(shape, new Rng(10 + k));
+          p.requiresGrad = true;
+          return p;
+        });
+        const adam = new optim.Adam(params, { lr: 0.1 });
+        for (let step = 0; step < 3; step++) {
+          tidy(() => {
+            const loss = F.add(F.add(F.sum(F.mul(params[0]!, params[0]!)), F.sum(F.mul(params[1]!, 3))), F.sum(F.exp(params[2]!)));
+            adam.zeroGrad();
+            loss.backward();
+            adam.step();
+          });
+        }
+        const values = await Promise.all(params.map((p) => p.data()));
+        setBackend(gpu);
+        return values;
+      };
+      const there = await adamOn(gpu), here = await adamOn(new CpuBackend());
+      here.forEach((w, k) => expectClose(there[k]!, w, 1e-5, `parameter ${k} after 3 Adam steps`));
+    });
+  });
+
   describe('a Node script on webgpu ends when its work ends (no closeBackends)', function () {
     this.timeout(120000);
 

@@ -15,17 +15,19 @@
 //
 // Dawn also keeps a process alive while its device lives: it polls the device from a native
 // callback it schedules with setImmediate, again and again, so a script that used the webgpu
-// backend would never end (and one killed with its device alive may crash on exit). So Dawn's
-// polls are scheduled unreferenced (they run while anything else keeps the process going, and
-// do not keep it going themselves), and when the program has nothing left to do ('beforeExit'),
-// the WebGPU backends are closed, which destroys the device; while an open, a launch or a read
-// still waits on the device, the loop is kept turning instead, so Dawn's polls deliver it.
+// backend would never end (and one killed with its device alive may crash on exit). So every
+// promise a WebGPU call returns (an adapter, a device, a pipeline, an error scope, a buffer's
+// mapping) is counted until it settles, whoever asked (ddpm-ts, TensorFlow.js, the program), and
+// Dawn's polls keep the process going only while one is pending: then they are scheduled as
+// always, and otherwise unreferenced (they run while anything else keeps the process going).
+// When the program has nothing left to do ('beforeExit'), the WebGPU backends are closed, which
+// destroys the device, and the process ends.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webGpuActivity } from '../backends/gpu/index.js';
+import { openWebGpuBackends } from '../backends/gpu/index.js';
 import { closeBackends } from '../backends/choose-backend.js';
 
 let installed: Promise<unknown> | null = null;
@@ -64,19 +66,53 @@ export function isDawnPoll(callback: unknown): boolean {
   return typeof callback === 'function' && callback.name === '' && callback.length === 0 && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(callback));
 }
 
-/** Schedules Dawn's polls unreferenced, and closes the WebGPU backends when the program's work is done (see the header). */
-function endWithTheProgram(): void {
+/** The methods of WebGPU's classes that return a promise Dawn settles (from its polls). */
+const ASYNC_METHODS: Record<string, string[]> = {
+  GPU: ['requestAdapter'], GPUAdapter: ['requestDevice'], GPUBuffer: ['mapAsync'], GPUQueue: ['onSubmittedWorkDone'],
+  GPUDevice: ['popErrorScope', 'createComputePipelineAsync', 'createRenderPipelineAsync'], GPUShaderModule: ['getCompilationInfo'],
+};
+
+/** WebGPU promises not yet settled. */
+let pendingOnDawn = 0;
+/** Dawn's poll scheduled last (the next to run), to keep the process going when a promise starts. */
+let nextPoll: NodeJS.Immediate | null = null;
+
+/** Counts every promise those methods return until it settles. */
+function countDawnPromises(globals: Record<string, unknown>): void {
+  for (const [name, methods] of Object.entries(ASYNC_METHODS)) {
+    const proto = (globals[name] as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+    for (const method of methods) {
+      const original = proto?.[method];
+      if (typeof original !== 'function') continue;
+      proto![method] = function (this: unknown, ...args: unknown[]) {
+        const result = original.apply(this, args) as unknown;
+        if (result instanceof Promise) {
+          if (pendingOnDawn++ === 0) nextPoll?.ref(); // its poll delivers the promise: it must run
+          const settled = () => void pendingOnDawn--;
+          result.then(settled, settled);
+        }
+        return result;
+      };
+    }
+  }
+}
+
+/** Lets Dawn's polls keep the process going only while a promise is pending, and closes the WebGPU backends when the program's work is done (see the header). */
+function endWithTheProgram(globals: Record<string, unknown>): void {
+  countDawnPromises(globals);
   const schedule = globalThis.setImmediate;
   const unrefDawnPolls = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]): NodeJS.Immediate {
     const immediate = (schedule as (callback: (...args: unknown[]) => void, ...args: unknown[]) => NodeJS.Immediate).call(this, callback, ...args);
-    if (isDawnPoll(callback)) immediate.unref();
+    if (isDawnPoll(callback)) {
+      nextPoll = immediate;
+      if (pendingOnDawn === 0) immediate.unref();
+    }
     return immediate;
   };
   globalThis.setImmediate = Object.assign(unrefDawnPolls, schedule) as typeof setImmediate;
   process.on('beforeExit', () => {
-    const { open, waiting } = webGpuActivity();
-    if (waiting) schedule(() => undefined); // one more turn of the loop, in which Dawn's poll runs
-    else if (open.length > 0) void closeBackends().then(() => Promise.all(webGpuActivity().open.map((b) => b.dispose())));
+    if (pendingOnDawn > 0) schedule(() => undefined); // one more turn of the loop, in which Dawn's poll runs
+    else if (openWebGpuBackends().length > 0) void closeBackends().then(() => Promise.all(openWebGpuBackends().map((b) => b.dispose())));
   });
 }
 
@@ -93,7 +129,7 @@ export function nodeWebGpu(): Promise<unknown> {
       throw new Error(`the optional package 'webgpu' does not load (${(e as Error).message.split('\n')[0]})`);
     }
     Object.assign(globalThis, dawn.globals);
-    endWithTheProgram();
+    endWithTheProgram(dawn.globals);
     const gpu = dawn.create([]);
     const holder = globalThis as { navigator?: { gpu?: unknown } };
     if (!holder.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });

@@ -30,7 +30,7 @@ import * as optim from './launchers/optim.js';
 import * as reduce from './launchers/reduce.js';
 import * as softmax from './launchers/softmax.js';
 import { openGpu, type CompiledKernel, type GpuMode, type OpenGpu } from './open-gpujs.js';
-import { awaitingDevice, deviceBusy, LaunchQueue } from './queue.js';
+import { LaunchQueue } from './queue.js';
 import { Storages } from './storage.js';
 
 export type { GpuMode } from './open-gpujs.js';
@@ -51,9 +51,9 @@ export interface GpuBackendOptions {
 /** The WebGPU backends open now (a Node process closes them when its work is done: src/node/webgpu.ts). */
 const openWebGpu = new Set<GpuBackend>();
 
-/** The WebGPU backends open now, and whether anything still waits on the device (an open, a launch, a read). */
-export function webGpuActivity(): { open: readonly GpuBackend[]; waiting: boolean } {
-  return { open: [...openWebGpu], waiting: deviceBusy() };
+/** The WebGPU backends open now. */
+export function openWebGpuBackends(): readonly GpuBackend[] {
+  return [...openWebGpu];
 }
 
 export class GpuBackend implements Backend {
@@ -73,7 +73,7 @@ export class GpuBackend implements Backend {
     this.mode = gpu.mode;
     this.renderer = gpu.renderer;
     this.pageSize = Math.min(MAX_INDEXABLE, maxValues);
-    this.queue = new LaunchQueue(!gpu.async);
+    this.queue = new LaunchQueue(!gpu.async, () => gpu.submit());
     this.storages = new Storages(this, this.queue);
     this.launcher = new Launcher(gpu, this.storages, this.queue, this.pageSize, instrument);
     if (gpu.async) openWebGpu.add(this);
@@ -89,7 +89,7 @@ export class GpuBackend implements Backend {
     const failures: string[] = [];
     for (const m of modes) {
       try {
-        const gpu = await (m === 'webgpu' ? awaitingDevice(openGpu(m)) : openGpu(m));
+        const gpu = await openGpu(m);
         return new GpuBackend(gpu, Math.min((maxTextureSize ?? Infinity) ** 2, gpu.maxValues), instrument);
       } catch (e) {
         failures.push((e as Error).message);
@@ -133,6 +133,11 @@ export class GpuBackend implements Backend {
    */
   kernelCount(): { made: number; compiled: number } {
     return this.launcher.kernelCount();
+  }
+
+  /** How many batches of launches went to the GPU so far (WebGPU submits them together: webgpu-batch.ts; 0 on GL). */
+  submitCount(): number {
+    return this.gpu.submits();
   }
 
   /**

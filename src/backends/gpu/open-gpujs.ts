@@ -14,6 +14,7 @@
 // mapAsync, asynchronous by nature. `OpenGpu.async` says which kind is open.
 
 import { dropBufferPool, poolBuffers } from './buffer-pool.js';
+import { batchLaunches, submitCount, submitLaunches } from './webgpu-batch.js';
 import { dropTexturePool, poolTextures } from './texture-pool.js';
 
 /**
@@ -59,6 +60,10 @@ export interface OpenGpu {
    * bytes; none in 'cpu' mode.
    */
   idle(): { textures: number; bytes: number };
+  /** Submits the launches recorded and not yet submitted (WebGPU batches them: webgpu-batch.ts); nothing on GL. */
+  submit(): void;
+  /** How many command buffers of launches went to the GPU so far (WebGPU; 0 on GL, where each draw goes at once). */
+  submits(): number;
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
   createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
   /**
@@ -196,6 +201,7 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
   // Outputs are recycled: textures on GL, buffers on WebGPU (one pool per device, shared by the instances on it).
   const device = webgpu ? (probe.kernel as unknown as { _device: object })._device : null;
   const pool = glMode ? poolTextures(value as object, gl) : device ? poolBuffers(probe.kernel!, value as object, device) : null;
+  if (device) batchLaunches(device);
   if (webgpu) openWebGpu++;
   const bindingLimit = webgpu ? Math.min(webgpu.adapter.limits.maxStorageBufferBindingSize, webgpu.adapter.limits.maxBufferSize) / 4 : Infinity;
   return {
@@ -205,9 +211,12 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     maxValues: glMode ? (gl.getParameter(gl.MAX_TEXTURE_SIZE) as number) ** 2 : bindingLimit,
     context: mode === 'cpu' ? null : (probe.kernel as { context?: unknown } | undefined)?.context ?? null,
     idle: () => pool?.idle() ?? { textures: 0, bytes: 0 },
+    submit: () => device && submitLaunches(device),
+    submits: () => (device ? submitCount(device) : 0),
     createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
     destroy: async () => {
       if (glMode) dropTexturePool(gl);
+      if (device) submitLaunches(device); // what is recorded runs before its kernels' buffers go
       gpu.destroy();
       if (webgpu && --openWebGpu === 0) {
         dropBufferPool(device!);

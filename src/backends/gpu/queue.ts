@@ -7,28 +7,6 @@
 // it, and so do the swaps of `assign` and the deletes of `release`, which never overtake a
 // launch that reads what they change.
 
-/**
- * The WebGPU queues of the backends open now, and how many opens and reads wait on the device.
- * Dawn (WebGPU in Node) keeps a process alive while its device lives, so the Node entry closes
- * the backends when a program's work ends and nothing waits (src/node/webgpu.ts).
- */
-const waitingOnDevice = { queues: new Set<LaunchQueue>(), waiting: 0 };
-
-/** Whether anything waits on the WebGPU device: an open, a read, or a queue's launches. */
-export function deviceBusy(): boolean {
-  return waitingOnDevice.waiting > 0 || [...waitingOnDevice.queues].some((q) => q.running);
-}
-
-/** Counts `work` as waiting on the WebGPU device until it settles. */
-export async function awaitingDevice<T>(work: Promise<T>): Promise<T> {
-  waitingOnDevice.waiting++;
-  try {
-    return await work;
-  } finally {
-    waitingOnDevice.waiting--;
-  }
-}
-
 export class LaunchQueue {
   /** The work enqueued and not yet run, in program order (WebGPU). */
   private readonly pending: Array<() => unknown> = [];
@@ -36,15 +14,11 @@ export class LaunchQueue {
   /** The first launch that failed; every later op reports it (WebGPU). */
   failure: Error | null = null;
 
-  /** `immediate`: GL and gpu.js's cpu mode, where a launch has run when its call returns. */
-  constructor(readonly immediate: boolean) {
-    if (!immediate) waitingOnDevice.queues.add(this);
-  }
-
-  /** Whether enqueued work is running now. */
-  get running(): boolean {
-    return this.draining !== null;
-  }
+  /**
+   * `immediate`: GL and gpu.js's cpu mode, where a launch has run when its call returns.
+   * `ranDry` is called when the enqueued work has all run (WebGPU submits its recorded launches then).
+   */
+  constructor(readonly immediate: boolean, private readonly ranDry: () => void = () => undefined) {}
 
   /** Runs `work` in program order: now on GL, after everything enqueued before on WebGPU. */
   inOrder(work: () => unknown): void {
@@ -65,6 +39,7 @@ export class LaunchQueue {
     } finally {
       this.pending.length = 0;
       this.draining = null;
+      this.ranDry();
     }
   }
 
@@ -74,9 +49,8 @@ export class LaunchQueue {
     if (this.failure) throw this.failure;
   }
 
-  /** Runs what is enqueued, then stops counting this queue as the device's. */
+  /** Runs what is enqueued, and returns once it has (a failure was reported to its op already). */
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
-    waitingOnDevice.queues.delete(this);
   }
 }

@@ -7,7 +7,6 @@ import { assign as assignKernel, fill, gather, join } from '../../../../kernels/
 import { MAX_RANK } from '../../../../kernels/strided.js';
 import { flat, outputDims, viewConstants, type Input, type Launcher } from '../launch.js';
 import { leadingAxis, slice, span } from '../paging.js';
-import { awaitingDevice } from '../queue.js';
 import { alongLeadingAxis, joinParts, pageHolding, paged, slices, window } from '../slicing.js';
 import { cellOf, valueOf, type GpuStorage } from '../storage.js';
 
@@ -53,7 +52,7 @@ export async function readAsync(l: Launcher, x: View): Promise<Float32Array> {
       return values instanceof Float32Array && values.length === n ? values : Float32Array.from(values).subarray(0, n);
     };
   });
-  return joinParts(await awaitingDevice(Promise.all(pending.map((p) => p()))), sizeOf(x.shape));
+  return joinParts(await Promise.all(pending.map((p) => p())), sizeOf(x.shape));
 }
 
 /**

@@ -1,0 +1,77 @@
+// The cost of one tiny launch, end to end, on WebGPU: a chain of `count` adds of 16 values (each
+// reads the last one's output), then one read of the end, timed, per launch; ddpm-ts's webgpu
+// backend and TensorFlow.js's (@tensorflow/tfjs-backend-webgpu) on the same device, the same
+// process, interleaved, best of `rounds` each. What it measures is what a launch costs beside
+// its arithmetic: recording, submitting, uniforms, bind groups. Used by npm run bench -- --backend
+// webgpu and by bench/device.sh; alone:
+//
+//   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json node bench/tiny-launch.mjs [count] [rounds]
+
+import { dispose, F, setBackend, tensor, tidy, useBackend } from 'ddpm-ts';
+
+/** Seconds per launch of a chain of `count` tiny adds on ddpm-ts's webgpu backend (best of `rounds`). */
+export async function ddpmTinyLaunch(count, rounds) {
+  const backend = await useBackend('webgpu');
+  try {
+    const x = tensor(Float32Array.from({ length: 16 }, (_, i) => i), [16]);
+    // Each side frees its intermediates as it goes (tidy), as a training step does.
+    const chain = async () => {
+      const y = tidy(() => {
+        let y = x;
+        for (let i = 0; i < count; i++) y = F.add(y, x);
+        return y;
+      });
+      const values = await y.data();
+      dispose(y);
+      if (values[1] !== 1 + count) throw new Error(`tiny-launch: ddpm-ts added wrongly (${values[1]}, expected ${1 + count})`);
+    };
+    await chain(); // compiles
+    let best = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      await chain();
+      best = Math.min(best, (performance.now() - t0) / 1000 / count);
+    }
+    return { seconds: best, renderer: backend.renderer };
+  } finally {
+    setBackend('cpu');
+  }
+}
+
+/** The same on TensorFlow.js's webgpu backend (loaded here; navigator.gpu must exist: ddpm-ts's Node entry installs it). */
+export async function tfjsTinyLaunch(count, rounds) {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend did not start');
+  await tf.ready();
+  // TF.js runs ops on small tensors whose values are on the CPU there (WEBGPU_CPU_FORWARD): off,
+  // so each add is a launch, as ddpm-ts's are.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  const x = tf.tensor1d(Float32Array.from({ length: 16 }, (_, i) => i));
+  const chain = async () => {
+    const y = tf.tidy(() => {
+      let y = x;
+      for (let i = 0; i < count; i++) y = tf.add(y, x);
+      return y;
+    });
+    const values = await y.data();
+    y.dispose();
+    if (values[1] !== 1 + count) throw new Error(`tiny-launch: TF.js added wrongly (${values[1]})`);
+  };
+  await chain();
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await chain();
+    best = Math.min(best, (performance.now() - t0) / 1000 / count);
+  }
+  return { seconds: best };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const count = Number(process.argv[2] ?? 200), rounds = Number(process.argv[3] ?? 5);
+  const ours = await ddpmTinyLaunch(count, rounds);
+  const theirs = await tfjsTinyLaunch(count, rounds);
+  console.log(`tiny launch on ${ours.renderer}: ddpm-ts ${(ours.seconds * 1e6).toFixed(1)} µs, TF.js webgpu ${(theirs.seconds * 1e6).toFixed(1)} µs, ${(ours.seconds / theirs.seconds).toFixed(2)}×`);
+  process.exit(0);
+}
