@@ -3,7 +3,7 @@
 // and ratios, a readable table, and a final JSON line. Per-core rows compare ddpm-ts on one
 // thread with TF.js wasm (which runs one thread in Node).
 //
-//   npm run bench [-- --reps 3] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend webgpu|webgl|gpu [--no-tfjs-webgl]]
+//   npm run bench [-- --reps 3] [-- --rows gemm,convF,convFB,forward,train] [-- --threads N] [-- --no-tfjs-cpu] [-- --no-page] [-- --soak STEPS [--soak-model tiny]] [-- --backend webgpu|webgl|gpu [--no-tfjs-webgl] [--no-tfjs-webgpu]]
 //
 // With --backend webgpu (Dawn; VK_ICD_FILENAMES names a Vulkan driver without a GPU) or webgl
 // (headless-gl; under xvfb-run without a display), or gpu (webgpu, else webgl), the same rows run
@@ -13,7 +13,9 @@
 // createTexture or the WebGPU device's createBuffer) of one training step.
 // On webgl (headless-gl), TF.js's own webgl backend runs the same rows on a headless-gl context
 // of its own (bench/tfjs-webgl.mjs), as the reference a WebGL library can reach (--no-tfjs-webgl
-// skips it).
+// skips it); on webgpu, TF.js's webgpu backend (@tensorflow/tfjs-backend-webgpu) on the same
+// Dawn adapter (--no-tfjs-webgpu skips it), with a row for the cost of one tiny launch
+// (bench/tiny-launch.mjs).
 // The UNet-S training step is also timed in the demo page in Chromium (bench/page.mjs): its cpu
 // backend on the same threads as Node's, and its gpu backend (WebGL2), against Node in the same run.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
@@ -26,6 +28,7 @@ import { F, GpuBackend, Rng, availableCores, diffusion, dispose, getBackend, io,
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
 import { benchInPage, CHROMIUM } from './page.mjs';
 import { useTfjsOnHeadlessGl } from './tfjs-webgl.mjs';
+import { ddpmTinyLaunch, tfjsTinyLaunch } from './tiny-launch.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -120,6 +123,9 @@ const rows = {
   forward: { label: 'UNet-S forward, batch 16' },
   train: { label: 'UNet-S train step, batch 16 (fwd+bwd+Adam)' },
 };
+// --rows gemm,convF,… times only those rows (bench/device.sh's quick check, on a software GPU).
+const onlyRows = flag('rows', false);
+if (onlyRows) for (const row of Object.keys(rows)) if (!String(onlyRows).split(',').includes(row)) delete rows[row];
 const fmt = (row, s) => (row === 'gemm' ? `${(rows.gemm.flops / s / 1e9).toFixed(2)} GFLOP/s` : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
 /** Prints rows of cells as an aligned table. */
 function printTable(table) {
@@ -150,7 +156,7 @@ const engines = ['wasm'].concat(flag('no-tfjs-cpu', false) ? [] : ['cpu']);
 const weightList = new Map([...weights].map(([n, w]) => [n, { data: w.toFloat32Array(), shape: [...w.shape] }]));
 const xtValues = xt.toFloat32Array(); // NCHW; each TF.js model transposes it to NHWC
 
-async function tfSetup(backend) {
+async function tfSetup(backend, { async = false } = {}) {
   await tf.setBackend(backend);
   await tf.ready();
   const model = tfUNet(tf, config, weightList, `${backend}:`);
@@ -161,9 +167,11 @@ async function tfSetup(backend) {
   const conv = makeConv(tf);
   const a = tf.randomNormal([512, 512], 0, 1, 'float32', 2), b = tf.randomNormal([512, 512], 0, 1, 'float32', 3);
   const cx = tf.randomNormal([16, 16, 16, 64], 0, 1, 'float32', 4), cw = tf.variable(tf.randomNormal([3, 3, 64, 64], 0, 1, "float32", 5), true, `${backend}:convw`);
-  // Results are read outside tf.tidy: reading inside it measured 10× slower on wasm.
+  // Results are read outside tf.tidy: reading inside it measured 10× slower on wasm. WebGPU
+  // reads asynchronously (its dataSync needs an OffscreenCanvas, which Node has not).
   const read = (make) => {
     const out = tf.tidy(make);
+    if (async) return out.data().then((values) => (out.dispose(), values));
     const values = out.dataSync();
     out.dispose();
     return values;
@@ -207,47 +215,76 @@ if (gpuChoice !== 'cpu') {
   countCreations(gpu);
   const sides = { gpu: makeOurs(gpu), cpu: makeOurs(cpu) };
   console.log(`ddpm-ts bench, ${gpu.name} backend: gpu.js mode '${gpu.mode}' on ${gpu.renderer}; against the cpu backend on ${threads} thread(s); ${REPS} reps, node ${process.version}`);
-  const reference = await sides.cpu.forward();
-  const matchCpu = maxRelError(await sides.gpu.forward(), reference);
-  console.log(`check: UNet-S output on the ${gpu.name} backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
-  if (!(matchCpu < 1e-3)) throw new Error(`the ${gpu.name} backend does not compute the same function; timings would mean nothing`);
-  // On webgl, TF.js's webgl backend on a headless-gl context of its own: the same renderer, the same model and step.
+  // Same model, same answer, before a UNet row is timed (a run of other rows only skips it: compiling UNet-S is minutes on a software GPU).
+  const unetRows = 'forward' in rows || 'train' in rows;
+  const reference = unetRows ? await sides.cpu.forward() : null;
+  const matchCpu = unetRows ? maxRelError(await sides.gpu.forward(), reference) : null;
+  if (unetRows) {
+    console.log(`check: UNet-S output on the ${gpu.name} backend vs the cpu backend, max relative error ${matchCpu.toExponential(2)}`);
+    if (!(matchCpu < 1e-3)) throw new Error(`the ${gpu.name} backend does not compute the same function; timings would mean nothing`);
+  }
+  // TF.js's own backend of that kind, on the same device: webgl on a headless-gl context of its
+  // own (the same renderer), webgpu on Dawn's navigator.gpu (the same adapter); the same model and step.
   let tfRenderer = null;
+  const tfKind = gpu.name;
   if (gpu.name === 'webgl' && gpu.mode === 'headlessgl' && !flag('no-tfjs-webgl', false)) {
     tfRenderer = await useTfjsOnHeadlessGl(tf);
     sides.tfjs = await tfSetup('webgl');
-    const matchTf = maxRelError(sides.tfjs.outputNchw(), reference);
-    console.log(`check: UNet-S output of TF.js ${tf.version.tfjs} webgl (${tfRenderer}) vs ddpm-ts's cpu backend, max relative error ${matchTf.toExponential(2)}`);
-    if (!(matchTf < 1e-3)) throw new Error('TF.js webgl does not compute the same function; timings would mean nothing');
+  } else if (gpu.name === 'webgpu' && !flag('no-tfjs-webgpu', false)) {
+    await import('@tensorflow/tfjs-backend-webgpu');
+    sides.tfjs = await tfSetup('webgpu', { async: true });
+    tfRenderer = gpu.renderer;
+  }
+  if (sides.tfjs && unetRows) {
+    const matchTf = maxRelError(await sides.tfjs.outputNchw(), reference);
+    console.log(`check: UNet-S output of TF.js ${tf.version.tfjs} ${tfKind} (${tfRenderer}) vs ddpm-ts's cpu backend, max relative error ${matchTf.toExponential(2)}`);
+    if (!(matchTf < 1e-3)) throw new Error(`TF.js ${tfKind} does not compute the same function; timings would mean nothing`);
   }
   const times = {};
   for (const row of Object.keys(rows)) {
     for (let rep = 0; rep < REPS + 1; rep++) {
       for (const side of Object.keys(sides)) {
+        if (side === 'tfjs') await tf.setBackend(tfKind);
         const s = await time(sides[side][row]);
         if (rep > 0) ((times[row] ??= {})[side] ??= []).push(s);
       }
     }
     process.stdout.write(`  ${rows[row].label}: done\n`);
   }
+  // On webgpu, what one launch costs beyond its arithmetic: a chain of tiny adds, end to end (bench/tiny-launch.mjs).
+  let tiny = null;
+  if (gpu.name === 'webgpu') {
+    const count = 500, rounds = Math.max(5, 2 * REPS);
+    tiny = { ours: (await ddpmTinyLaunch(count, rounds)).seconds, tfjs: sides.tfjs ? (await tfjsTinyLaunch(count, rounds)).seconds : null };
+    process.stdout.write('  a tiny launch: done\n');
+  }
   // One more training step and one forward, counted (the steps above compiled everything).
   const perCall = {};
-  for (const row of ['forward', 'train']) {
+  for (const row of ['forward', 'train'].filter((r) => r in rows)) {
     Object.assign(counts, { launches: 0, created: 0, byKernel: new Map() });
     await sides.gpu[row]();
     perCall[row] = { launches: counts.launches, created: counts.created, byKernel: Object.fromEntries([...counts.byKernel].sort((a, b) => b[1] - a[1])) };
   }
   const what = gpu.name === 'webgpu' ? 'buffers' : 'textures';
-  console.log(`per UNet-S forward: ${perCall.forward.launches} launches, ${perCall.forward.created} new ${what}; per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
-  console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  if (perCall.forward) console.log(`per UNet-S forward: ${perCall.forward.launches} launches, ${perCall.forward.created} new ${what}`);
+  if (perCall.train) {
+    console.log(`per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
+    console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  }
   const summary = { backend: gpu.name, mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu, perCall };
-  const table = [['', `ddpm-ts ${gpu.name} (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu', ...(tfRenderer ? [`TF.js ${tf.version.tfjs} webgl`, 'gpu / TF.js'] : [])]];
+  const tfKey = tfKind === 'webgpu' ? 'Webgpu' : 'Webgl';
+  const table = [['', `ddpm-ts ${gpu.name} (${gpu.renderer})`, `ddpm-ts cpu (${threads} thread(s))`, 'gpu / cpu', ...(tfRenderer ? [`TF.js ${tf.version.tfjs} ${tfKind}`, 'gpu / TF.js'] : [])]];
+  if (tiny) {
+    const us = (s) => `${(s * 1e6).toFixed(1)} µs`;
+    table.push(['a tiny launch (add of 16 values, in a chain of 500)', us(tiny.ours), '-', '-', ...(tfRenderer ? [us(tiny.tfjs), `${(tiny.ours / tiny.tfjs).toFixed(2)}×`] : [])]);
+    summary.tinyLaunch = { seconds: { gpu: tiny.ours, ...(tiny.tfjs ? { [`tfjs${tfKey}`]: tiny.tfjs } : {}) }, ...(tiny.tfjs ? { [`gpuOverTfjs${tfKey}`]: tiny.ours / tiny.tfjs } : {}) };
+  }
   for (const [row, { label }] of Object.entries(rows)) {
     const g = median(times[row].gpu), c = median(times[row].cpu), t = tfRenderer ? median(times[row].tfjs) : null;
     table.push([label, fmt(row, g), fmt(row, c), `${(g / c).toFixed(2)}×`, ...(t ? [fmt(row, t), `${(g / t).toFixed(2)}×`] : [])]);
-    summary[row] = { seconds: { gpu: g, cpu: c, ...(t ? { tfjsWebgl: t } : {}) }, gpuOverCpu: g / c, ...(t ? { gpuOverTfjsWebgl: g / t } : {}) };
+    summary[row] = { seconds: { gpu: g, cpu: c, ...(t ? { [`tfjs${tfKey}`]: t } : {}) }, gpuOverCpu: g / c, ...(t ? { [`gpuOverTfjs${tfKey}`]: g / t } : {}) };
   }
-  if (tfRenderer) summary.tfjsWebgl = { version: tf.version.tfjs, renderer: tfRenderer };
+  if (tfRenderer) summary[`tfjs${tfKey}`] = { version: tf.version.tfjs, renderer: tfRenderer };
   printTable(table);
   console.log(`\nratios below 1× mean the ${gpu.name} backend is faster (time gpu / time of the other). GPU memory now: ${JSON.stringify(gpu.memory())}, pooled for reuse: ${JSON.stringify(gpu.pooled())}`);
   soakRun(summary, gpu.name);
@@ -288,7 +325,7 @@ for (const row of Object.keys(rows)) {
 
 // Per core: ddpm-ts on one thread against TF.js wasm, which runs one thread in Node.
 let pageSummary = null;
-const perCore = { forward1: 'forward', train1: 'train' };
+const perCore = Object.fromEntries([['forward1', 'forward'], ['train1', 'train']].filter(([, of]) => of in rows));
 if (threads > 1) {
   await setThreads(1);
   for (const [row, of] of Object.entries(perCore)) {
@@ -306,7 +343,7 @@ if (threads > 1) {
 // The same training step in the demo page (Chromium), between two Node runs of it on the same
 // number of threads: the page's cpu backend against Node's, and its webgl (WebGL2) and webgpu backends.
 const pageRows = [];
-if (!flag('no-page', false)) {
+if (!flag('no-page', false) && rows.train) {
   const nodeTrain = [];
   const timeNode = async () => {
     for (let rep = 0; rep < REPS; rep++) nodeTrain.push(await time(oursFns.train));
@@ -338,7 +375,7 @@ for (const [row, { label }] of Object.entries(rows)) {
   table.push([label, ...cols.map((c) => (med[c] === null ? '-' : fmt(row, med[c]))), ...ratios.map((r) => (r === null ? '-' : `${r.toFixed(2)}×`))]);
   summary[row] = { seconds: med, oursOverTfjs: Object.fromEntries(engines.map((e, i) => [e, ratios[i]])) };
 }
-summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
+if (rows.gemm) summary.gemmGflops = rows.gemm.flops / summary.gemm.seconds['ddpm-ts'] / 1e9;
 summary.peakRssMB = Math.round(peakRss / 2 ** 20);
 summary.matchVsTfjsWasm = matchWasm;
 printTable(table);

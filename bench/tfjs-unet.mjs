@@ -88,8 +88,10 @@ export function tfUNet(tf, config, weights, prefix = "") {
   const up2 = tf.customGrad((x, save) => {
     const [B, H, W, C] = x.shape;
     return {
-      value: tf.reshape(tf.tile(tf.reshape(x, [B, H, 1, W, 1, C]), [1, 1, 2, 1, 2, 1]), [B, 2 * H, 2 * W, C]),
-      gradFunc: (dy) => tf.sum(tf.reshape(dy, [B, H, 2, W, 2, C]), [2, 4]),
+      // Columns, then rows, each a tile of rank 4 (TF.js's webgpu backend tiles rank 5 and up on
+      // the CPU, through a synchronous read Node cannot do).
+      value: tf.reshape(tf.tile(tf.reshape(tf.tile(tf.reshape(x, [B * H, W, 1, C]), [1, 1, 2, 1]), [B, H, 1, 2 * W * C]), [1, 1, 2, 1]), [B, 2 * H, 2 * W, C]),
+      gradFunc: (dy) => tf.reshape(tf.sum(tf.reshape(tf.sum(tf.reshape(dy, [B * H, 2, 2 * W * C]), 1), [B * H * W, 2, C]), 1), [B, H, W, C]),
     };
   });
   const { baseChannels: base, channelMults: mults, numResBlocks: nrb, attnResolutions } = config;

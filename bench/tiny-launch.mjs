@@ -46,7 +46,16 @@ export async function tfjsTinyLaunch(count, rounds) {
   await tf.ready();
   // TF.js runs ops on small tensors whose values are on the CPU there (WEBGPU_CPU_FORWARD): off,
   // so each add is a launch, as ddpm-ts's are.
+  const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
   tf.env().set('WEBGPU_CPU_FORWARD', false);
+  try {
+    return await chainOnTfjs(tf, count, rounds);
+  } finally {
+    tf.env().set('WEBGPU_CPU_FORWARD', forward);
+  }
+}
+
+async function chainOnTfjs(tf, count, rounds) {
   const x = tf.tensor1d(Float32Array.from({ length: 16 }, (_, i) => i));
   const chain = async () => {
     const y = tf.tidy(() => {
