@@ -4,18 +4,24 @@
 // with every fused kernel.
 
 import { expect } from 'chai';
-import { CpuBackend, F, Rng, UNet, fusedKernels, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
+import { CpuBackend, F, Rng, UNet, fusedKernels, getBackend, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
 import { relError } from './helpers.js';
 
 const FUSED = ['softmax', 'softmaxGrad', 'groupNorm', 'groupNormBackward', 'maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend'] as const;
 
-/** The cpu backend with its fused kernels taken away: only the primitives are left. */
+/**
+ * The cpu backend with its fused kernels taken away: only the primitives are left. It keeps the
+ * name 'cpu' (a backend made current is registered by its name, and the registry's names are
+ * what a config may choose), and every test puts the suite's own cpu backend back after it.
+ */
 function primitivesOnly(): Backend {
   const backend = new CpuBackend();
   for (const key of FUSED) Object.defineProperty(backend, key, { value: undefined });
-  Object.defineProperty(backend, 'name', { value: 'primitives' });
   return backend;
 }
+
+/** The suite's cpu backend, current again (and registered as 'cpu' again) after each test. */
+const suiteCpu = getBackend();
 
 /** Losses and final weights of `steps` training steps on `backend`, the same data and seed. */
 function train(backend: Backend, steps: number): { losses: number[]; weights: Map<string, Float32Array>; ema: Map<string, Float32Array> } {
@@ -41,7 +47,7 @@ function train(backend: Backend, steps: number): { losses: number[]; weights: Ma
     const read = (entries: Iterable<[string, Tensor]>) => new Map([...entries].map(([n, p]) => [n, p.toFloat32Array()]));
     return { losses, weights: read(net.namedParameters()), ema: read(ema.stateDict()) };
   } finally {
-    setBackend('cpu');
+    setBackend(suiteCpu);
   }
 }
 
@@ -74,7 +80,7 @@ describe('a backend of primitives only', function () {
         F.sum(F.mul(y, g)).backward();
         return [y, x.grad!, gamma.grad!, beta.grad!].map((t) => t.toFloat32Array());
       } finally {
-        setBackend('cpu');
+        setBackend(suiteCpu);
       }
     };
     const composed = run(primitivesOnly()), fused = run(new CpuBackend());

@@ -4,6 +4,9 @@
 //
 //   repeat: x_0 ~ data, t ~ Uniform{0, …, T−1}, ε ~ N(0, I)
 //           take a gradient step on ‖target − net(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t)‖²
+//
+// One file over 400 lines, on purpose: a run's life (create or resume, the step, the log, the
+// previews, the checkpoint, the stop) reads in order here, the Trainer's state shared by all of it.
 
 import type { Backend } from '../backends/backend.js';
 import { setBackend } from '../backends/registry.js';
