@@ -25,14 +25,7 @@ export async function ddpmTinyLaunch(count, rounds) {
       dispose(y);
       if (values[1] !== 1 + count) throw new Error(`tiny-launch: ddpm-ts added wrongly (${values[1]}, expected ${1 + count})`);
     };
-    await chain(); // compiles
-    let best = Infinity;
-    for (let r = 0; r < rounds; r++) {
-      const t0 = performance.now();
-      await chain();
-      best = Math.min(best, (performance.now() - t0) / 1000 / count);
-    }
-    return { seconds: best, renderer: backend.renderer };
+    return { seconds: await bestPerLaunch(chain, count, rounds), renderer: backend.renderer };
   } finally {
     setBackend('cpu');
   }
@@ -67,6 +60,11 @@ async function chainOnTfjs(tf, count, rounds) {
     y.dispose();
     if (values[1] !== 1 + count) throw new Error(`tiny-launch: TF.js added wrongly (${values[1]})`);
   };
+  return { seconds: await bestPerLaunch(chain, count, rounds) };
+}
+
+/** Seconds per launch of `chain` (`count` launches), the best of `rounds` after one that compiles. */
+async function bestPerLaunch(chain, count, rounds) {
   await chain();
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {
@@ -74,7 +72,7 @@ async function chainOnTfjs(tf, count, rounds) {
     await chain();
     best = Math.min(best, (performance.now() - t0) / 1000 / count);
   }
-  return { seconds: best };
+  return best;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

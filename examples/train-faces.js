@@ -88,7 +88,7 @@ await run(USAGE, async () => {
   // On a terminal the progress line is rewritten in place; in a log, a line every logEvery steps
   // and whenever 1.5 s passed since the last, so the output never stops for 2 s.
   const tty = process.stdout.isTTY;
-  let lastLine = '', said = performance.now(), drawing = null;
+  let lastLine = '', said = performance.now(), stepSince = said, drawing = null, trainer = null;
   const say = (line, { inPlace = false } = {}) => {
     if (tty && lastLine && !inPlace) process.stdout.write('\n');
     if (tty && inPlace) process.stdout.write(`\r${line}`);
@@ -99,6 +99,7 @@ await run(USAGE, async () => {
   const events = {
     log: (message) => say(message),
     progress: (p) => {
+      stepSince = performance.now();
       const line = formatProgress(p);
       if (tty || p.step % config.train.logEvery === 0 || p.step === p.totalSteps || performance.now() - said > 1500) say(line, { inPlace: true });
     },
@@ -110,11 +111,10 @@ await run(USAGE, async () => {
   // A GPU step waits on the GPU (its kernels compile during the first steps; a software GPU takes
   // seconds a step): a line says so when nothing else was printed for 2 s.
   const waiting = setInterval(() => {
-    if (performance.now() - said >= 1900) say(`step ${trainer ? trainer.step + 1 : 1}: still running after ${formatDuration((performance.now() - said) / 1000)} (on a GPU the first steps compile its kernels)`, { inPlace: true });
+    if (performance.now() - said >= 1900) say(`step ${trainer ? trainer.step + 1 : 1}: still running after ${formatDuration((performance.now() - stepSince) / 1000)} (on a GPU the first steps compile its kernels)`, { inPlace: true });
   }, 500);
   waiting.unref();
 
-  let trainer = null;
   trainer = await diffusion.Trainer.create(config, { resume: args.resume, overwrite: args.overwrite, events });
   let interrupts = 0;
   process.on('SIGINT', () => {

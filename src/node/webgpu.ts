@@ -59,10 +59,11 @@ function ensureRuntimeDir(): void {
 
 /**
  * Whether a setImmediate callback is Dawn's device poll: a native function with no name and no
- * parameters (webgpu@0.3.10's AsyncRunner; test/webgpu-node.test.ts fails if that changes).
- * A user's callbacks are JavaScript, bound ("bound f") or promise resolvers (one parameter).
+ * parameters (webgpu@0.3.10's AsyncRunner; test/gpu-backend.test.ts's "a Node script on webgpu
+ * ends" fails if that changes). A user's callbacks are JavaScript, bound ("bound f") or promise
+ * resolvers (one parameter).
  */
-export function isDawnPoll(callback: unknown): boolean {
+function isDawnPoll(callback: unknown): boolean {
   return typeof callback === 'function' && callback.name === '' && callback.length === 0 && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(callback));
 }
 

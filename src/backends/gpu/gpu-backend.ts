@@ -146,7 +146,7 @@ export class GpuBackend implements Backend {
    * backend cannot be used afterwards.
    */
   async dispose(): Promise<void> {
-    await this.queue.close();
+    await this.queue.flush().catch(() => undefined); // a failure was reported to its op already
     this.launcher.clear();
     openWebGpu.delete(this);
     await this.gpu.destroy();

@@ -155,6 +155,6 @@ export class Launcher {
 
   /** Releases temporaries (nulls skipped). */
   done(...temps: Array<GpuStorage | null>): void {
-    this.storages.done(...temps);
+    for (const t of temps) if (t) this.storages.release(t);
   }
 }

@@ -48,9 +48,4 @@ export class LaunchQueue {
     while (this.draining) await this.draining;
     if (this.failure) throw this.failure;
   }
-
-  /** Runs what is enqueued, and returns once it has (a failure was reported to its op already). */
-  async close(): Promise<void> {
-    await this.flush().catch(() => undefined);
-  }
 }

@@ -98,11 +98,6 @@ export class Storages {
     this.forget(storage.pages, by);
   }
 
-  /** Releases temporaries (nulls skipped). */
-  done(...temps: Array<GpuStorage | null>): void {
-    for (const t of temps) if (t) this.release(t);
-  }
-
   private forget(pages: readonly Page[], by = 'collected'): void {
     if (pages.length > 1) this.live.paged--;
     for (const { cell, size } of pages) {

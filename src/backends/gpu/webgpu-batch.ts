@@ -19,7 +19,11 @@
 // the submits of a chain of launches, and fails if gpu.js (pinned at 2.24.1) stops recording a
 // launch this way.
 
-/** Dispatches recorded before a submit (TF.js submits every 15); measured: bench/tiny-launch.mjs. */
+/**
+ * Dispatches recorded before a submit (TF.js submits every 15). On SwiftShader every value from 8
+ * to 128 measured alike (18–31 µs a tiny launch, bench/tiny-launch.mjs, two runs each): 32 is a
+ * middle, not a tuned optimum; a real GPU may want another (bench/device.sh will tell).
+ */
 export const DISPATCHES_PER_SUBMIT = 32;
 
 /* The parts of the WebGPU API used here (typed by hand: the project builds without WebGPU's types). */
