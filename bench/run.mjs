@@ -78,6 +78,7 @@ function makeOurs(backend) {
   const net = new nn.UNet({ ...config, zeroInitOut: false });
   net.loadStateDict(new Map([...weights].map(([n, w]) => [n, onIt(w)])));
   const opt = new optim.Adam(net.parameters(), { lr: 1e-4 });
+  const ema = new optim.EMA(net);
   // Each function issues its work and returns the tensor whose values end it (read below).
   const gemm = (n) => {
     const a = randn([n, n], new Rng(2)), b = randn([n, n], new Rng(3));
@@ -103,6 +104,16 @@ function makeOurs(backend) {
       opt.step();
       sampleRss();
       return F.sum(net.convOut.weight); // ends after the update
+    },
+    // A step as the trainer runs it (counted, not timed): the same, with gradient clipping (its
+    // scale applied by Adam) and the EMA update.
+    trainerStep: () => {
+      const loss = F.mseLoss(net.forward(bxt, t), bnoise);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step(optim.clipScale(net.parameters(), 1).scale);
+      ema.update();
+      return F.sum(net.convOut.weight);
     },
   };
   // Each call runs on `backend`, whatever is current, frees what it made (tidy) as the trainer
@@ -260,7 +271,8 @@ if (gpuChoice !== 'cpu') {
   }
   // One more training step and one forward, counted (the steps above compiled everything).
   const perCall = {};
-  for (const row of ['forward', 'train'].filter((r) => r in rows)) {
+  if ('train' in rows) await sides.gpu.trainerStep(); // compiles clipping's and the EMA's kernels
+  for (const row of ['forward', 'train', 'trainerStep'].filter((r) => r in rows || (r === 'trainerStep' && 'train' in rows))) {
     Object.assign(counts, { launches: 0, created: 0, byKernel: new Map() });
     await sides.gpu[row]();
     perCall[row] = { launches: counts.launches, created: counts.created, byKernel: Object.fromEntries([...counts.byKernel].sort((a, b) => b[1] - a[1])) };
@@ -270,6 +282,8 @@ if (gpuChoice !== 'cpu') {
   if (perCall.train) {
     console.log(`per train step: ${perCall.train.launches} launches, ${perCall.train.created} new ${what}`);
     console.log(`launches of a train step by kernel: ${Object.entries(perCall.train.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    const s = perCall.trainerStep;
+    console.log(`per train step as the trainer runs it (gradient clipping, Adam, EMA): ${s.launches} launches, ${s.created} new ${what}; by kernel: ${Object.entries(s.byKernel).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   }
   const summary = { backend: gpu.name, mode: gpu.mode, renderer: gpu.renderer, threads, reps: REPS, matchVsCpu: matchCpu, perCall };
   const tfKey = tfKind === 'webgpu' ? 'Webgpu' : 'Webgl';

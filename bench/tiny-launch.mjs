@@ -7,27 +7,14 @@
 //
 //   VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json node bench/tiny-launch.mjs [count] [rounds]
 
-import { dispose, F, setBackend, tensor, tidy, useBackend } from 'ddpm-ts';
-
 /** Seconds per launch of a chain of `count` tiny adds on ddpm-ts's webgpu backend (best of `rounds`). */
 export async function ddpmTinyLaunch(count, rounds) {
-  const backend = await useBackend('webgpu');
+  const ddpm = await import('ddpm-ts');
+  const backend = await ddpm.useBackend('webgpu');
   try {
-    const x = tensor(Float32Array.from({ length: 16 }, (_, i) => i), [16]);
-    // Each side frees its intermediates as it goes (tidy), as a training step does.
-    const chain = async () => {
-      const y = tidy(() => {
-        let y = x;
-        for (let i = 0; i < count; i++) y = F.add(y, x);
-        return y;
-      });
-      const values = await y.data();
-      dispose(y);
-      if (values[1] !== 1 + count) throw new Error(`tiny-launch: ddpm-ts added wrongly (${values[1]}, expected ${1 + count})`);
-    };
-    return { seconds: await bestPerLaunch(chain, count, rounds), renderer: backend.renderer };
+    return { seconds: await bestPerLaunch(ddpmChain(ddpm, count), count, rounds), renderer: backend.renderer };
   } finally {
-    setBackend('cpu');
+    ddpm.setBackend('cpu');
   }
 }
 
@@ -35,6 +22,33 @@ export async function ddpmTinyLaunch(count, rounds) {
 export async function tfjsTinyLaunch(count, rounds) {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-webgpu');
+  return { seconds: await tfjsBestPerLaunch(tf, count, rounds, bestPerLaunch) };
+}
+
+// The three functions below use nothing but their arguments: bench/page.mjs runs their source in
+// a Chromium page, on the page's ddpm-ts and on TF.js's browser bundles.
+
+/**
+ * A chain of `count` adds of 16 values on ddpm-ts (the library `ddpm`, its backend chosen): each
+ * reads the last one's output; the end is read and checked. Intermediates are freed as they go
+ * (tidy), as a training step frees them.
+ */
+export function ddpmChain(ddpm, count) {
+  const x = ddpm.tensor(Float32Array.from({ length: 16 }, (_, i) => i), [16]);
+  return async () => {
+    const y = ddpm.tidy(() => {
+      let y = x;
+      for (let i = 0; i < count; i++) y = ddpm.F.add(y, x);
+      return y;
+    });
+    const values = await y.data();
+    ddpm.dispose(y);
+    if (values[1] !== 1 + count) throw new Error(`tiny-launch: ddpm-ts added wrongly (${values[1]}, expected ${1 + count})`);
+  };
+}
+
+/** The chain on TF.js (`tf`, its webgpu backend registered), the best of `rounds` seconds per launch (`best`: bestPerLaunch). */
+export async function tfjsBestPerLaunch(tf, count, rounds, best) {
   if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js: the webgpu backend did not start');
   await tf.ready();
   // TF.js runs ops on small tensors whose values are on the CPU there (WEBGPU_CPU_FORWARD): off,
@@ -42,29 +56,25 @@ export async function tfjsTinyLaunch(count, rounds) {
   const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
   tf.env().set('WEBGPU_CPU_FORWARD', false);
   try {
-    return await chainOnTfjs(tf, count, rounds);
+    const x = tf.tensor1d(Float32Array.from({ length: 16 }, (_, i) => i));
+    const chain = async () => {
+      const y = tf.tidy(() => {
+        let y = x;
+        for (let i = 0; i < count; i++) y = tf.add(y, x);
+        return y;
+      });
+      const values = await y.data();
+      y.dispose();
+      if (values[1] !== 1 + count) throw new Error(`tiny-launch: TF.js added wrongly (${values[1]})`);
+    };
+    return await best(chain, count, rounds);
   } finally {
     tf.env().set('WEBGPU_CPU_FORWARD', forward);
   }
 }
 
-async function chainOnTfjs(tf, count, rounds) {
-  const x = tf.tensor1d(Float32Array.from({ length: 16 }, (_, i) => i));
-  const chain = async () => {
-    const y = tf.tidy(() => {
-      let y = x;
-      for (let i = 0; i < count; i++) y = tf.add(y, x);
-      return y;
-    });
-    const values = await y.data();
-    y.dispose();
-    if (values[1] !== 1 + count) throw new Error(`tiny-launch: TF.js added wrongly (${values[1]})`);
-  };
-  return { seconds: await bestPerLaunch(chain, count, rounds) };
-}
-
 /** Seconds per launch of `chain` (`count` launches), the best of `rounds` after one that compiles. */
-async function bestPerLaunch(chain, count, rounds) {
+export async function bestPerLaunch(chain, count, rounds) {
   await chain();
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {

@@ -5,6 +5,8 @@
 // limit of 1,000 for bounds it cannot see).
 //
 //   forward       y[n,f,oy,ox] = bias[f] + Σ_{c,ky,kx} x[n,c,oy·s−p+ky, ox·s−p+kx] · w[f,c,ky,kx]
+//                                 (+ add[n,f,oy,ox] when hasAdd is 1: a residual or the time
+//                                 embedding, read through its strided view as it is written)
 //   input grad    dx[n,c,iy,ix] = Σ_{f,ky,kx} dy[n,f,oy,ox] · w[f,c,ky,kx]
 //                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
 //   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
@@ -15,9 +17,9 @@
 // ky, kx) sums the R output rows (n, oy) of its part, and the backend adds the parts (a reduce).
 
 import type { Input, KernelThis } from './types.js';
-import { floorDiv } from './strided.js';
+import { floorDiv, viewOffset } from './strided.js';
 
-export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input): number {
+export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: Input): number {
   let q = floorDiv(this.thread.x, this.constants.Wo!);
   const ox = this.thread.x - q * this.constants.Wo!;
   let q2 = floorDiv(q, this.constants.Ho!);
@@ -38,6 +40,9 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input): numbe
         }
       }
     }
+  }
+  if (this.constants.hasAdd === 1) {
+    sum += add[viewOffset(this.thread.x, this.constants.addOffset!, this.constants.add0!, this.constants.add1!, this.constants.add2!, this.constants.add3!, this.constants.add4!, this.constants.add5!)]!;
   }
   return sum;
 }

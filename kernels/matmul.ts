@@ -1,12 +1,14 @@
 // Batched matrix product over strided views (so a transpose costs nothing):
-//   out[b, m, n] = Σ_k a[b, m, k] · b[b, k, n]
+//   out[b, m, n] = alpha · Σ_k a[b, m, k] · b[b, k, n]  (+ bias[n] when hasBias is 1)
 // Thread i is output element (b, m, n) of the contiguous [B, M, N] result. Each view has an
 // offset and a stride per axis (aB, aM, aK for a; bB, bK, bN for b). K is a constant loop bound.
+// The epilogue (alpha: attention's 1/√C; bias: a Linear's) is applied as the value is written,
+// saving a launch each; alpha = 1 and no bias is the plain product (x·1 is exact).
 
 import type { Input, KernelThis } from './types.js';
 import { floorDiv } from './strided.js';
 
-export function matmul(this: KernelThis, a: Input, b: Input): number {
+export function matmul(this: KernelThis, a: Input, b: Input, bias: Input): number {
   const rows = floorDiv(this.thread.x, this.constants.N!);
   const n = this.thread.x - rows * this.constants.N!;
   const batch = floorDiv(rows, this.constants.M!);
@@ -17,5 +19,7 @@ export function matmul(this: KernelThis, a: Input, b: Input): number {
   for (let k = 0; k < this.constants.K!; k++) {
     sum += a[aRow + k * this.constants.aK!]! * b[bCol + k * this.constants.bK!]!;
   }
-  return sum;
+  let out = sum * this.constants.alpha!;
+  if (this.constants.hasBias === 1) out += bias[n]!;
+  return out;
 }

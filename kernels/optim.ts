@@ -12,9 +12,10 @@
 // a new step compiles nothing.
 //
 // Buckets. The optimizer keeps the state of up to six parameters in one flat storage
-// (src/optim/buckets.ts): parameter j's block of it starts at startⱼ. A kernel reads six
+// (src/optim/buckets.ts): parameter j's block of it starts at startⱼ. A kernel reads up to six
 // separate inputs, one per parameter (WebGPU gives a shader 8 storage buffers by default: the
-// output, the state and six inputs); thread i finds its parameter by comparing i with the
+// output, the state and six inputs; Adam's moments kernel gives one of them to the clip scale,
+// so its buckets hold five); thread i finds its parameter by comparing i with the
 // blocks' starts, constants fixed per bucket. A bucket of fewer parameters starts its unused
 // slots at its end, so no thread reaches them (the inputs passed there are never read). Each
 // kernel spells the chain of slots out: a helper cannot take the inputs (gpu.js's WGSL passes no
@@ -24,9 +25,11 @@ import type { Input, KernelThis } from './types.js';
 
 /**
  * Adam's new moments for a bucket. Parameter j (nⱼ values) has m at [startⱼ, startⱼ + nⱼ) and v
- * at [startⱼ + nⱼ, startⱼ + 2nⱼ); gⱼ is its gradient.
+ * at [startⱼ + nⱼ, startⱼ + 2nⱼ); gⱼ is its gradient, times scale[0] when the constant `scaled`
+ * is 1 (gradient clipping's scale, computed on the GPU: clipping then costs no launch a
+ * gradient). Five slots: the scale takes the sixth storage.
  */
-export function adamMoments(this: KernelThis, moments: Input, g0: Input, g1: Input, g2: Input, g3: Input, g4: Input, g5: Input): number {
+export function adamMoments(this: KernelThis, moments: Input, scale: Input, g0: Input, g1: Input, g2: Input, g3: Input, g4: Input): number {
   const i = this.thread.x;
   let start = 0;
   let n = this.constants.n0!;
@@ -34,7 +37,6 @@ export function adamMoments(this: KernelThis, moments: Input, g0: Input, g1: Inp
   if (i >= this.constants.start2!) { start = this.constants.start2!; n = this.constants.n2!; }
   if (i >= this.constants.start3!) { start = this.constants.start3!; n = this.constants.n3!; }
   if (i >= this.constants.start4!) { start = this.constants.start4!; n = this.constants.n4!; }
-  if (i >= this.constants.start5!) { start = this.constants.start5!; n = this.constants.n5!; }
   const local = i - start;
   // The element of the parameter this moment belongs to.
   let k = local;
@@ -44,8 +46,8 @@ export function adamMoments(this: KernelThis, moments: Input, g0: Input, g1: Inp
   else if (i < this.constants.start2!) g = g1[k]!;
   else if (i < this.constants.start3!) g = g2[k]!;
   else if (i < this.constants.start4!) g = g3[k]!;
-  else if (i < this.constants.start5!) g = g4[k]!;
-  else g = g5[k]!;
+  else g = g4[k]!;
+  if (this.constants.scaled === 1) g = g * scale[0]!;
   if (local < n) return moments[i]! * this.constants.beta1! + g * this.constants.oneMinusBeta1!;
   return moments[i]! * this.constants.beta2! + g * g * this.constants.oneMinusBeta2!;
 }
@@ -77,11 +79,13 @@ export function blend(this: KernelThis, state: Input, x0: Input, x1: Input, x2: 
 
 /**
  * Partial sums of squares over a bucket's values end to end (gradient clipping's squared norm):
- * thread k adds the squares of values [k·L, (k+1)·L), xⱼ's values at [startⱼ, startⱼ + nⱼ) and
- * nothing at or past `total`; a reduce adds the parts.
+ * thread k adds into[k] (the buckets before, when the constant `chained` is 1) and the squares of
+ * values [k·L, (k+1)·L), xⱼ's values at [startⱼ, startⱼ + nⱼ) and nothing at or past `total`.
+ * Every bucket has the same number of parts, so the chain over all buckets ends in one reduce.
  */
-export function sumSquares(this: KernelThis, x0: Input, x1: Input, x2: Input, x3: Input, x4: Input, x5: Input): number {
+export function sumSquares(this: KernelThis, into: Input, x0: Input, x1: Input, x2: Input, x3: Input, x4: Input, x5: Input): number {
   let sum = 0;
+  if (this.constants.chained === 1) sum = into[this.thread.x]!;
   for (let j = 0; j < this.constants.L!; j++) {
     const i = this.thread.x * this.constants.L! + j;
     let v = 0;

@@ -54,14 +54,25 @@ describe('gradient checks (central differences)', () => {
   });
 
   describe('matrix products', () => {
-    it('matmul 2-D, odd sizes', () => gradCheck(F.matmul, [r([5, 7], 50), r([7, 3], 51)]));
-    it('matmul batched with a broadcast batch', () => gradCheck(F.matmul, [r([2, 3, 4, 5], 52), r([3, 5, 2], 53)]));
+    it('matmul 2-D, odd sizes', () => gradCheck((a, b) => F.matmul(a, b), [r([5, 7], 50), r([7, 3], 51)]));
+    it('matmul batched with a broadcast batch', () => gradCheck((a, b) => F.matmul(a, b), [r([2, 3, 4, 5], 52), r([3, 5, 2], 53)]));
     it('matmul of transposed views', () =>
       gradCheck((a, b) => F.matmul(F.transpose(a), F.transpose(b)), [r([2, 4, 3], 54), r([2, 5, 4], 55)]));
     it('linear with and without bias, 1-D, 2-D and 3-D input', async () => {
       await gradCheck((x, w, b) => F.linear(x, w, b), [r([3, 5], 56), r([4, 5], 57), r([4], 58)]);
       await gradCheck((x, w) => F.linear(x, w), [r([2, 3, 5], 59), r([4, 5], 60)]);
       await gradCheck((x, w, b) => F.linear(x, w, b), [r([5], 61), r([2, 5], 62), r([2], 63)]);
+    });
+  });
+
+  describe('epilogues: what a product or convolution adds as it writes', () => {
+    it('bmm scaled (alpha) and biased, with a transposed operand', async () => {
+      await gradCheck((a, b, bias) => F.bmm(a, F.transpose(b), { alpha: 0.37, bias }), [r([2, 3, 4], 64), r([2, 5, 4], 65), r([5], 66)]);
+      await gradCheck((a, b) => F.bmm(F.transpose(a), b, { alpha: -1.5 }), [r([2, 4, 3], 67), r([2, 4, 5], 68)]);
+    });
+    it('conv2d plus a residual of its output shape, and plus a per-image channel bias [N, F, 1, 1]', async () => {
+      await gradCheck((x, w, b, add) => F.conv2d(x, w, b, { padding: 1, add }), [r([2, 3, 5, 4], 75), r([4, 3, 3, 3], 76, 0.5), r([4], 77), r([2, 4, 5, 4], 78)]);
+      await gradCheck((x, w, add) => F.conv2d(x, w, null, { stride: 2, padding: 1, add }), [r([2, 2, 5, 5], 79), r([3, 2, 3, 3], 100, 0.5), r([2, 3, 1, 1], 101)]);
     });
   });
 

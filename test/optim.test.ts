@@ -1,7 +1,7 @@
 // Optimizers against PyTorch (adam.json), gradient clipping, warm-up, EMA.
 
 import { expect } from 'chai';
-import { F, nn, optim, tensor, Rng } from 'ddpm-ts';
+import { F, nn, optim, randn, tensor, Rng } from 'ddpm-ts';
 import { readFixture } from './helpers.js';
 
 interface AdamCase {
@@ -74,6 +74,39 @@ describe('optimizers', () => {
     const before = Array.from(b.grad!.toFloat32Array());
     expect(optim.clipGradNorm([a, b], 10).item()).to.be.closeTo(1, 1e-6);
     expect(Array.from(b.grad!.toFloat32Array()), 'a norm under the limit leaves the gradients exactly as they were').to.deep.equal(before);
+  });
+
+  it('clipScale gives the norm and scale and leaves the gradients; Adam.step(scale) then updates exactly as clipGradNorm and Adam.step (Adam, AdamW, Adam with L2 decay, a parameter that is a view)', () => {
+    const run = (fold: boolean, Opt: typeof optim.Adam, options: optim.AdamOptions) => {
+      const whole = randn([3, 4], new Rng(1), { requiresGrad: true });
+      const viewed = F.slice(randn([2, 5], new Rng(2)), [0, 1], [2, 4]); // a view: the composed path
+      viewed.requiresGrad = true;
+      const params = [whole, viewed, randn([7], new Rng(3), { requiresGrad: true })];
+      const opt = new Opt(params, { lr: 0.05, ...options });
+      const norms: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        const g = new Rng(20 + step);
+        for (const p of params) p.grad = F.mul(randn(p.shape, g), 2);
+        const before = params.map((p) => Array.from(p.grad!.toFloat32Array()));
+        if (fold) {
+          const { norm, scale } = optim.clipScale(params, 1.5);
+          params.forEach((p, k) => expect(Array.from(p.grad!.toFloat32Array()), 'gradients left as they were').to.deep.equal(before[k]));
+          norms.push(norm.item());
+          opt.step(scale);
+        } else {
+          norms.push(optim.clipGradNorm(params, 1.5).item());
+          opt.step();
+        }
+      }
+      return { norms, params: params.map((p) => Array.from(p.toFloat32Array())) };
+    };
+    for (const [Opt, options] of [[optim.Adam, {}], [optim.AdamW, { weightDecay: 0.1 }], [optim.Adam, { weightDecay: 0.1 }]] as const) {
+      const folded = run(true, Opt, options), separate = run(false, Opt, options);
+      expect(separate.norms.every((n) => n > 1.5), 'the clip scales').to.equal(true);
+      expect(folded.norms).to.deep.equal(separate.norms);
+      expect(folded.params, `${Opt.name} ${JSON.stringify(options)}`).to.deep.equal(separate.params);
+    }
+    expect(() => new optim.Adam([randn([2], new Rng(4), { requiresGrad: true })]).step(randn([2], new Rng(5)))).to.throw(/gradScale must hold one value/);
   });
 
   it('warmupLr ramps linearly to the base rate', () => {

@@ -447,7 +447,8 @@ $('load').onchange = async () => {
 // ------------------------------------------------------------------ the model the top panel samples
 /** The model shown at the top (openWeights' fields): the pretrained one, until a file is picked. */
 const shown = { net: null, config: null, backend: null, timer: null };
-const pretrained = { ready: false };
+/** Whether the pretrained model has been opened and sampled (`failed`: why it could not be). */
+const pretrained = { ready: false, failed: null };
 
 /** Samples 16 images from the shown model with the chosen sampler and plays the first one's chain x_T → x_0. */
 async function sampleShown() {
@@ -591,4 +592,7 @@ async function benchTrainStep(backend, reps, threads) {
 }
 
 window.ddpmDemo = { ddpm, train, run, unetFixture, drawn, sampleCheckpoint, checkpointBytes, usePhotos, photoImages, benchTrainStep, crossOriginIsolated, pretrained, ready: true };
-openPretrained().catch((e) => notice(`The pretrained model could not be opened: ${e.message}`, 'pretrained'));
+openPretrained().catch((e) => {
+  pretrained.failed = e.message;
+  notice(`The pretrained model could not be opened: ${e.message}`, 'pretrained');
+});

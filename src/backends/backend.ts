@@ -47,11 +47,13 @@ export function convOutputSize(n: number, k: number, g: Conv2dGeometry): number 
 }
 
 /**
- * The most parameters whose optimizer state one fused launch updates: a kernel then reads the
- * state and one input per parameter, 7 storages and an output (WebGPU's default limit is 8
- * storage buffers a shader; kernels/optim.ts has six input slots).
+ * The most tensors one fused optimizer launch reads besides its state: a kernel then reads the
+ * state and one input per tensor, 7 storages and an output (WebGPU's default limit is 8 storage
+ * buffers a shader; kernels/optim.ts has six input slots). Adam's kernel also reads the clip
+ * scale in one of them, so its buckets hold ADAM_BUCKET_SIZE parameters.
  */
 export const BUCKET_SIZE = 6;
+export const ADAM_BUCKET_SIZE = BUCKET_SIZE - 1;
 
 /** Adam's hyper-parameters for one step (see kernels/optim.ts). */
 export interface AdamHyper {
@@ -121,10 +123,22 @@ export interface PrimitiveBackend {
 
 /**
  * Kernels a backend may add, each one launch for what the primitives do in several. They come
- * in three sets, each all or nothing: softmax with its gradient, GroupNorm (optionally followed
- * by SiLU) with its backward, and the optimizers' buckets (maxFused and the four updates).
+ * in four sets, each all or nothing: softmax with its gradient, GroupNorm (optionally followed
+ * by SiLU) with its backward, the optimizers' buckets (maxFused and the four updates), and
+ * epilogues (what follows a matmul or a convolution, done as it writes its output).
  */
 export interface FusedKernels {
+  /**
+   * alpha · a·b (+ bias along the last axis): matmul's product, scaled and biased as it is
+   * written (attention's 1/√C, a Linear's bias). bias [N] for a [B,M,K]·[B,K,N] product.
+   */
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage;
+  /**
+   * conv2d(x, w, bias) + add, where `add` is a view of the output's shape [N,F,Ho,Wo] (broadcast
+   * axes have stride 0): a residual connection, or a per-image channel bias (the time embedding).
+   */
+  conv2dAdd(x: View, w: View, bias: View | null, add: View, g: Conv2dGeometry): Storage;
+
   /** Softmax of x along its last axis, contiguous. */
   softmax(x: View): Storage;
   /** Its backward: y·(g − Σ g·y) along the last axis, from the softmax's output y and the gradient g. */
@@ -148,14 +162,17 @@ export interface FusedKernels {
   /**
    * Adam/AdamW's new moments for a bucket of parameters, fused (see kernels/optim.ts): `moments`
    * holds, parameter after parameter, each one's m then its v (2·n values); grads[j] is parameter
-   * j's gradient (at most BUCKET_SIZE, whole storages). A fresh storage.
+   * j's gradient (at most ADAM_BUCKET_SIZE, whole storages), multiplied by `gradScale`'s one
+   * value first where it is given (gradient clipping's scale, computed on the device). A fresh storage.
    */
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage;
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage;
   /**
-   * The sum of the squares of every value of xs (at most BUCKET_SIZE whole storages, together at
-   * most maxFused values), a one-value storage: gradient clipping's squared norm, a bucket at a time.
+   * Gradient clipping's squared norm, a bucket at a time: partial sums (as many as the backend
+   * likes, the same number every call) whose total is the sum of the squares of every value of
+   * xs (at most BUCKET_SIZE whole storages, together at most maxFused values) plus the total of
+   * `into`'s partial sums, when given (the buckets before: the chain ends in one reduce).
    */
-  sumSquares(xs: Storage[]): Storage;
+  sumSquares(xs: Storage[], into: Storage | null): Storage;
   /** A parameter's Adam update from its new moments, which start at `at` in `moments` (m, then v). A fresh storage. */
   adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage;
   /**
@@ -173,7 +190,8 @@ export function fusedKernels(be: Backend): {
   softmax: Pick<FusedKernels, 'softmax' | 'softmaxGrad'> | null;
   groupNorm: Pick<FusedKernels, 'groupNorm' | 'groupNormBackward'> | null;
   optimizer: Pick<FusedKernels, 'maxFused' | 'adamMoments' | 'sumSquares' | 'adamParam' | 'blend'> | null;
+  epilogue: Pick<FusedKernels, 'matmulEpilogue' | 'conv2dAdd'> | null;
 } {
   const has = <K extends keyof FusedKernels>(...keys: K[]) => (keys.every((k) => be[k] !== undefined) ? (be as Pick<FusedKernels, K>) : null);
-  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend') };
+  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend'), epilogue: has('matmulEpilogue', 'conv2dAdd') };
 }

@@ -24,7 +24,7 @@ import { UNet } from '../nn/unet.js';
 import * as F from '../ops/index.js';
 import { randn } from '../ops/creation.js';
 import { Adam } from '../optim/adam.js';
-import { clipGradNorm } from '../optim/clip.js';
+import { clipScale } from '../optim/clip.js';
 import { EMA } from '../optim/ema.js';
 import { scheduledLr } from '../optim/lr.js';
 import { Rng } from '../random/rng.js';
@@ -271,7 +271,9 @@ export class Trainer {
     const { train, diffusion } = this.config;
     // Everything the passes create (batch, activations, temporaries) is freed when the scope
     // ends; the gradients belong to the parameters, and the two values read come out of it.
-    const { loss, norm } = tidy(() => {
+    // With clipping, the norm and its scale come out too: the norm is read (a diverged step stops
+    // here), and Adam applies the scale as it reads the gradients (no launch a gradient).
+    const { loss, norm, scale } = tidy(() => {
       const { x0, t, noise } = batch();
       const xt = qSample(this.schedule, x0, t, noise);
       const target = trainingTarget(diffusion.prediction, this.schedule, x0, noise, t);
@@ -279,20 +281,26 @@ export class Trainer {
       const loss = F.mseLoss(this.model.forward(xt, t), target, weights);
       this.optimizer.zeroGrad();
       loss.backward();
-      return { loss: loss.detach(), norm: train.gradClip > 0 ? clipGradNorm(this.model.parameters(), train.gradClip) : null };
+      const clip = train.gradClip > 0 ? clipScale(this.model.parameters(), train.gradClip) : null;
+      return { loss: loss.detach(), norm: clip?.norm ?? null, scale: clip?.scale ?? null };
     });
-    const [value, normValue] = await Promise.all([loss.data(), norm?.data()]).finally(() => {
-      dispose(loss);
-      if (norm) dispose(norm);
-    });
-    const lossValue = value[0]!;
-    if (!Number.isFinite(lossValue)) this.diverged(`the loss is ${lossValue}`);
-    if (normValue && !Number.isFinite(normValue[0])) this.diverged(`the gradient norm is ${normValue[0]}`);
-    tidy(() => {
-      this.optimizer.lr = scheduledLr(train.lr, this.step, train.warmupSteps, train.steps, train.lrSchedule);
-      this.optimizer.step();
-      this.ema.update();
-    });
+    let lossValue: number;
+    try {
+      const [value, normValue] = await Promise.all([loss.data(), norm?.data()]).finally(() => {
+        dispose(loss);
+        if (norm) dispose(norm);
+      });
+      lossValue = value[0]!;
+      if (!Number.isFinite(lossValue)) this.diverged(`the loss is ${lossValue}`);
+      if (normValue && !Number.isFinite(normValue[0])) this.diverged(`the gradient norm is ${normValue[0]}`);
+      tidy(() => {
+        this.optimizer.lr = scheduledLr(train.lr, this.step, train.warmupSteps, train.steps, train.lrSchedule);
+        this.optimizer.step(scale ?? undefined);
+        this.ema.update();
+      });
+    } finally {
+      if (scale) dispose(scale);
+    }
     this.step++;
     this.losses.push(lossValue);
     return lossValue;

@@ -51,8 +51,9 @@ export class Conv2d extends Module {
     this.bias = bias ? this.addParameter('bias', uniform([outChannels], bound, rng)) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding });
+  /** conv(x), plus `add` (broadcast to the output) where given: added as the output is written on a GPU. */
+  forward(x: Tensor, add: Tensor | null = null): Tensor {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, add });
   }
 
   /** Sets weight and bias to zero (DDPM's zero-initialised output layers). */

@@ -42,11 +42,10 @@ export class ResBlock extends Module {
    * several blocks on one embedding (the UNet): computed once, it saves a launch each way per block.
    */
   forward(x: Tensor, temb: Tensor, tembSilu: Tensor = F.silu(temb)): Tensor {
-    let h = this.conv1.forward(this.norm1.forwardSilu(x));
+    // The time embedding and the residual are added by the convolutions as they write (conv's `add`).
     const t = this.tembProj.forward(tembSilu);
-    h = F.add(h, F.reshape(t, [t.shape[0]!, this.outChannels, 1, 1]));
+    let h = this.conv1.forward(this.norm1.forwardSilu(x), F.reshape(t, [t.shape[0]!, this.outChannels, 1, 1]));
     h = F.dropout(this.norm2.forwardSilu(h), this.dropout, this.training);
-    h = this.conv2.forward(h);
-    return F.add(this.skip ? this.skip.forward(x) : x, h);
+    return this.conv2.forward(h, this.skip ? this.skip.forward(x) : x);
   }
 }

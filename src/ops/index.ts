@@ -3,7 +3,7 @@
 export { add, sub, mul, div, neg, exp, log, sqrt, sigmoid, square, clamp, type Operand } from './elementwise.js';
 export { sum, mean, max } from './reduce.js';
 export { reshape, permute, transpose, expand, contiguous, clone, slice, concat, concatChannels, unbroadcast } from './view.js';
-export { bmm, matmul, linear } from './matmul.js';
+export { bmm, matmul, linear, type MatmulOptions } from './matmul.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { silu, softmax } from './activation.js';
 export { groupNorm, groupNormSilu } from './norm.js';

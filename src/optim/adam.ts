@@ -4,9 +4,9 @@ import * as F from '../ops/index.js';
 import { dispose } from '../backends/scope.js';
 import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { AdamHyper } from '../backends/backend.js';
+import { ADAM_BUCKET_SIZE, type AdamHyper } from '../backends/backend.js';
 import { makeBuckets, optimizerKernels, runsFused, stateView, type Bucket } from './buckets.js';
-import { moveInto } from './write-back.js';
+import { isWhole, moveInto } from './write-back.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -54,7 +54,7 @@ export class Adam {
     this.betas = betas;
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.buckets = makeBuckets(this.params, 2);
+    this.buckets = makeBuckets(this.params, 2, ADAM_BUCKET_SIZE);
     for (const b of this.buckets) {
       b.members.forEach((j, k) => {
         const p = this.params[j]!;
@@ -71,8 +71,11 @@ export class Adam {
    * step's tidy() scope: about 1⅙ launches a parameter on a GPU. A bucket with a parameter
    * without gradient, or one that is a view of a bigger storage, takes the same math as
    * composed ops (`stepComposed`), parameter by parameter.
+   *
+   * `gradScale`, a one-value tensor, multiplies every gradient first: gradient clipping's scale
+   * (clipScale), applied here instead of by a launch a gradient. Without it the gradients are as they are.
    */
-  step(): void {
+  step(gradScale?: Tensor): void {
     this.stepCount++;
     const t = this.stepCount;
     const [b1, b2] = this.betas;
@@ -81,20 +84,22 @@ export class Adam {
       beta1: b1, beta2: b2, eps: this.eps, l2: this.decoupledDecay ? 0 : this.weightDecay,
       stepSize: this.lr / (1 - b1 ** t), bias2Sqrt: Math.sqrt(1 - b2 ** t), decay: 1 - this.lr * decay,
     };
+    if (gradScale && gradScale.size !== 1) throw new Error(`${this.constructor.name}.step: gradScale must hold one value, got shape [${gradScale.shape}]`);
     noGrad(() => {
+      const scale = gradScale && !isWhole(gradScale) ? F.contiguous(gradScale) : gradScale;
       for (const bucket of this.buckets) {
         const ps = bucket.members.map((j) => this.params[j]!);
         if (!runsFused(bucket, [...ps, ...ps.map((p) => p.grad)])) {
           for (const j of bucket.members) {
             const p = this.params[j]!;
-            if (p.grad) this.stepComposed(p, p.grad, this.m[j]!, this.v[j]!, hyper);
+            if (p.grad) this.stepComposed(p, scale ? F.mul(p.grad, scale) : p.grad, this.m[j]!, this.v[j]!, hyper);
           }
           continue;
         }
         const be = optimizerKernels(bucket), moments = bucket.state.storage;
-        // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more.
-        const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend(p.grad!.storage, [p.storage], 1, hyper.l2) : p.grad!.storage));
-        be.move(moments, be.adamMoments(moments, grads, hyper));
+        // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more (two with a scale, which applies to g alone).
+        const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend((scale ? F.mul(p.grad!, scale) : p.grad!).storage, [p.storage], 1, hyper.l2) : p.grad!.storage));
+        be.move(moments, be.adamMoments(moments, grads, hyper, hyper.l2 === 0 ? scale?.storage ?? null : null));
         if (hyper.l2 !== 0) for (const g of grads) dispose({ storage: g });
         ps.forEach((p, k) => moveInto(p, be.adamParam(p.storage, moments, bucket.at[k]!, hyper)));
       }

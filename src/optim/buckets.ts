@@ -20,11 +20,11 @@ export interface Bucket {
 }
 
 /**
- * Tensors, in order, in groups of at most BUCKET_SIZE whose `per` values an element fit what one
+ * Tensors, in order, in groups of at most `maxMembers` (BUCKET_SIZE) whose `per` values an element fit what one
  * fused kernel reads (backend.maxFused); a tensor too big for that is a group of its own, not fused.
  * On a backend without the fused optimizer kernels no group is fused (each is a tensor alone).
  */
-export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ members: number[]; size: number; fused: boolean }> {
+export function fusionGroups(tensors: readonly Tensor[], per: number, maxMembers = BUCKET_SIZE): Array<{ members: number[]; size: number; fused: boolean }> {
   const groups: Array<{ members: number[]; size: number; fused: boolean }> = [];
   let members: number[] = [], size = 0;
   const close = () => {
@@ -34,7 +34,7 @@ export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ m
   };
   tensors.forEach((t, j) => {
     const need = per * t.size;
-    if (members.length === BUCKET_SIZE || (members.length > 0 && size + need > maxFused(t))) close();
+    if (members.length === maxMembers || (members.length > 0 && size + need > maxFused(t))) close();
     members.push(j);
     size += need;
   });
@@ -46,8 +46,8 @@ export function fusionGroups(tensors: readonly Tensor[], per: number): Array<{ m
  * Parameters grouped as fusionGroups does, each group's state (`per` values an element) a storage
  * of zeros on its parameters' backend.
  */
-export function makeBuckets(params: readonly Tensor[], per: number): Bucket[] {
-  return fusionGroups(params, per).map(({ members, size, fused }) => {
+export function makeBuckets(params: readonly Tensor[], per: number, maxMembers = BUCKET_SIZE): Bucket[] {
+  return fusionGroups(params, per, maxMembers).map(({ members, size, fused }) => {
     let at = 0;
     const starts = members.map((j) => {
       const start = at;

@@ -9,29 +9,56 @@ import { fusionGroups } from './buckets.js';
 import { isWhole, moveInto } from './write-back.js';
 
 /**
- * Scales all gradients together so their joint L2 norm is at most `maxNorm`; directions are
- * kept. Returns the norm before clipping as a one-element tensor (as PyTorch does): computed
- * where the gradients are, so a GPU step never stops to read it back. The scale is
+ * The joint L2 norm of the gradients and the scale that clips it to `maxNorm`, each a
+ * one-element tensor computed where the gradients are (a GPU step never stops to read them):
  *
- *   s = min(1, maxNorm / (‖g‖ + 1e-6)),   g ← s·g   (s = 1 leaves g exactly as it was)
+ *   s = min(1, maxNorm / (‖g‖ + 1e-6))       (s = 1 leaves g exactly as it was)
+ *
+ * The gradients are left as they are: Adam.step(scale) applies s as it reads them, so clipping
+ * costs no launch a gradient (clipGradNorm applies it to the gradients themselves).
+ */
+export function clipScale(params: Iterable<Tensor>, maxNorm: number): { norm: Tensor; scale: Tensor } {
+  if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  const grads = [...params].flatMap((p) => (p.grad ? [p.grad] : []));
+  return noGrad(() => {
+    const norm = grads.length === 0 ? zeros([]) : F.sqrt(sumOfSquares(grads));
+    return { norm, scale: F.clamp(F.div(maxNorm, F.add(norm, 1e-6)), 0, 1) };
+  });
+}
+
+/**
+ * ‖g‖², a bucket of gradients at a time: one fused launch a bucket, each adding onto the last
+ * one's partial sums, and one reduce at the end, where the gradients are whole storages (a
+ * parameter's own); composed ops for a view.
+ */
+function sumOfSquares(grads: Tensor[]): Tensor {
+  let partials: Tensor | null = null;
+  let composed: Tensor | null = null;
+  for (const { members, fused } of fusionGroups(grads, 1)) {
+    const group = members.map((j) => grads[j]!);
+    const kernels = fusedKernels(group[0]!.backend).optimizer;
+    if (fused && kernels && group.every(isWhole)) {
+      const sums = kernels.sumSquares(group.map((g) => g.storage), partials?.storage ?? null);
+      partials = new Tensor(sums, [sums.size]);
+    } else {
+      for (const g of group) composed = composed ? F.add(composed, F.sum(F.square(g))) : F.sum(F.square(g));
+    }
+  }
+  const fusedTotal = partials ? F.sum(partials) : null;
+  return fusedTotal && composed ? F.add(fusedTotal, composed) : (fusedTotal ?? composed)!;
+}
+
+/**
+ * Scales all gradients together so their joint L2 norm is at most `maxNorm`; directions are
+ * kept. Returns the norm before clipping as a one-element tensor (as PyTorch does), computed
+ * where the gradients are. One launch a gradient for the scale: the trainer uses clipScale and
+ * lets Adam apply it instead.
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor {
-  if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
   const withGrad = [...params].filter((p) => p.grad);
-  return noGrad(() => {
-    if (withGrad.length === 0) return zeros([]);
-    // ‖g‖², a bucket of gradients at a time: one fused launch and a reduce where the gradients
-    // are whole storages (a parameter's own), composed ops for a view.
-    const grads = withGrad.map((p) => p.grad!);
-    const squares = fusionGroups(grads, 1).map(({ members, fused }) => {
-      const group = members.map((j) => grads[j]!);
-      const kernels = fusedKernels(group[0]!.backend).optimizer;
-      if (fused && kernels && group.every(isWhole)) return new Tensor(kernels.sumSquares(group.map((g) => g.storage)), []);
-      return group.map((g) => F.sum(F.square(g))).reduce((total, s) => F.add(total, s));
-    });
-    const norm = F.sqrt(squares.reduce((total, s) => F.add(total, s)));
-    const scale = F.clamp(F.div(maxNorm, F.add(norm, 1e-6)), 0, 1);
+  const { norm, scale } = clipScale(withGrad, maxNorm);
+  noGrad(() => {
     for (const p of withGrad) moveInto(p.grad!, F.mul(p.grad!, scale).storage); // in place: the gradient stays its parameter's
-    return norm;
   });
+  return norm;
 }

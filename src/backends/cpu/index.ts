@@ -182,14 +182,15 @@ export class CpuBackend implements Backend {
   /** An array of any length is one storage: a bucket is never split here. */
   readonly maxFused = Infinity;
 
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage {
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
     const out = new Float32Array(moments.size);
-    adamMoments(dataOf(moments), grads.map(dataOf), out, h);
+    adamMoments(dataOf(moments), grads.map(dataOf), out, h, gradScale ? dataOf(gradScale)[0]! : 1);
     return new CpuStorage(this, out);
   }
 
-  sumSquares(xs: Storage[]): Storage {
-    return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(dataOf))));
+  /** One partial sum: the running total. */
+  sumSquares(xs: Storage[], into: Storage | null): Storage {
+    return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(dataOf), into ? dataOf(into)[0]! : 0)));
   }
 
   adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
@@ -310,6 +311,25 @@ export class CpuBackend implements Backend {
   conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
     const d = convDims(x.shape, w.shape, g);
     return new CpuStorage(this, conv2dForward(contiguousData(x), contiguousData(w), bias && contiguousData(bias), d, this.conv));
+  }
+
+  // The epilogues: one pass over the fresh output, the float32 operations the composed ops do in
+  // the same order (a CPU pays little for the extra pass; the ops take one path on every backend).
+
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage {
+    const out = this.matmul(a, b), data = dataOf(out), N = b.shape[2]!;
+    const biasData = bias && contiguousData(bias);
+    for (let i = 0; i < data.length; i++) {
+      const scaled = alpha === 1 ? data[i]! : Math.fround(data[i]! * alpha);
+      data[i] = biasData ? Math.fround(scaled + biasData[i % N]!) : scaled;
+    }
+    return out;
+  }
+
+  conv2dAdd(x: View, w: View, bias: View | null, add: View, g: Conv2dGeometry): Storage {
+    const y = this.conv2d(x, w, bias, g);
+    ops.addeq(ndarray(dataOf(y), add.shape.slice()), nd(add));
+    return y;
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {

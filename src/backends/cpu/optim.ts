@@ -10,14 +10,14 @@ import type { AdamHyper } from '../backend.js';
 
 const f = Math.fround;
 
-/** The bucket's new moments into `out` (moments' length). */
-export function adamMoments(moments: Float32Array, grads: Float32Array[], out: Float32Array, h: AdamHyper): void {
+/** The bucket's new moments into `out` (moments' length), each gradient times `scale` first (clipping's; 1 leaves it as it is). */
+export function adamMoments(moments: Float32Array, grads: Float32Array[], out: Float32Array, h: AdamHyper, scale = 1): void {
   const b1 = f(h.beta1), c1 = f(1 - h.beta1), b2 = f(h.beta2), c2 = f(1 - h.beta2);
   let start = 0;
   for (const g of grads) {
     const n = g.length;
     for (let k = 0; k < n; k++) {
-      const grad = g[k]!, m = start + k, v = start + n + k;
+      const grad = f(g[k]! * scale), m = start + k, v = start + n + k;
       out[m] = f(f(moments[m]! * b1) + f(grad * c1));
       out[v] = f(f(moments[v]! * b2) + f(f(grad * grad) * c2));
     }
@@ -44,9 +44,9 @@ export function blend(state: Float32Array, xs: Float32Array[], a: number, b: num
   }
 }
 
-/** Σ x² over every value of xs, accumulated in float64 and rounded once. */
-export function sumSquares(xs: Float32Array[]): number {
-  let sum = 0;
+/** `into` + Σ x² over every value of xs, accumulated in float64 and rounded once. */
+export function sumSquares(xs: Float32Array[], into = 0): number {
+  let sum = into;
   for (const x of xs) for (let k = 0; k < x.length; k++) sum += x[k]! * x[k]!;
   return f(sum);
 }

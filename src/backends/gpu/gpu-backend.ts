@@ -211,6 +211,14 @@ export class GpuBackend implements Backend {
     return conv.conv2d(this.launcher, x, w, bias, g);
   }
 
+  conv2dAdd(x: View, w: View, bias: View | null, add: View, g: Conv2dGeometry): Storage {
+    return conv.conv2d(this.launcher, x, w, bias, g, add);
+  }
+
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage {
+    return matmul.matmul(this.launcher, a, b, alpha, bias);
+  }
+
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
     return conv.conv2dBackwardInput(this.launcher, dy, w, xShape, g);
   }
@@ -242,12 +250,12 @@ export class GpuBackend implements Backend {
     return this.pageSize;
   }
 
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper): Storage {
-    return optim.adamMoments(this.launcher, moments, grads, h);
+  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+    return optim.adamMoments(this.launcher, moments, grads, h, gradScale);
   }
 
-  sumSquares(xs: Storage[]): Storage {
-    return optim.sumSquares(this.launcher, xs);
+  sumSquares(xs: Storage[], into: Storage | null): Storage {
+    return optim.sumSquares(this.launcher, xs, into);
   }
 
   adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {

@@ -5,7 +5,7 @@
 import { sizeOf } from '../../../util/shape.js';
 import { convOutputSize, type Conv2dGeometry, type Storage, type View } from '../../backend.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
-import { MAX_SERIAL, type Launcher } from '../launch.js';
+import { MAX_SERIAL, outputDims, viewConstants, type Launcher } from '../launch.js';
 import { sliced } from '../slicing.js';
 import { combine } from './elementwise.js';
 import { reduceWithin } from './reduce.js';
@@ -16,16 +16,21 @@ function convConstants(xShape: readonly number[], wShape: readonly number[], g: 
   return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
 }
 
-export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
+/** conv2d(x, w, bias) (+ add, a view of the output's shape, read in place: conv2dAdd's epilogue). */
+export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null = null): Storage {
   const c = convConstants(x.shape, w.shape, g);
-  return sliced(l, { name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: [{ view: x, axis: 0 }], whole: [w, bias] }, ([x], [w, bias]) => [conv2dWithin(l, x!, w!, bias!, g)])[0]!;
+  const slicedInputs = add ? [{ view: x, axis: 0 }, { view: add, axis: 0 }] : [{ view: x, axis: 0 }];
+  return sliced(l, { name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: slicedInputs, whole: [w, bias] }, ([x, add], [w, bias]) => [conv2dWithin(l, x!, w!, bias!, g, add ?? null)])[0]!;
 }
 
-function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage {
+function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null): Storage {
   const c = convConstants(x.shape, w.shape, g);
   const xs = l.contiguous(x), ws = l.contiguous(w);
   const bs = bias ? l.contiguous(bias) : l.filled(1, 0);
-  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0 }, xs, ws, bs);
+  const outShape = [c.N!, c.F!, c.Ho!, c.Wo!];
+  // Without an add, its slot repeats x and its constants are zeros (never read).
+  const addConstants = add ? { ...outputDims(outShape), ...viewConstants('add', add) } : { ...outputDims(outShape), ...viewConstants('add', { shape: outShape, strides: [0, 0, 0, 0], offset: 0 }) };
+  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants }, xs, ws, bs, add ? l.arg(add.storage) : xs);
   l.done(xs.temp, ws.temp, bs.temp);
   return out;
 }
