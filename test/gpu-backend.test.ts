@@ -147,6 +147,9 @@ for (const mode of modes) {
         await gradCheck((x, w, b, add) => F.conv2d(x, w, b, { padding: 1, add }), [randomInput([2, 3, 5, 4], 23), randomInput([4, 3, 3, 3], 24), randomInput([4], 25), randomInput([2, 4, 5, 4], 26)]);
         await gradCheck((x, w, add) => F.conv2d(x, w, null, { stride: 2, padding: 1, add }), [randomInput([2, 2, 5, 5], 27), randomInput([3, 2, 3, 3], 28), randomInput([2, 3, 1, 1], 29)]);
       });
+      it('attention from a qkv projection (its products, softmax and their backward)', async () => {
+        await gradCheck((qkv) => F.attention(qkv, 0.6), [randomInput([2, 3, 4, 5], 30, 1.5)]);
+      });
       it('GroupNorm + SiLU', async () => {
         await gradCheck((x, g, b) => F.groupNormSilu(x, 2, g, b, 1e-5), [randomInput([2, 4, 3, 3], 15), randomInput([4], 16, 0.5, 1), randomInput([4], 17)], { tol: 2e-3 });
       });

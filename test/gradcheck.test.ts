@@ -103,6 +103,8 @@ describe('gradient checks (central differences)', () => {
       await gradCheck((x, w, b) => F.groupNormSilu(x, 2, w, b, 1e-5), [r([2, 4, 3, 5], 87, 2, 1), r([4], 88, 0.3, 1), r([4], 89)]);
       await gradCheck((x) => F.groupNormSilu(x, 3, null, null), [r([2, 6, 7], 93, 2)]);
     });
+    it('attention from a qkv projection [B, 3, C, N] (one op: softmax(α·qᵀk) weighting v)', () =>
+      gradCheck((qkv) => F.attention(qkv, 0.6), [r([2, 3, 4, 5], 92, 1.5)]));
     it('softmax over the last and a middle axis', async () => {
       await gradCheck((x) => F.softmax(x, -1), [r([2, 3, 5], 90, 2)]);
       await gradCheck((x) => F.softmax(x, 1), [r([2, 4, 3], 91, 2)]);

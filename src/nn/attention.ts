@@ -27,10 +27,7 @@ export class AttentionBlock extends Module {
   forward(x: Tensor): Tensor {
     const [B, C, H, W] = x.shape as [number, number, number, number];
     const qkv = F.reshape(this.qkv.forward(this.norm.forward(x)), [B, 3, C, H * W]);
-    const part = (i: number) => F.reshape(F.slice(qkv, [0, i, 0, 0], [B, i + 1, C, H * W]), [B, C, H * W]);
-    const q = part(0), k = part(1), v = part(2);
-    const weights = F.softmax(F.bmm(F.transpose(q), k, { alpha: 1 / Math.sqrt(C) }), -1);
-    const h = F.bmm(v, F.transpose(weights));
+    const h = F.attention(qkv, 1 / Math.sqrt(C)); // softmax(qᵀk/√C) weighting v, as one op (ops/attention.ts)
     return this.proj.forward(F.reshape(h, [B, C, H, W]), x); // proj(h) + x: the residual added as proj writes
   }
 }

@@ -6,7 +6,7 @@ import { record } from '../tensor/autograd.js';
 import { normalizeAxis } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fusedKernels } from '../backends/backend.js';
-import { div, exp, siluGrad, sub, unary } from './elementwise.js';
+import { div, exp, mul, siluGrad, sub, unary } from './elementwise.js';
 import { max, sum } from './reduce.js';
 import { transpose } from './view.js';
 
@@ -35,6 +35,13 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   }
   const xl = ax === last ? x : transpose(x, ax, last);
   const y = new Tensor(fused.softmax(xl), xl.shape);
-  record(y, 'softmax', [xl], (g) => [new Tensor(fused.softmaxGrad(y, g), g.shape)]);
+  record(y, 'softmax', [xl], (g) => [softmaxGrad(y, g)]);
   return ax === last ? y : transpose(y, ax, last);
+}
+
+/** dx = y·(g − Σ_j g_j·y_j) along the last axis, from softmax's output y and the gradient g (one launch where the backend has it). */
+export function softmaxGrad(y: Tensor, g: Tensor): Tensor {
+  const fused = fusedKernels(y.backend).softmax;
+  if (fused) return new Tensor(fused.softmaxGrad(y, g), g.shape);
+  return mul(y, sub(g, sum(mul(g, y), y.rank - 1, true)));
 }

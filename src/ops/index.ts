@@ -6,6 +6,7 @@ export { reshape, permute, transpose, expand, contiguous, clone, slice, concat, 
 export { bmm, matmul, linear, type MatmulOptions } from './matmul.js';
 export { conv2d, type Conv2dOptions } from './conv.js';
 export { silu, softmax } from './activation.js';
+export { attention } from './attention.js';
 export { groupNorm, groupNormSilu } from './norm.js';
 export { upsampleNearest2x } from './upsample.js';
 export { mseLoss, crossEntropy } from './loss.js';
