@@ -10,7 +10,8 @@
 //   input grad    dx[n,c,iy,ix] = Σ_{f,ky,kx} dy[n,f,oy,ox] · w[f,c,ky,kx]
 //                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
 //   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
-// (Taps that fall in the zero padding contribute nothing.)
+// (Taps that fall in the zero padding contribute nothing.) The weight and bias are read from wAt
+// and biasAt on (arguments): a parameter lives inside its optimizer's flat state (src/optim/adam.ts).
 // The weight gradient's sum runs over every image and output pixel (16,384 products a weight for
 // UNet-S at batch 16), and a GPU thread that adds that many serially leaves most of the GPU idle
 // (there are only F·C·kh·kw weights). So the kernel computes partial sums: thread (part, f, c,
@@ -19,7 +20,7 @@
 import type { Input, KernelThis } from './types.js';
 import { floorDiv, viewOffset } from './strided.js';
 
-export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: Input): number {
+export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: Input, wAt: number, biasAt: number): number {
   let q = floorDiv(this.thread.x, this.constants.Wo!);
   const ox = this.thread.x - q * this.constants.Wo!;
   let q2 = floorDiv(q, this.constants.Ho!);
@@ -27,7 +28,7 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: I
   q = floorDiv(q2, this.constants.F!);
   const f = q2 - q * this.constants.F!;
   const n = q;
-  let sum = this.constants.hasBias === 1 ? bias[f]! : 0;
+  let sum = this.constants.hasBias === 1 ? bias[biasAt + f]! : 0;
   for (let c = 0; c < this.constants.C!; c++) {
     for (let ky = 0; ky < this.constants.kh!; ky++) {
       const iy = oy * this.constants.s! - this.constants.p! + ky;
@@ -35,7 +36,7 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: I
         for (let kx = 0; kx < this.constants.kw!; kx++) {
           const ix = ox * this.constants.s! - this.constants.p! + kx;
           if (ix >= 0 && ix < this.constants.W!) {
-            sum += x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]! * w[((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+            sum += x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]! * w[wAt + ((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
           }
         }
       }
@@ -47,7 +48,7 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: I
   return sum;
 }
 
-export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input): number {
+export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input, wAt: number): number {
   let q = floorDiv(this.thread.x, this.constants.W!);
   const ix = this.thread.x - q * this.constants.W!;
   let q2 = floorDiv(q, this.constants.H!);
@@ -66,7 +67,7 @@ export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input): numb
           const tx = ix + this.constants.p! - kx;
           const ox = floorDiv(tx, this.constants.s!);
           if (tx >= 0 && ox * this.constants.s! === tx && ox < this.constants.Wo!) {
-            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * w[((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * w[wAt + ((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
           }
         }
       }

@@ -9,6 +9,8 @@
 //   dx = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)),   g_x̂ = g_a·γ_c            (means over the group)
 // Each pass is its own kernel: statistics (μ and 1/σ side by side), normalisation, and backward
 // the per-channel sums of g_a and g_a·x̂ (from which the backend's reduces give dγ and dβ), then dx.
+// γ and β are read from gammaAt and betaAt on (arguments): a parameter lives inside its
+// optimizer's flat state (src/optim/adam.ts), and is read there without a copy.
 
 import type { Input, KernelThis } from './types.js';
 import { sigmoidOf, siluGradOf } from './elementwise.js';
@@ -65,10 +67,10 @@ export function affine(xv: number, mu: number, r: number, gammaC: number, betaC:
 }
 
 /** y_i = a_i, or SiLU(a_i) = a·σ(a). */
-export function groupNorm(this: KernelThis, x: Input, stats: Input, gamma: Input, beta: Input): number {
+export function groupNorm(this: KernelThis, x: Input, stats: Input, gamma: Input, beta: Input, gammaAt: number, betaAt: number): number {
   const c = channelOf(this.thread.x);
   const stat = statOf(this.thread.x);
-  const a = affine(x[this.thread.x]!, stats[2 * stat]!, stats[2 * stat + 1]!, gamma[c]!, beta[c]!);
+  const a = affine(x[this.thread.x]!, stats[2 * stat]!, stats[2 * stat + 1]!, gamma[gammaAt + c]!, beta[betaAt + c]!);
   if (this.constants.silu === 1) {
     return a * sigmoidOf(a);
   }
@@ -90,7 +92,7 @@ export function gradA(this: KernelThis | void, dyv: number, a: number): number {
  * group's channels. One thread a channel of an image sums S values (rather than one a group,
  * P·S, or one a channel, N·S), so the GPU has N·C·2 sums to run side by side.
  */
-export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input): number {
+export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input, gammaAt: number, betaAt: number): number {
   const pair = floorDiv(this.thread.x, 2);
   const second = this.thread.x - 2 * pair;
   const n = floorDiv(pair, this.constants.C!);
@@ -101,7 +103,7 @@ export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stat
   const start = pair * this.constants.S!;
   let sum = 0;
   for (let j = 0; j < this.constants.S!; j++) {
-    const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[c]!, beta[c]!));
+    const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[gammaAt + c]!, beta[betaAt + c]!));
     if (second === 1) {
       sum += ga * (x[start + j]! - mu) * r;
     } else {
@@ -115,21 +117,21 @@ export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stat
  * dx_i = r·(g_x̂ − mean(g_x̂) − x̂·mean(g_x̂·x̂)), g_x̂ = g_a·γ_c; the group means add γ_c times the
  * channel sums over the group's P channels: mean(g_x̂) = Σ_c γ_c·Σ g_a / M, mean(g_x̂·x̂) = Σ_c γ_c·Σ g_a·x̂ / M.
  */
-export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input, sums: Input): number {
+export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input, gamma: Input, beta: Input, sums: Input, gammaAt: number, betaAt: number): number {
   const c = channelOf(this.thread.x);
   const stat = statOf(this.thread.x);
   const mu = stats[2 * stat]!;
   const r = stats[2 * stat + 1]!;
   const xhat = (x[this.thread.x]! - mu) * r;
-  const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mu, r, gamma[c]!, beta[c]!)) * gamma[c]!;
+  const gx = gradA(dy[this.thread.x]!, affine(x[this.thread.x]!, mu, r, gamma[gammaAt + c]!, beta[betaAt + c]!)) * gamma[gammaAt + c]!;
   const n = floorDiv(stat, this.constants.G!);
   const c0 = (stat - n * this.constants.G!) * this.constants.P!; // the group's first channel
   let sumGx = 0;
   let sumGxXhat = 0;
   for (let k = 0; k < this.constants.P!; k++) {
     const pair = n * this.constants.C! + c0 + k;
-    sumGx += gamma[c0 + k]! * sums[2 * pair]!;
-    sumGxXhat += gamma[c0 + k]! * sums[2 * pair + 1]!;
+    sumGx += gamma[gammaAt + c0 + k]! * sums[2 * pair]!;
+    sumGxXhat += gamma[gammaAt + c0 + k]! * sums[2 * pair + 1]!;
   }
   return r * (gx - sumGx / this.constants.M! - xhat * sumGxXhat / this.constants.M!);
 }

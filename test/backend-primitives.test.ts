@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { CpuBackend, F, Rng, UNet, fusedKernels, getBackend, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
 import { relError } from './helpers.js';
 
-const FUSED = ['softmax', 'softmaxGrad', 'groupNorm', 'groupNormBackward', 'maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend', 'matmulEpilogue', 'conv2dAdd'] as const;
+const FUSED = ['softmax', 'softmaxGrad', 'groupNorm', 'groupNormBackward', 'maxFused', 'adamStep', 'sumSquares', 'blend', 'matmulEpilogue', 'conv2dAdd'] as const;
 
 /**
  * The cpu backend with its fused kernels taken away: only the primitives are left. It keeps the

@@ -2,7 +2,7 @@
 
 import { expect } from 'chai';
 import { F, nn, optim, randn, tensor, Rng } from 'ddpm-ts';
-import { readFixture } from './helpers.js';
+import { expectClose, readFixture } from './helpers.js';
 
 interface AdamCase {
   name: 'adam' | 'adamw';
@@ -107,6 +107,32 @@ describe('optimizers', () => {
       expect(folded.params, `${Opt.name} ${JSON.stringify(options)}`).to.deep.equal(separate.params);
     }
     expect(() => new optim.Adam([randn([2], new Rng(4), { requiresGrad: true })]).step(randn([2], new Rng(5)))).to.throw(/gradScale must hold one value/);
+  });
+
+  it('Adam keeps its parameters in its state (one launch a bucket on a GPU): the same tensors, the same values; a later optimizer takes them over and the first still updates them right', () => {
+    const make = () => [randn([3, 4], new Rng(30), { requiresGrad: true }), randn([5], new Rng(31), { requiresGrad: true })];
+    const [a, b] = make() as [ReturnType<typeof randn>, ReturnType<typeof randn>];
+    const before = [a, b].map((p) => Array.from(p.toFloat32Array()));
+    const first = new optim.Adam([a, b], { lr: 0.1 });
+    expect([a, b].map((p) => Array.from(p.toFloat32Array())), 'values kept').to.deep.equal(before);
+    expect(a.storage, 'both in one bucket').to.equal(b.storage);
+    expect(first.state().m[0]!.storage).to.equal(a.storage);
+    const second = new optim.Adam([a, b], { lr: 0.1 });
+    expect(a.storage, 'moved into the second').to.equal(second.state().m[0]!.storage);
+    // The first optimizer, stepping parameters that now live in the second's state, against a fresh Adam on copies.
+    const [ra, rb] = make() as [ReturnType<typeof randn>, ReturnType<typeof randn>];
+    const reference = new optim.Adam([ra, rb], { lr: 0.1 });
+    for (let step = 0; step < 2; step++) {
+      for (const [p, r, seed] of [[a, ra, 40 + step], [b, rb, 50 + step]] as const) {
+        p.grad = randn(p.shape, new Rng(seed));
+        r.grad = randn(r.shape, new Rng(seed));
+      }
+      first.step();
+      reference.step();
+    }
+    expectClose(a.toFloat32Array(), ra.toFloat32Array(), 1e-6, 'a');
+    expectClose(b.toFloat32Array(), rb.toFloat32Array(), 1e-6, 'b');
+    expect(Array.from(a.toFloat32Array())).not.to.deep.equal(before[0]); // it stepped
   });
 
   it('warmupLr ramps linearly to the base rate', () => {

@@ -124,7 +124,7 @@ export interface PrimitiveBackend {
 /**
  * Kernels a backend may add, each one launch for what the primitives do in several. They come
  * in four sets, each all or nothing: softmax with its gradient, GroupNorm (optionally followed
- * by SiLU) with its backward, the optimizers' buckets (maxFused and the four updates), and
+ * by SiLU) with its backward, the optimizers' buckets (maxFused and the three updates), and
  * epilogues (what follows a matmul or a convolution, done as it writes its output).
  */
 export interface FusedKernels {
@@ -160,12 +160,13 @@ export interface FusedKernels {
    */
   readonly maxFused: number;
   /**
-   * Adam/AdamW's new moments for a bucket of parameters, fused (see kernels/optim.ts): `moments`
-   * holds, parameter after parameter, each one's m then its v (2·n values); grads[j] is parameter
-   * j's gradient (at most ADAM_BUCKET_SIZE, whole storages), multiplied by `gradScale`'s one
-   * value first where it is given (gradient clipping's scale, computed on the device). A fresh storage.
+   * One Adam/AdamW step for a bucket of parameters, fused (see kernels/optim.ts): `state` holds,
+   * parameter after parameter, each one's m, then its v, then its value (3·n values; the
+   * parameter tensors are views of it); grads[j] is parameter j's gradient (at most
+   * ADAM_BUCKET_SIZE, whole storages), multiplied by `gradScale`'s one value first where it is
+   * given (gradient clipping's scale, computed on the device). The new state, a fresh storage.
    */
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage;
+  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage;
   /**
    * Gradient clipping's squared norm, a bucket at a time: partial sums (as many as the backend
    * likes, the same number every call) whose total is the sum of the squares of every value of
@@ -173,13 +174,12 @@ export interface FusedKernels {
    * `into`'s partial sums, when given (the buckets before: the chain ends in one reduce).
    */
   sumSquares(xs: Storage[], into: Storage | null): Storage;
-  /** A parameter's Adam update from its new moments, which start at `at` in `moments` (m, then v). A fresh storage. */
-  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage;
   /**
    * a·state + b·xs over a bucket, `state` holding xs[0], xs[1], … end to end (the EMA's shadows:
-   * shadow ← d·shadow + (1−d)·param; with one x, Adam's L2 decay g + λ·p). A fresh storage.
+   * shadow ← d·shadow + (1−d)·param; with one x, Adam's L2 decay g + λ·p). The xs are contiguous
+   * views (a parameter is a view of its optimizer's state). A fresh storage.
    */
-  blend(state: Storage, xs: Storage[], a: number, b: number): Storage;
+  blend(state: Storage, xs: View[], a: number, b: number): Storage;
 }
 
 /** A backend: the primitives, and any of the fused kernels. */
@@ -189,9 +189,9 @@ export type Backend = PrimitiveBackend & Partial<FusedKernels>;
 export function fusedKernels(be: Backend): {
   softmax: Pick<FusedKernels, 'softmax' | 'softmaxGrad'> | null;
   groupNorm: Pick<FusedKernels, 'groupNorm' | 'groupNormBackward'> | null;
-  optimizer: Pick<FusedKernels, 'maxFused' | 'adamMoments' | 'sumSquares' | 'adamParam' | 'blend'> | null;
+  optimizer: Pick<FusedKernels, 'maxFused' | 'adamStep' | 'sumSquares' | 'blend'> | null;
   epilogue: Pick<FusedKernels, 'matmulEpilogue' | 'conv2dAdd'> | null;
 } {
   const has = <K extends keyof FusedKernels>(...keys: K[]) => (keys.every((k) => be[k] !== undefined) ? (be as Pick<FusedKernels, K>) : null);
-  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamMoments', 'sumSquares', 'adamParam', 'blend'), epilogue: has('matmulEpilogue', 'conv2dAdd') };
+  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamStep', 'sumSquares', 'blend'), epilogue: has('matmulEpilogue', 'conv2dAdd') };
 }

@@ -5,8 +5,8 @@ import { dispose } from '../backends/scope.js';
 import { clearGrad, noGrad } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ADAM_BUCKET_SIZE, type AdamHyper } from '../backends/backend.js';
-import { makeBuckets, optimizerKernels, runsFused, stateView, type Bucket } from './buckets.js';
-import { isWhole, moveInto } from './write-back.js';
+import { makeBuckets, optimizerKernels, stateView, type Bucket } from './buckets.js';
+import { isWhole } from './write-back.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -20,6 +20,9 @@ export interface AdamState {
   m: Tensor[];
   v: Tensor[];
 }
+
+/** Parameters an optimizer moved into its state (a later optimizer may move them on). */
+const moved = new WeakSet<Tensor>();
 
 /**
  * For each parameter p with gradient g, at step t:
@@ -35,8 +38,14 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   stepCount = 0;
-  /** The moments, parameter after parameter (m then v), in flat buckets: one launch updates a bucket's. */
+  /**
+   * The state in flat buckets, parameter after parameter: its m, its v and its value. A bucket
+   * that one kernel can update holds its parameters themselves (each parameter tensor was
+   * relocated into it, as PyTorch's flat parameters): one launch then updates a whole bucket.
+   */
   private readonly buckets: Bucket[];
+  /** The buckets whose parameters live in them (those one kernel updates). */
+  private readonly homes = new Set<Bucket>();
   /** Each parameter's moments: views of its bucket. */
   private readonly m: Tensor[] = [];
   private readonly v: Tensor[] = [];
@@ -54,23 +63,39 @@ export class Adam {
     this.betas = betas;
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.buckets = makeBuckets(this.params, 2, ADAM_BUCKET_SIZE);
+    this.buckets = makeBuckets(this.params, 3, ADAM_BUCKET_SIZE);
     for (const b of this.buckets) {
+      // A parameter that is a view of something else stays where it is (moving it would cut it
+      // off), unless it is one an optimizer moved: a newer optimizer takes it over.
+      const home = b.fused && b.members.every((j) => isWhole(this.params[j]!) || moved.has(this.params[j]!));
+      if (home) this.homes.add(b);
       b.members.forEach((j, k) => {
         const p = this.params[j]!;
         this.m[j] = stateView(b, b.at[k]!, p.shape);
         this.v[j] = stateView(b, b.at[k]! + p.size, p.shape);
+        if (home) {
+          noGrad(() => p.relocate(stateView(b, b.at[k]! + 2 * p.size, p.shape)));
+          moved.add(p);
+        }
       });
     }
   }
 
   /**
-   * One update of every parameter that has a gradient. A bucket of parameters takes one fused
-   * launch for all their moments (backend.adamMoments) and one a parameter for its new value
-   * (backend.adamParam), each moved into the state it updates, so their storage outlives a
-   * step's tidy() scope: about 1⅙ launches a parameter on a GPU. A bucket with a parameter
-   * without gradient, or one that is a view of a bigger storage, takes the same math as
-   * composed ops (`stepComposed`), parameter by parameter.
+   * Whether one kernel updates the bucket this step: its parameters live in it (none moved on,
+   * e.g. into another optimizer made after this one) and each has a gradient of its own storage.
+   */
+  private runsFused(bucket: Bucket, ps: Tensor[]): boolean {
+    if (!this.homes.has(bucket)) return false;
+    return ps.every((p, k) => p.grad !== null && isWhole(p.grad) && p.storage === bucket.state.storage && p.offset === bucket.state.offset + bucket.at[k]! + 2 * p.size);
+  }
+
+  /**
+   * One update of every parameter that has a gradient. A bucket whose parameters live in it
+   * takes one fused launch (backend.adamStep) for all their moments and values, moved into the
+   * bucket, so its storage outlives a step's tidy() scope: one launch a bucket of five
+   * parameters on a GPU. A bucket with a parameter without gradient, or one that is a view of a
+   * bigger storage, takes the same math as composed ops (`stepComposed`), parameter by parameter.
    *
    * `gradScale`, a one-value tensor, multiplies every gradient first: gradient clipping's scale
    * (clipScale), applied here instead of by a launch a gradient. Without it the gradients are as they are.
@@ -89,19 +114,18 @@ export class Adam {
       const scale = gradScale && !isWhole(gradScale) ? F.contiguous(gradScale) : gradScale;
       for (const bucket of this.buckets) {
         const ps = bucket.members.map((j) => this.params[j]!);
-        if (!runsFused(bucket, [...ps, ...ps.map((p) => p.grad)])) {
+        if (!this.runsFused(bucket, ps)) {
           for (const j of bucket.members) {
             const p = this.params[j]!;
             if (p.grad) this.stepComposed(p, scale ? F.mul(p.grad, scale) : p.grad, this.m[j]!, this.v[j]!, hyper);
           }
           continue;
         }
-        const be = optimizerKernels(bucket), moments = bucket.state.storage;
+        const be = optimizerKernels(bucket), state = bucket.state.storage;
         // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more (two with a scale, which applies to g alone).
-        const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend((scale ? F.mul(p.grad!, scale) : p.grad!).storage, [p.storage], 1, hyper.l2) : p.grad!.storage));
-        be.move(moments, be.adamMoments(moments, grads, hyper, hyper.l2 === 0 ? scale?.storage ?? null : null));
+        const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend((scale ? F.mul(p.grad!, scale) : p.grad!).storage, [p], 1, hyper.l2) : p.grad!.storage));
+        be.move(state, be.adamStep(state, grads, hyper, hyper.l2 === 0 ? scale?.storage ?? null : null));
         if (hyper.l2 !== 0) for (const g of grads) dispose({ storage: g });
-        ps.forEach((p, k) => moveInto(p, be.adamParam(p.storage, moments, bucket.at[k]!, hyper)));
       }
     });
   }

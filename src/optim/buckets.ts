@@ -4,7 +4,7 @@
 // view of its bucket (offset and shape): checkpoints read and load it like any tensor.
 
 import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
-import { contiguousStrides } from '../util/shape.js';
+import { contiguousStrides, isContiguous } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isWhole } from './write-back.js';
 
@@ -65,9 +65,12 @@ export function stateView(bucket: Bucket, offset: number, shape: readonly number
   return new Tensor(s.storage, shape, contiguousStrides(shape), s.offset + offset);
 }
 
-/** Whether a bucket runs fused this time: one kernel reads it, and every member and its input are whole storages. */
-export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>): boolean {
-  return bucket.fused && tensors.every((t) => t !== null && isWhole(t));
+/**
+ * Whether a bucket runs fused this time: one kernel reads it, and every tensor it reads is a
+ * whole storage, or, with `views`, a contiguous view (a parameter inside Adam's flat state).
+ */
+export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>, { views = false } = {}): boolean {
+  return bucket.fused && tensors.every((t) => t !== null && (views ? isContiguous(t.shape, t.strides) : isWhole(t)));
 }
 
 /** The most values a fused optimizer kernel reads on t's backend (0 where it has none). */

@@ -62,9 +62,9 @@ export class EMA {
     noGrad(() => {
       for (const bucket of this.buckets) {
         const members = bucket.members.map((j) => this.params[j]!);
-        if (runsFused(bucket, members.map(([, p]) => p))) {
+        if (runsFused(bucket, members.map(([, p]) => p), { views: true })) {
           const be = optimizerKernels(bucket), state = bucket.state.storage;
-          be.move(state, be.blend(state, members.map(([, p]) => p.storage), d, 1 - d));
+          be.move(state, be.blend(state, members.map(([, p]) => p), d, 1 - d)); // parameters read where they live (Adam's buckets)
           continue;
         }
         for (const [name, p] of members) {

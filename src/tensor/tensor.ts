@@ -3,7 +3,7 @@
 // gradient, and the graph node recording which op made it.
 
 import type { Backend, Storage, View } from '../backends/backend.js';
-import { contiguousStrides, shapeStr, sizeOf, type Shape } from '../util/shape.js';
+import { contiguousStrides, isContiguous, shapeStr, sizeOf, type Shape } from '../util/shape.js';
 import { backward as runBackward } from './autograd.js';
 import { keep } from '../backends/scope.js';
 
@@ -96,6 +96,24 @@ export class Tensor implements View {
     }
     sameBackend('assign', this, src).assign(this, src);
     return this;
+  }
+
+  /**
+   * Moves this tensor's values into `home` (a contiguous view of the same shape on the same
+   * backend), which becomes where it lives: an optimizer keeps its parameters inside its own flat
+   * state this way (PyTorch's flat parameters), so one launch updates a bucket of them. The
+   * tensor object stays the same, so modules, the EMA and checkpoints keep working with it.
+   */
+  relocate(home: Tensor): void {
+    if (!isContiguous(home.shape, home.strides) || home.shape.join() !== this.shape.join()) {
+      throw new Error(`relocate: home ${shapeStr(home.shape)} must be a contiguous view of this tensor's shape ${shapeStr(this.shape)}`);
+    }
+    home.assign(this);
+    // The one place these fields change: a parameter's identity outlives where its values are.
+    const self = this as { -readonly [K in 'storage' | 'strides' | 'offset']: Tensor[K] };
+    self.storage = home.storage;
+    self.strides = home.strides;
+    self.offset = home.offset;
   }
 
   /** The same data, cut off from the graph. */

@@ -14,7 +14,7 @@ import { exp, sigmoid, siluGrad } from './exp.js';
 import { parallelGemm } from './parallel-gemm.js';
 import { runTask } from './threads.js';
 import { freedMessage, track } from '../scope.js';
-import { adamMoments, adamParam, blend, sumSquares } from './optim.js';
+import { adamStep, blend, sumSquares } from './optim.js';
 
 type Nd = ndarray.NdArray<Float32Array>;
 
@@ -46,11 +46,14 @@ function freshNd(shape: readonly number[]): Nd {
   return ndarray(new Float32Array(sizeOf(s)), s);
 }
 
-/** The view's elements as a contiguous array starting at index 0 (no copy when already so). */
+/**
+ * The view's elements as a contiguous array starting at index 0: no copy when they already lie
+ * in order (a window of the storage's array, e.g. a parameter in its optimizer's flat state).
+ */
 function contiguousData(x: View): Float32Array {
   const data = dataOf(x.storage);
   const n = sizeOf(x.shape);
-  if (x.offset === 0 && data.length === n && isContiguous(x.shape, x.strides)) return data;
+  if (isContiguous(x.shape, x.strides)) return x.offset === 0 && data.length === n ? data : data.subarray(x.offset, x.offset + n);
   const out = freshNd(x.shape);
   ops.assign(out, nd(x));
   return out.data;
@@ -182,9 +185,9 @@ export class CpuBackend implements Backend {
   /** An array of any length is one storage: a bucket is never split here. */
   readonly maxFused = Infinity;
 
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
-    const out = new Float32Array(moments.size);
-    adamMoments(dataOf(moments), grads.map(dataOf), out, h, gradScale ? dataOf(gradScale)[0]! : 1);
+  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+    const out = new Float32Array(state.size);
+    adamStep(dataOf(state), grads.map(dataOf), out, h, gradScale ? dataOf(gradScale)[0]! : 1);
     return new CpuStorage(this, out);
   }
 
@@ -193,16 +196,10 @@ export class CpuBackend implements Backend {
     return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(dataOf), into ? dataOf(into)[0]! : 0)));
   }
 
-  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
-    const out = new Float32Array(p.size);
-    adamParam(dataOf(p), dataOf(moments), at, out, h);
-    return new CpuStorage(this, out);
-  }
-
   /** a·state + b·xs, each product and the sum rounded to float32 (as the GPU kernel and the composed ops). */
-  blend(state: Storage, xs: Storage[], a: number, b: number): Storage {
+  blend(state: Storage, xs: View[], a: number, b: number): Storage {
     const out = new Float32Array(state.size);
-    blend(dataOf(state), xs.map(dataOf), a, b, out);
+    blend(dataOf(state), xs.map(contiguousData), a, b, out);
     return new CpuStorage(this, out);
   }
 
@@ -213,7 +210,7 @@ export class CpuBackend implements Backend {
 
   read(x: View): Float32Array {
     const data = contiguousData(x);
-    return data === dataOf(x.storage) ? data.slice() : data;
+    return data.buffer === dataOf(x.storage).buffer ? data.slice() : data; // a copy, never a window of the storage
   }
 
   concat(parts: View[], axis: number): Storage {

@@ -250,19 +250,15 @@ export class GpuBackend implements Backend {
     return this.pageSize;
   }
 
-  adamMoments(moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
-    return optim.adamMoments(this.launcher, moments, grads, h, gradScale);
+  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+    return optim.adamStep(this.launcher, state, grads, h, gradScale);
   }
 
   sumSquares(xs: Storage[], into: Storage | null): Storage {
     return optim.sumSquares(this.launcher, xs, into);
   }
 
-  adamParam(p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
-    return optim.adamParam(this.launcher, p, moments, at, h);
-  }
-
-  blend(state: Storage, xs: Storage[], a: number, b: number): Storage {
+  blend(state: Storage, xs: View[], a: number, b: number): Storage {
     return optim.blend(this.launcher, state, xs, a, b);
   }
 }

@@ -135,6 +135,16 @@ export class Launcher {
     return { cell: cellOf(s), size: s.size };
   }
 
+  /**
+   * A view's values laid out contiguously from `at` on, for a kernel that reads from an offset
+   * (a parameter, which is a view of its optimizer's flat state): the storage itself when the
+   * view is contiguous, otherwise a gathered copy (a temporary) from 0.
+   */
+  contiguousAt(v: View): Input & { at: number } {
+    if (isContiguous(v.shape, v.strides)) return { ...this.arg(v.storage), temp: null, at: v.offset };
+    return { ...this.contiguous(v), at: 0 };
+  }
+
   /** A view's values laid out contiguously from 0: the storage itself when it already is, otherwise a gathered copy (a temporary). */
   contiguous(v: View): Input {
     if (isWhole(v)) return { ...this.arg(v.storage), temp: null };

@@ -18,12 +18,12 @@ export function matmul(l: Launcher, a: View, b: View, alpha = 1, bias: View | nu
 function matmulWithin(l: Launcher, a: View, b: View, alpha: number, bias: View | null): Storage {
   const [B, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
-  const biasInput = bias ? l.contiguous(bias) : null;
+  const biasInput = bias ? l.contiguousAt(bias) : null;
   const out = l.run('matmul', matmulKernel, B * M * N, {
     M, N, K, alpha, hasBias: bias ? 1 : 0,
-    aOffset: a.offset, aB: a.strides[0]!, aM: a.strides[1]!, aK: a.strides[2]!,
-    bOffset: b.offset, bB: b.strides[0]!, bK: b.strides[1]!, bN: b.strides[2]!,
-  }, l.arg(a.storage), l.arg(b.storage), biasInput ?? l.arg(a.storage));
+    aB: a.strides[0]!, aM: a.strides[1]!, aK: a.strides[2]!,
+    bB: b.strides[0]!, bK: b.strides[1]!, bN: b.strides[2]!,
+  }, l.arg(a.storage), l.arg(b.storage), biasInput ?? l.arg(a.storage), a.offset, b.offset, biasInput?.at ?? 0);
   l.done(biasInput?.temp ?? null);
   return out;
 }

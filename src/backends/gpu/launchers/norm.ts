@@ -10,12 +10,12 @@ import { sliced } from '../slicing.js';
 import { combine } from './elementwise.js';
 import { reduceWithin } from './reduce.js';
 
-/** The sizes the norm kernels read, and γ, β contiguous (ones and zeros when there is no affine). */
+/** The sizes the norm kernels read, and γ, β contiguous from their offsets (ones and zeros when there is no affine). */
 function normInputs(l: Launcher, x: View, gamma: View | null, beta: View | null, groups: number) {
   const N = x.shape[0]!, C = x.shape[1]!, S = sizeOf(x.shape.slice(2)), P = C / groups;
   const sizes = { N, C, S, G: groups, P, M: P * S };
-  const gs = gamma ? l.contiguous(gamma) : l.filled(C, 1);
-  const bs = beta ? l.contiguous(beta) : l.filled(C, 0);
+  const gs = gamma ? l.contiguousAt(gamma) : { ...l.filled(C, 1), at: 0 };
+  const bs = beta ? l.contiguousAt(beta) : { ...l.filled(C, 0), at: 0 };
   return { sizes, xs: l.contiguous(x), gs, bs };
 }
 
@@ -32,7 +32,7 @@ export function groupNorm(l: Launcher, x: View, gamma: View | null, beta: View |
 function groupNormWithin(l: Launcher, x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage } {
   const { sizes, xs, gs, bs } = normInputs(l, x, gamma, beta, groups);
   const stats = l.run('groupStats', groupStats, 2 * sizes.N * groups, { ...sizes, eps }, xs);
-  const y = l.run('groupNorm', groupNormKernel, sizes.N * sizes.C * sizes.S, { ...sizes, silu: silu ? 1 : 0 }, xs, l.arg(stats), gs, bs);
+  const y = l.run('groupNorm', groupNormKernel, sizes.N * sizes.C * sizes.S, { ...sizes, silu: silu ? 1 : 0 }, xs, l.arg(stats), gs, bs, gs.at, bs.at);
   l.done(xs.temp, gs.temp, bs.temp);
   return { y, stats };
 }
@@ -57,8 +57,8 @@ function groupNormBackwardWithin(l: Launcher, dy: View, x: View, gamma: View | n
   const dys = l.contiguous(dy), statsIn = l.contiguous(stats);
   const constants = { ...sizes, silu: silu ? 1 : 0 };
   const inputs: Arg[] = [dys, xs, statsIn, gs, bs];
-  const sums = l.run('groupNormChannelSums', groupNormChannelSums, 2 * sizes.N * sizes.C, constants, ...inputs);
-  const dx = l.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, l.arg(sums));
+  const sums = l.run('groupNormChannelSums', groupNormChannelSums, 2 * sizes.N * sizes.C, constants, ...inputs, gs.at, bs.at);
+  const dx = l.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, l.arg(sums), gs.at, bs.at);
   // dβ_c = Σ_n sums[n, c, 0], dγ_c = Σ_n sums[n, c, 1]: strided views of the sums, added over the images.
   const overImages = (k: number): View => ({ storage: sums, shape: [sizes.N, sizes.C], strides: [2 * sizes.C, 2], offset: k });
   const dgamma = reduceWithin(l, 'sum', overImages(1), [0]);

@@ -1,15 +1,16 @@
 // The optimizers' fused updates over a bucket of up to BUCKET_SIZE parameters (kernels/optim.ts):
 // each thread finds its parameter from the slots' constants, so one launch covers the bucket.
 
-import { ADAM_BUCKET_SIZE, BUCKET_SIZE, type AdamHyper, type Storage } from '../../backend.js';
-import { adamMoments as adamMomentsKernel, adamParam as adamParamKernel, blend as blendKernel, sumSquares as sumSquaresKernel } from '../../../../kernels/optim.js';
-import type { Arg, Launcher } from '../launch.js';
+import { sizeOf } from '../../../util/shape.js';
+import { ADAM_BUCKET_SIZE, BUCKET_SIZE, type AdamHyper, type Storage, type View } from '../../backend.js';
+import { adamStep as adamStepKernel, blend as blendKernel, sumSquares as sumSquaresKernel } from '../../../../kernels/optim.js';
+import type { Arg, Input, Launcher } from '../launch.js';
 
 /**
  * The constants that place a bucket's parameters in its state: parameter j's block starts at
  * startⱼ and holds `per` values for each of its nⱼ; unused slots start at the end.
  */
-function bucketSlots(inputs: Storage[], per: number, total: number, slotCount = BUCKET_SIZE): Record<string, number> {
+function bucketSlots(inputs: ReadonlyArray<{ size: number }>, per: number, total: number, slotCount = BUCKET_SIZE): Record<string, number> {
   if (inputs.length < 1 || inputs.length > slotCount) throw new Error(`gpu backend: a bucket of ${inputs.length} parameters (1 to ${slotCount})`);
   const constants: Record<string, number> = {};
   let start = 0;
@@ -24,21 +25,16 @@ function bucketSlots(inputs: Storage[], per: number, total: number, slotCount = 
 }
 
 /** A bucket's inputs for the kernel's slots; the unused ones repeat the first (never read). */
-function slots(l: Launcher, xs: Storage[], slotCount = BUCKET_SIZE): Arg[] {
-  const args: Arg[] = xs.map((x) => l.arg(x));
+function slots(l: Launcher, xs: ReadonlyArray<Storage | Input>, slotCount = BUCKET_SIZE): Arg[] {
+  const args: Arg[] = xs.map((x) => ('cell' in x ? { cell: x.cell, size: x.size } : l.arg(x)));
   while (args.length < slotCount) args.push(args[0]!);
   return args;
 }
 
-/** One launch for a bucket's moments (without a scale, the moments sit in its slot, never read). */
-export function adamMoments(l: Launcher, moments: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
-  const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, scaled: gradScale ? 1 : 0, ...bucketSlots(grads, 2, moments.size, ADAM_BUCKET_SIZE) };
-  return l.run('adamMoments', adamMomentsKernel, moments.size, constants, l.arg(moments), l.arg(gradScale ?? moments), ...slots(l, grads, ADAM_BUCKET_SIZE));
-}
-
-/** `at` is an argument, not a constant: parameters of one size share a compiled kernel wherever their moments lie. */
-export function adamParam(l: Launcher, p: Storage, moments: Storage, at: number, h: AdamHyper): Storage {
-  return l.run('adamParam', adamParamKernel, p.size, { eps: h.eps, n: p.size }, l.arg(p), l.arg(moments), at, h.stepSize, h.bias2Sqrt, h.decay);
+/** One launch for a bucket: its new moments and values (without a scale, the state sits in its slot, never read). */
+export function adamStep(l: Launcher, state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+  const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, scaled: gradScale ? 1 : 0, ...bucketSlots(grads, 3, state.size, ADAM_BUCKET_SIZE) };
+  return l.run('adamStep', adamStepKernel, state.size, constants, l.arg(state), l.arg(gradScale ?? state), ...slots(l, grads, ADAM_BUCKET_SIZE), h.stepSize, h.bias2Sqrt, h.decay);
 }
 
 /**
@@ -56,6 +52,12 @@ export function sumSquares(l: Launcher, xs: Storage[], into: Storage | null): St
   return l.run('sumSquares', sumSquaresKernel, SUM_SQUARES_PARTS, constants, l.arg(into ?? xs[0]!), ...slots(l, xs));
 }
 
-export function blend(l: Launcher, state: Storage, xs: Storage[], a: number, b: number): Storage {
-  return l.run('blend', blendKernel, state.size, bucketSlots(xs, 1, state.size), l.arg(state), ...slots(l, xs), a, b);
+/** The xs are contiguous views, each read from its offset on (gathered first where one is not contiguous). */
+export function blend(l: Launcher, state: Storage, xs: View[], a: number, b: number): Storage {
+  const inputs = xs.map((x) => l.contiguousAt(x));
+  const ats = inputs.map((x) => x.at);
+  while (ats.length < BUCKET_SIZE) ats.push(0);
+  const out = l.run('blend', blendKernel, state.size, bucketSlots(xs.map((x) => ({ size: sizeOf(x.shape) })), 1, state.size), l.arg(state), ...slots(l, inputs), a, b, ...ats);
+  l.done(...inputs.map((x) => x.temp));
+  return out;
 }
