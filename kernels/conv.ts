@@ -29,14 +29,24 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: I
   const f = q2 - q * this.constants.F!;
   const n = q;
   let sum = this.constants.hasBias === 1 ? bias[biasAt + f]! : 0;
+  // Where rows and planes start, worked out once outside the loops that use them: the shader
+  // does its index arithmetic in float32, so every product saved in the inner loop counts.
+  const iy0 = oy * this.constants.s! - this.constants.p!;
+  const ix0 = ox * this.constants.s! - this.constants.p!;
+  const xImage = n * this.constants.C! * this.constants.H! * this.constants.W!;
+  const wFilter = wAt + f * this.constants.C! * this.constants.kh! * this.constants.kw!;
   for (let c = 0; c < this.constants.C!; c++) {
+    const xPlane = xImage + c * this.constants.H! * this.constants.W!;
+    const wPlane = wFilter + c * this.constants.kh! * this.constants.kw!;
     for (let ky = 0; ky < this.constants.kh!; ky++) {
-      const iy = oy * this.constants.s! - this.constants.p! + ky;
+      const iy = iy0 + ky;
       if (iy >= 0 && iy < this.constants.H!) {
+        const xRow = xPlane + iy * this.constants.W!;
+        const wRow = wPlane + ky * this.constants.kw!;
         for (let kx = 0; kx < this.constants.kw!; kx++) {
-          const ix = ox * this.constants.s! - this.constants.p! + kx;
+          const ix = ix0 + kx;
           if (ix >= 0 && ix < this.constants.W!) {
-            sum += x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]! * w[wAt + ((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+            sum += x[xRow + ix]! * w[wRow + kx]!;
           }
         }
       }
@@ -57,17 +67,22 @@ export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input, wAt: 
   const c = q2 - q * this.constants.C!;
   const n = q;
   let sum = 0;
+  const dyImage = n * this.constants.F! * this.constants.Ho! * this.constants.Wo!;
   for (let f = 0; f < this.constants.F!; f++) {
+    const dyPlane = dyImage + f * this.constants.Ho! * this.constants.Wo!;
+    const wPlane = wAt + (f * this.constants.C! + c) * this.constants.kh! * this.constants.kw!;
     for (let ky = 0; ky < this.constants.kh!; ky++) {
       // oy·s = iy + p − ky must be a multiple of s, inside the output.
       const ty = iy + this.constants.p! - ky;
       const oy = floorDiv(ty, this.constants.s!);
       if (ty >= 0 && oy * this.constants.s! === ty && oy < this.constants.Ho!) {
+        const dyRow = dyPlane + oy * this.constants.Wo!;
+        const wRow = wPlane + ky * this.constants.kw!;
         for (let kx = 0; kx < this.constants.kw!; kx++) {
           const tx = ix + this.constants.p! - kx;
           const ox = floorDiv(tx, this.constants.s!);
           if (tx >= 0 && ox * this.constants.s! === tx && ox < this.constants.Wo!) {
-            sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * w[wAt + ((f * this.constants.C! + c) * this.constants.kh! + ky) * this.constants.kw! + kx]!;
+            sum += dy[dyRow + ox]! * w[wRow + kx]!;
           }
         }
       }
@@ -93,10 +108,13 @@ export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): num
     const oy = row - n * this.constants.Ho!;
     const iy = oy * this.constants.s! - this.constants.p! + ky;
     if (n < this.constants.N! && iy >= 0 && iy < this.constants.H!) {
+      const dyRow = ((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo!;
+      const xRow = ((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W!;
+      const ix0 = kx - this.constants.p!;
       for (let ox = 0; ox < this.constants.Wo!; ox++) {
-        const ix = ox * this.constants.s! - this.constants.p! + kx;
+        const ix = ix0 + ox * this.constants.s!;
         if (ix >= 0 && ix < this.constants.W!) {
-          sum += dy[((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo! + ox]! * x[((n * this.constants.C! + c) * this.constants.H! + iy) * this.constants.W! + ix]!;
+          sum += dy[dyRow + ox]! * x[xRow + ix]!;
         }
       }
     }
