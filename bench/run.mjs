@@ -15,7 +15,7 @@
 // of its own (bench/tfjs-webgl.mjs), as the reference a WebGL library can reach (--no-tfjs-webgl
 // skips it); on webgpu, TF.js's webgpu backend (@tensorflow/tfjs-backend-webgpu) on the same
 // Dawn adapter (--no-tfjs-webgpu skips it), with a row for the cost of one tiny launch
-// (bench/tiny-launch.mjs).
+// (bench/tiny-launch.mjs), and one for the same in the demo page on Chromium's WebGPU.
 // The UNet-S training step is also timed in the demo page in Chromium (bench/page.mjs): its cpu
 // backend on the same threads as Node's, and its gpu backend (WebGL2), against Node in the same run.
 // Last, STEPS (default 20; 0 skips it) training steps of UNet-S run in a fresh process without
@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { F, GpuBackend, Rng, availableCores, diffusion, dispose, getBackend, io, nn, noGrad, optim, randn, setBackend, setThreads, tensor, tidy, useBackend } from 'ddpm-ts';
 import { makeConv, tfUNet } from './tfjs-unet.mjs';
-import { benchInPage, CHROMIUM } from './page.mjs';
+import { benchInPage, CHROMIUM, tinyLaunchInPage } from './page.mjs';
 import { useTfjsOnHeadlessGl } from './tfjs-webgl.mjs';
 import { ddpmTinyLaunch, tfjsTinyLaunch } from './tiny-launch.mjs';
 
@@ -268,6 +268,11 @@ if (gpuChoice !== 'cpu') {
     const count = 500, rounds = Math.max(5, 2 * REPS);
     tiny = { ours: (await ddpmTinyLaunch(count, rounds)).seconds, tfjs: sides.tfjs ? (await tfjsTinyLaunch(count, rounds)).seconds : null };
     process.stdout.write('  a tiny launch: done\n');
+    // The same chain in the demo page, on Chromium's WebGPU (both sides there), unless --no-page.
+    if (!flag('no-page', false)) {
+      tiny.page = await tinyLaunchInPage({ count, rounds });
+      if (tiny.page) process.stdout.write('  a tiny launch, in a page: done\n');
+    }
   }
   // One more training step and one forward, counted (the steps above compiled everything).
   const perCall = {};
@@ -292,6 +297,10 @@ if (gpuChoice !== 'cpu') {
     const us = (s) => `${(s * 1e6).toFixed(1)} µs`;
     table.push(['a tiny launch (add of 16 values, in a chain of 500)', us(tiny.ours), '-', '-', ...(tfRenderer ? [us(tiny.tfjs), `${(tiny.ours / tiny.tfjs).toFixed(2)}×`] : [])]);
     summary.tinyLaunch = { seconds: { gpu: tiny.ours, ...(tiny.tfjs ? { [`tfjs${tfKey}`]: tiny.tfjs } : {}) }, ...(tiny.tfjs ? { [`gpuOverTfjs${tfKey}`]: tiny.ours / tiny.tfjs } : {}) };
+    if (tiny.page && tfRenderer) {
+      table.push([`the same, in a Chromium page (${tiny.page.renderer})`, us(tiny.page.ours), '-', '-', us(tiny.page.tfjs), `${(tiny.page.ours / tiny.page.tfjs).toFixed(2)}×`]);
+      summary.tinyLaunchInPage = { seconds: { gpu: tiny.page.ours, [`tfjs${tfKey}`]: tiny.page.tfjs }, [`gpuOverTfjs${tfKey}`]: tiny.page.ours / tiny.page.tfjs, renderer: tiny.page.renderer };
+    }
   }
   for (const [row, { label }] of Object.entries(rows)) {
     const g = median(times[row].gpu), c = median(times[row].cpu), t = tfRenderer ? median(times[row].tfjs) : null;

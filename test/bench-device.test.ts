@@ -1,7 +1,8 @@
 // bench/device.sh, end to end, on this machine: the command a machine with a real GPU runs (see
 // the script), here with WebGPU on SwiftShader's Vulkan and WebGL on llvmpipe under xvfb-run, on
 // the GEMM row and the tiny launch only (DEVICE_ROWS=gemm: UNet-S takes minutes to compile on a
-// software GPU). It must write one table with every column it could fill.
+// software GPU). It must write one table with every column it could fill. And the tiny launch
+// timed in the demo page on Chromium's WebGPU (the bench's page row).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -11,6 +12,12 @@ import { expect } from 'chai';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** bench/page.mjs, a plain ES module of the bench. */
+interface PageBench {
+  CHROMIUM: string;
+  tinyLaunchInPage(o: { count: number; rounds: number }): Promise<{ ours: number; tfjs: number; renderer: string } | null>;
+}
 
 describe('bench/device.sh: one command measures a machine\'s GPU and writes one table', function () {
   this.timeout(900000);
@@ -41,5 +48,20 @@ describe('bench/device.sh: one command measures a machine\'s GPU and writes one 
     expect(table).to.match(/^\| a tiny launch \(add of 16 values, chain of 500\) \| [\d.]+ µs \| - \| - \| [\d.]+ µs \| - \| [\d.]+× \|$/m);
     expect(table).to.match(/^\| GEMM 512³ \| [\d.]+ GFLOP\/s \| [\d.]+ GFLOP\/s \| [\d.]+ GFLOP\/s \| [\d.]+ GFLOP\/s \| [\d.]+ GFLOP\/s \| [\d.]+× \|$/m);
     expect(r.stdout).to.contain(`written to ${out}`);
+  });
+
+  it('the tiny launch in the demo page on Chromium\'s WebGPU: ddpm-ts and TF.js each add a chain correctly, in a plausible time a launch', async function () {
+    const page = (await import(join(repoRoot, 'bench/page.mjs'))) as PageBench;
+    if (!existsSync(page.CHROMIUM)) {
+      if (process.env.CI) throw new Error(`CI needs Chromium at ${page.CHROMIUM}: .ci/run installs it`);
+      this.skip();
+    }
+    // Each chain checks its own sum (bench/tiny-launch.mjs) and throws if it is wrong.
+    const r = (await page.tinyLaunchInPage({ count: 100, rounds: 2 }))!;
+    expect(r.renderer).to.match(/swiftshader/i);
+    for (const [side, seconds] of [['ddpm-ts', r.ours], ['TF.js', r.tfjs]] as const) {
+      expect(seconds, side).to.be.above(1e-7);
+      expect(seconds, side).to.be.below(0.05); // under 50 ms a launch: not a page busy with something else
+    }
   });
 });
