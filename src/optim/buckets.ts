@@ -1,12 +1,12 @@
 // Optimizer state kept flat, in buckets: the state of up to BUCKET_SIZE parameters (Adam's two
-// moments, the EMA's shadow) end to end in one storage, so one kernel launch updates all of it
-// (on a GPU every launch costs about the same, whatever its size). Each parameter's state is a
-// view of its bucket (offset and shape): checkpoints read and load it like any tensor.
+// moments and the parameter itself, for five; the EMA's shadow, for six) end to end in one
+// storage, so one kernel launch updates all of it (on a GPU every launch costs about the same,
+// whatever its size). Each parameter's state is a view of its bucket (offset and shape):
+// checkpoints read and load it like any tensor.
 
 import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
 import { contiguousStrides, isContiguous } from '../util/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { isWhole } from './write-back.js';
 
 export interface Bucket {
   /** Indices of its parameters in the list it was made from. */
@@ -66,11 +66,11 @@ export function stateView(bucket: Bucket, offset: number, shape: readonly number
 }
 
 /**
- * Whether a bucket runs fused this time: one kernel reads it, and every tensor it reads is a
- * whole storage, or, with `views`, a contiguous view (a parameter inside Adam's flat state).
+ * Whether a bucket runs fused this time: one kernel reads it, and every tensor it reads is
+ * contiguous (a whole storage, or a parameter inside Adam's flat state: read from its offset).
  */
-export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>, { views = false } = {}): boolean {
-  return bucket.fused && tensors.every((t) => t !== null && (views ? isContiguous(t.shape, t.strides) : isWhole(t)));
+export function runsFused(bucket: Bucket, tensors: ReadonlyArray<Tensor | null>): boolean {
+  return bucket.fused && tensors.every((t) => t !== null && isContiguous(t.shape, t.strides));
 }
 
 /** The most values a fused optimizer kernel reads on t's backend (0 where it has none). */

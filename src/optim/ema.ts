@@ -62,7 +62,7 @@ export class EMA {
     noGrad(() => {
       for (const bucket of this.buckets) {
         const members = bucket.members.map((j) => this.params[j]!);
-        if (runsFused(bucket, members.map(([, p]) => p), { views: true })) {
+        if (runsFused(bucket, members.map(([, p]) => p))) {
           const be = optimizerKernels(bucket), state = bucket.state.storage;
           be.move(state, be.blend(state, members.map(([, p]) => p), d, 1 - d)); // parameters read where they live (Adam's buckets)
           continue;
