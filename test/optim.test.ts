@@ -1,7 +1,7 @@
 // Optimizers against PyTorch (adam.json), gradient clipping, warm-up, EMA.
 
 import { expect } from 'chai';
-import { F, nn, optim, randn, tensor, Rng } from 'ddpm-ts';
+import { F, nn, optim, randn, tensor, tidy, Rng } from 'ddpm-ts';
 import { expectClose, readFixture } from './helpers.js';
 
 interface AdamCase {
@@ -133,6 +133,15 @@ describe('optimizers', () => {
     expectClose(a.toFloat32Array(), ra.toFloat32Array(), 1e-6, 'a');
     expectClose(b.toFloat32Array(), rb.toFloat32Array(), 1e-6, 'b');
     expect(Array.from(a.toFloat32Array())).not.to.deep.equal(before[0]); // it stepped
+    // Made inside a tidy() scope, an optimizer's state (the parameters in it) outlives the scope.
+    const c = randn([4], new Rng(60), { requiresGrad: true });
+    let inScope: optim.Adam | null = null;
+    tidy(() => {
+      inScope = new optim.Adam([c], { lr: 0.1 }); // not returned: the scope does not keep it
+    });
+    c.grad = randn([4], new Rng(61));
+    inScope!.step();
+    expect(c.toFloat32Array().every(Number.isFinite)).to.equal(true);
   });
 
   it('warmupLr ramps linearly to the base rate', () => {

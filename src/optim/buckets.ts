@@ -6,6 +6,7 @@
 
 import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
 import { contiguousStrides, isContiguous } from '../util/shape.js';
+import { keep } from '../backends/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface Bucket {
@@ -55,7 +56,9 @@ export function makeBuckets(params: readonly Tensor[], per: number, maxMembers =
       return start;
     });
     const backend = params[members[0]!]!.backend;
-    return { members, state: new Tensor(backend.zeros(size), [size]), at: starts, fused };
+    const state = backend.zeros(size);
+    keep(state); // optimizer state (and, for Adam, the parameters) outlives any tidy() it was made in
+    return { members, state: new Tensor(state, [size]), at: starts, fused };
   });
 }
 
