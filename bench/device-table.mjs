@@ -54,7 +54,7 @@ const columns = [
 const lines = [`# ddpm-ts on this machine's GPU (bench/device.sh, ${new Date().toISOString()})`, ''];
 for (const k of ['webgpu', 'webgl']) {
   const j = gpu[k];
-  lines.push(j ? `- ${k}: gpu.js mode '${j.mode}' on ${j.renderer}${j.perCall?.train ? `; ${j.perCall.forward.launches} launches a forward, ${j.perCall.train.launches} a training step` : ''}` : `- ${k}: no result (${(runs[k]?.text ?? 'not run').trim().split('\n').pop()})`);
+  lines.push(j ? `- ${k}: gpu.js mode '${j.mode}' on ${j.renderer}${j.perCall?.train ? `; ${j.perCall.forward?.launches ?? '?'} launches a forward, ${j.perCall.train.launches} a training step${j.perCall.trainerStep ? `, ${j.perCall.trainerStep.launches} as the trainer runs it (clipping, Adam, EMA)` : ''}` : ''}` : `- ${k}: no result (${(runs[k]?.text ?? 'not run').trim().split('\n').pop()})`);
 }
 lines.push(torch ? `- PyTorch ${torch.version} on ${torch.device}` : '- PyTorch on CUDA: no result (no CUDA device, or no torch)', '');
 if (columns.length) {
