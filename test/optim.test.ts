@@ -107,6 +107,8 @@ describe('optimizers', () => {
       expect(folded.params, `${Opt.name} ${JSON.stringify(options)}`).to.deep.equal(separate.params);
     }
     expect(() => new optim.Adam([randn([2], new Rng(4), { requiresGrad: true })]).step(randn([2], new Rng(5)))).to.throw(/gradScale must hold one value/);
+    expect(() => optim.clipScale([], 0)).to.throw(/^clipScale: maxNorm must be > 0, got 0$/);
+    expect(() => optim.clipGradNorm([], -1)).to.throw(/^clipGradNorm: maxNorm must be > 0, got -1$/);
   });
 
   it('Adam keeps its parameters in its state (one launch a bucket on a GPU): the same tensors, the same values; a later optimizer takes them over and the first still updates them right', () => {

@@ -18,7 +18,12 @@ import { isWhole, moveInto } from './write-back.js';
  * costs no launch a gradient (clipGradNorm applies it to the gradients themselves).
  */
 export function clipScale(params: Iterable<Tensor>, maxNorm: number): { norm: Tensor; scale: Tensor } {
-  if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  return normAndScale(params, maxNorm, 'clipScale');
+}
+
+/** clipScale's work; `op` names the function called, for the error. */
+function normAndScale(params: Iterable<Tensor>, maxNorm: number, op: string): { norm: Tensor; scale: Tensor } {
+  if (!(maxNorm > 0)) throw new Error(`${op}: maxNorm must be > 0, got ${maxNorm}`);
   const grads = [...params].flatMap((p) => (p.grad ? [p.grad] : []));
   return noGrad(() => {
     const norm = grads.length === 0 ? zeros([]) : F.sqrt(sumOfSquares(grads));
@@ -56,7 +61,7 @@ function sumOfSquares(grads: Tensor[]): Tensor {
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor {
   const withGrad = [...params].filter((p) => p.grad);
-  const { norm, scale } = clipScale(withGrad, maxNorm);
+  const { norm, scale } = normAndScale(withGrad, maxNorm, 'clipGradNorm');
   noGrad(() => {
     for (const p of withGrad) moveInto(p.grad!, F.mul(p.grad!, scale).storage); // in place: the gradient stays its parameter's
   });

@@ -3,7 +3,7 @@
 // gradient, and the graph node recording which op made it.
 
 import type { Backend, Storage, View } from '../backends/backend.js';
-import { contiguousStrides, isContiguous, shapeStr, sizeOf, type Shape } from '../util/shape.js';
+import { contiguousStrides, isContiguous, sameShape, shapeStr, sizeOf, type Shape } from '../util/shape.js';
 import { backward as runBackward } from './autograd.js';
 import { keep } from '../backends/scope.js';
 
@@ -105,7 +105,7 @@ export class Tensor implements View {
    * tensor object stays the same, so modules, the EMA and checkpoints keep working with it.
    */
   relocate(home: Tensor): void {
-    if (!isContiguous(home.shape, home.strides) || home.shape.join() !== this.shape.join()) {
+    if (!isContiguous(home.shape, home.strides) || !sameShape(home.shape, this.shape)) {
       throw new Error(`relocate: home ${shapeStr(home.shape)} must be a contiguous view of this tensor's shape ${shapeStr(this.shape)}`);
     }
     home.assign(this);

@@ -38,6 +38,9 @@ export type Arg = { cell: Cell; size: number } | number;
 /** A contiguous input: its cell, and the temporary it was copied into (null when it is the storage itself). */
 export type Input = { cell: Cell; size: number; temp: GpuStorage | null };
 
+/** An input a kernel reads from `at` on (a parameter inside its optimizer's flat state sits at its offset). */
+export type InputAt = Input & { at: number };
+
 /** A view that is its whole storage, in order: kernels can read the storage as it is. */
 export const isWhole = (v: View) => v.offset === 0 && v.storage.size === sizeOf(v.shape) && isContiguous(v.shape, v.strides);
 
@@ -140,7 +143,7 @@ export class Launcher {
    * (a parameter, which is a view of its optimizer's flat state): the storage itself when the
    * view is contiguous, otherwise a gathered copy (a temporary) from 0.
    */
-  contiguousAt(v: View): Input & { at: number } {
+  contiguousAt(v: View): InputAt {
     if (isContiguous(v.shape, v.strides)) return { ...this.arg(v.storage), temp: null, at: v.offset };
     return { ...this.contiguous(v), at: 0 };
   }
@@ -157,10 +160,10 @@ export class Launcher {
     return this.run('gather', gatherKernel, sizeOf(v.shape), { ...outputDims(v.shape), ...viewConstants('x', v) }, this.arg(v.storage));
   }
 
-  /** A temporary filled with one value, as a contiguous input. */
-  filled(size: number, value: number): Input & { temp: GpuStorage } {
+  /** A temporary filled with one value, as an input read from 0 (in place of a missing bias, γ or β). */
+  filled(size: number, value: number): InputAt & { temp: GpuStorage } {
     const temp = this.run('fill', fill, size, { value });
-    return { ...this.arg(temp), temp };
+    return { ...this.arg(temp), temp, at: 0 };
   }
 
   /** Releases temporaries (nulls skipped). */

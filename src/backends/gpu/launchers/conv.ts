@@ -26,10 +26,10 @@ export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv
 function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null): Storage {
   const c = convConstants(x.shape, w.shape, g);
   const xs = l.contiguous(x), ws = l.contiguousAt(w);
-  const bs = bias ? l.contiguousAt(bias) : { ...l.filled(1, 0), at: 0 };
+  const bs = bias ? l.contiguousAt(bias) : l.filled(1, 0);
   const outShape = [c.N!, c.F!, c.Ho!, c.Wo!];
-  // Without an add, its slot repeats x and its constants are zeros (never read).
-  const addConstants = add ? { ...outputDims(outShape), ...viewConstants('add', add) } : { ...outputDims(outShape), ...viewConstants('add', { shape: outShape, strides: [0, 0, 0, 0], offset: 0 }) };
+  // Without an add, its slot repeats x and its strides are zeros (never read).
+  const addConstants = { ...outputDims(outShape), ...viewConstants('add', add ?? { shape: outShape, strides: [0, 0, 0, 0], offset: 0 }) };
   const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants }, xs, ws, bs, add ? l.arg(add.storage) : xs, ws.at, bs.at);
   l.done(xs.temp, ws.temp, bs.temp);
   return out;

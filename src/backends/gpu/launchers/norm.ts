@@ -14,8 +14,8 @@ import { reduceWithin } from './reduce.js';
 function normInputs(l: Launcher, x: View, gamma: View | null, beta: View | null, groups: number) {
   const N = x.shape[0]!, C = x.shape[1]!, S = sizeOf(x.shape.slice(2)), P = C / groups;
   const sizes = { N, C, S, G: groups, P, M: P * S };
-  const gs = gamma ? l.contiguousAt(gamma) : { ...l.filled(C, 1), at: 0 };
-  const bs = beta ? l.contiguousAt(beta) : { ...l.filled(C, 0), at: 0 };
+  const gs = gamma ? l.contiguousAt(gamma) : l.filled(C, 1);
+  const bs = beta ? l.contiguousAt(beta) : l.filled(C, 0);
   return { sizes, xs: l.contiguous(x), gs, bs };
 }
 
