@@ -9,7 +9,7 @@
 
 import { expect } from 'chai';
 import { ADAM_BUCKET_SIZE, BUCKET_SIZE, CpuBackend, F, GpuBackend, Rng, UNet, closeBackends, data, diffusion, dispose, getBackend, noGrad, optim, randn, resolveConfig, setBackend, tensor, tidy, useBackend, type Backend, type GpuBackendOptions, type GpuMode, type Tensor } from 'ddpm-ts';
-import { checkOpCase, expectClose, expectTensorClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
+import { checkBlockCase, checkOpCase, expectClose, expectTensorClose, expectUNetGradients, fixtureOpCases, gradCheck, randomInput, runUNetFixture } from './helpers.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,6 +95,9 @@ for (const mode of modes) {
 
     describe('every op of the PyTorch fixture (output and input gradients, ≤ 1e-4)', () => {
       for (const { c, label } of fixtureOpCases()) it(label, () => checkOpCase(c, 1e-4));
+      // The blocks run the epilogues (time embedding, residuals) and the attention op.
+      it('attentionBlock (and its parameters\' gradients)', () => checkBlockCase('attentionBlock', 1e-4));
+      it('resBlock (and its parameters\' gradients)', () => checkBlockCase('resBlock', 1e-4));
     });
 
     it('the UNet-S fixture: output, input gradient and all parameter gradients (≤ 1e-3)', async () => {

@@ -168,6 +168,34 @@ export async function checkOpCase(c: OpCase, tol: number): Promise<void> {
   }
 }
 
+/**
+ * Runs one of the two block cases of ops.json (attentionBlock, resBlock) on the current backend:
+ * the block built, its parameters loaded from the case, its output and the gradients of its
+ * inputs and of every parameter within `tol` of PyTorch's.
+ */
+export async function checkBlockCase(name: 'attentionBlock' | 'resBlock', tol: number): Promise<void> {
+  const c = readFixture<{ cases: OpCase[] }>('ops.json').cases.find((k) => k.name === name)!;
+  const dataInputs = name === 'resBlock' ? ['x', 'temb'] : ['x'];
+  const block = name === 'resBlock'
+    ? new nn.ResBlock(c.inputs.x!.shape[1]!, c.output.shape[1]!, c.inputs.temb!.shape[1]!, { groups: c.attrs.groups! })
+    : new nn.AttentionBlock(c.inputs.x!.shape[1]!, c.attrs.groups!);
+  const data: Record<string, Tensor> = {};
+  const params = new Map<string, Tensor>();
+  for (const [input, a] of Object.entries(c.inputs)) {
+    if (dataInputs.includes(input)) data[input] = fromFixture(a, true);
+    else params.set(input, fromFixture(a));
+  }
+  block.loadStateDict(params);
+  const out = block instanceof nn.ResBlock ? block.forward(data.x!, data.temb!) : block.forward(data.x!);
+  await expectTensorClose(out, c.output.data, tol, `${name} output`);
+  out.backward(tensor(c.gradOutput!.data, out.shape));
+  const grads = new Map([...Object.entries(data), ...block.namedParameters()].map(([n, t]) => [n, t.grad]));
+  for (const [input, g] of Object.entries(c.grads!)) {
+    expect(grads.get(input), `grad of ${input}`).to.be.an('object');
+    await expectTensorClose(grads.get(input)!, g.data, tol, `${name} grad of ${input}`);
+  }
+}
+
 /** Runs fn (and waits for it) with the CPU backend's convolutions computed by `algorithm`. */
 export async function withConv<T>(algorithm: ConvAlgorithm, fn: () => T | Promise<T>): Promise<T> {
   const backend = getBackend();
