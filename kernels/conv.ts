@@ -10,12 +10,15 @@
 //   input grad    dx[n,c,iy,ix] = Σ_{f,ky,kx} dy[n,f,oy,ox] · w[f,c,ky,kx]
 //                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
 //   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
+//   bias grad     db[f] = Σ_{n,oy,ox} dy[n,f,oy,ox], written after dw by the same kernel (its
+//                 threads past dw's): the two gradients are views of one storage, one launch
 // (Taps that fall in the zero padding contribute nothing.) The weight and bias are read from wAt
 // and biasAt on (arguments): a parameter lives inside its optimizer's flat state (src/optim/adam.ts).
 // The weight gradient's sum runs over every image and output pixel (16,384 products a weight for
 // UNet-S at batch 16), and a GPU thread that adds that many serially leaves most of the GPU idle
 // (there are only F·C·kh·kw weights). So the kernel computes partial sums: thread (part, f, c,
-// ky, kx) sums the R output rows (n, oy) of its part, and the backend adds the parts (a reduce).
+// ky, kx) sums the R output rows (n, oy) of its part (and thread (part, f) of the bias's block
+// its dy), and the backend adds the parts (a reduce).
 
 import type { Input, KernelThis } from './types.js';
 import { floorDiv, viewOffset } from './strided.js';
@@ -92,16 +95,32 @@ export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input, wAt: 
 }
 
 export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): number {
-  let q = floorDiv(this.thread.x, this.constants.kw!);
-  const kx = this.thread.x - q * this.constants.kw!;
+  // Each part's block: the F·C·kh·kw weight sums, then (B = F with the bias, else 0) the bias's.
+  const block = this.constants.size! + this.constants.B!;
+  const part = floorDiv(this.thread.x, block);
+  const r = this.thread.x - part * block;
+  let sum = 0;
+  if (r >= this.constants.size!) {
+    // dbias[f]: Σ over the part's rows of dy[n,f,oy,·].
+    const f = r - this.constants.size!;
+    for (let j = 0; j < this.constants.R!; j++) {
+      const row = part * this.constants.R! + j;
+      const n = floorDiv(row, this.constants.Ho!);
+      const oy = row - n * this.constants.Ho!;
+      if (n < this.constants.N!) {
+        const dyRow = ((n * this.constants.F! + f) * this.constants.Ho! + oy) * this.constants.Wo!;
+        for (let ox = 0; ox < this.constants.Wo!; ox++) sum += dy[dyRow + ox]!;
+      }
+    }
+    return sum;
+  }
+  let q = floorDiv(r, this.constants.kw!);
+  const kx = r - q * this.constants.kw!;
   let q2 = floorDiv(q, this.constants.kh!);
   const ky = q - q2 * this.constants.kh!;
   q = floorDiv(q2, this.constants.C!);
   const c = q2 - q * this.constants.C!;
-  q2 = floorDiv(q, this.constants.F!);
-  const f = q - q2 * this.constants.F!;
-  const part = q2;
-  let sum = 0;
+  const f = q;
   for (let j = 0; j < this.constants.R!; j++) {
     const row = part * this.constants.R! + j;
     const n = floorDiv(row, this.constants.Ho!);

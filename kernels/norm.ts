@@ -86,9 +86,9 @@ export function gradA(this: KernelThis | void, dyv: number, a: number): number {
 }
 
 /**
- * Per (image, channel) pair i = n·C + c: thread 2i sums g_a over the channel's S pixels, thread
- * 2i + 1 sums g_a·x̂. Every backward sum is built from these [N, C, 2] partial sums: dβ_c and dγ_c
- * add them over the images (a reduce), and dx's two group means add γ_c times them over the
+ * Per (image, channel) pair i = n·C + c: thread 2i sums g_a·x̂ over the channel's S pixels, thread
+ * 2i + 1 sums g_a. Every backward sum is built from these [N, C, 2] partial sums: dγ_c and dβ_c
+ * add them over the images (one reduce for both), and dx's two group means add γ_c times them over the
  * group's channels. One thread a channel of an image sums S values (rather than one a group,
  * P·S, or one a channel, N·S), so the GPU has N·C·2 sums to run side by side.
  */
@@ -104,7 +104,7 @@ export function groupNormChannelSums(this: KernelThis, dy: Input, x: Input, stat
   let sum = 0;
   for (let j = 0; j < this.constants.S!; j++) {
     const ga = gradA(dy[start + j]!, affine(x[start + j]!, mu, r, gamma[gammaAt + c]!, beta[betaAt + c]!));
-    if (second === 1) {
+    if (second === 0) {
       sum += ga * (x[start + j]! - mu) * r;
     } else {
       sum += ga;
@@ -130,8 +130,8 @@ export function groupNormDx(this: KernelThis, dy: Input, x: Input, stats: Input,
   let sumGxXhat = 0;
   for (let k = 0; k < this.constants.P!; k++) {
     const pair = n * this.constants.C! + c0 + k;
-    sumGx += gamma[gammaAt + c0 + k]! * sums[2 * pair]!;
-    sumGxXhat += gamma[gammaAt + c0 + k]! * sums[2 * pair + 1]!;
+    sumGxXhat += gamma[gammaAt + c0 + k]! * sums[2 * pair]!;
+    sumGx += gamma[gammaAt + c0 + k]! * sums[2 * pair + 1]!;
   }
   return r * (gx - sumGx / this.constants.M! - xhat * sumGxXhat / this.constants.M!);
 }

@@ -10,7 +10,7 @@ export { tensor, scalar, zeros, ones, full, randn, rand, type TensorOptions } fr
 export { Rng, globalRng, manualSeed, type RngState } from './random/rng.js';
 export { getBackend, setBackend, registerBackend, listBackends } from './backends/registry.js';
 export {
-  ADAM_BUCKET_SIZE, BUCKET_SIZE, fusedKernels,
+  ADAM_BUCKET_INPUTS, BUCKET_INPUTS, BUCKET_MEMBERS, fusedKernels,
   type Backend, type PrimitiveBackend, type FusedKernels, type Storage, type View, type UnaryOp, type BinaryOp, type ReduceOp, type Conv2dGeometry,
 } from './backends/backend.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/index.js';

@@ -47,13 +47,16 @@ export function convOutputSize(n: number, k: number, g: Conv2dGeometry): number 
 }
 
 /**
- * The most tensors one fused optimizer launch reads besides its state: a kernel then reads the
- * state and one input per tensor, 7 storages and an output (WebGPU's default limit is 8 storage
- * buffers a shader; kernels/optim.ts has six input slots). Adam's kernel also reads the clip
- * scale in one of them, so its buckets hold ADAM_BUCKET_SIZE parameters.
+ * A fused optimizer bucket holds at most BUCKET_MEMBERS tensors, read from at most BUCKET_INPUTS
+ * storages in one launch (several tensors may be views of one storage: a weight's and its bias's
+ * gradients, the parameters of one Adam bucket). WebGPU's default limit is 8 storage buffers a
+ * shader: the output, the state and six inputs (kernels/optim.ts). Adam's kernel also reads the
+ * clip scale, so it reads ADAM_BUCKET_INPUTS. A bucket whose tensors span more storages than
+ * that takes one launch more for each further set (the members of the others pass through).
  */
-export const BUCKET_SIZE = 6;
-export const ADAM_BUCKET_SIZE = BUCKET_SIZE - 1;
+export const BUCKET_MEMBERS = 10;
+export const BUCKET_INPUTS = 6;
+export const ADAM_BUCKET_INPUTS = BUCKET_INPUTS - 1;
 
 /** Adam's hyper-parameters for one step (see kernels/optim.ts). */
 export interface AdamHyper {
@@ -103,8 +106,12 @@ export interface PrimitiveBackend {
   conv2d(x: View, w: View, bias: View | null, g: Conv2dGeometry): Storage;
   /** Gradient of conv2d with respect to x, given dy and the input's shape. */
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage;
-  /** Gradient of conv2d with respect to w, given x, dy and the weight's shape. */
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage;
+  /**
+   * Gradient of conv2d with respect to w, given x, dy and the weight's shape; `withBias` appends
+   * the bias's, Σ dy over images and positions ([F]), after it in the same storage (one launch
+   * for both on a GPU: the two gradients are views of one storage).
+   */
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage;
 
   /**
    * dst takes src's values (both whole storages of one size), and src is used up: its memory
@@ -151,8 +158,11 @@ export interface FusedKernels {
    * side (one output, so a GPU computes both in one launch).
    */
   groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage };
-  /** Gradients of groupNorm with respect to x, gamma and beta. */
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage };
+  /**
+   * Gradients of groupNorm with respect to x, and to gamma and beta side by side in `daffine`
+   * [2C]: dγ then dβ (one reduce for both on a GPU; the two gradients are views of it).
+   */
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; daffine: Storage };
 
   /**
    * The most values one storage of a fused optimizer update may hold: a bucket's state must be
@@ -163,17 +173,17 @@ export interface FusedKernels {
    * One Adam/AdamW step for a bucket of parameters, fused (see kernels/optim.ts): `state` holds,
    * parameter after parameter, each one's m, then its v, then its value (3·n values; the
    * parameter tensors are views of it); grads[j] is parameter j's gradient (at most
-   * ADAM_BUCKET_SIZE, whole storages), multiplied by `gradScale`'s one value first where it is
-   * given (gradient clipping's scale, computed on the device). The new state, a fresh storage.
+   * BUCKET_MEMBERS contiguous views, of any storages), multiplied by `gradScale`'s one value first
+   * where it is given (gradient clipping's scale, computed on the device). The new state, a fresh storage.
    */
-  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage;
+  adamStep(state: Storage, grads: View[], h: AdamHyper, gradScale: Storage | null): Storage;
   /**
    * Gradient clipping's squared norm, a bucket at a time: partial sums (as many as the backend
    * likes, the same number every call) whose total is the sum of the squares of every value of
-   * xs (at most BUCKET_SIZE whole storages, together at most maxFused values) plus the total of
-   * `into`'s partial sums, when given (the buckets before: the chain ends in one reduce).
+   * xs (at most BUCKET_MEMBERS contiguous views, together at most maxFused values) plus the total
+   * of `into`'s partial sums, when given (the buckets before: the chain ends in one reduce).
    */
-  sumSquares(xs: Storage[], into: Storage | null): Storage;
+  sumSquares(xs: View[], into: Storage | null): Storage;
   /**
    * a·state + b·xs over a bucket, `state` holding xs[0], xs[1], … end to end (the EMA's shadows:
    * shadow ← d·shadow + (1−d)·param; with one x, Adam's L2 decay g + λ·p). The xs are contiguous

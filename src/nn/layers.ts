@@ -3,6 +3,7 @@
 import * as F from '../ops/index.js';
 import { full, zeros } from '../ops/creation.js';
 import { globalRng, type Rng } from '../random/rng.js';
+import { gradientsPacked } from '../tensor/autograd.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { defaultBound, uniform } from './init.js';
 import { Module } from './module.js';
@@ -49,6 +50,7 @@ export class Conv2d extends Module {
     const bound = defaultBound(inChannels * kernelSize * kernelSize);
     this.weight = this.addParameter('weight', uniform([outChannels, inChannels, kernelSize, kernelSize], bound, rng));
     this.bias = bias ? this.addParameter('bias', uniform([outChannels], bound, rng)) : null;
+    if (this.bias) gradientsPacked(this.weight, this.bias); // conv2d returns both gradients from one kernel
   }
 
   /** conv(x), plus `add` (broadcast to the output) where given: added as the output is written on a GPU. */
@@ -76,6 +78,7 @@ export class GroupNorm extends Module {
     }
     this.weight = this.addParameter('weight', full([channels], 1));
     this.bias = this.addParameter('bias', zeros([channels]));
+    gradientsPacked(this.weight, this.bias); // groupNorm returns both gradients from one reduce
   }
 
   forward(x: Tensor): Tensor {

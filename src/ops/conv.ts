@@ -1,7 +1,7 @@
 // 2-D convolution (PyTorch's conv2d: cross-correlation, NCHW, weight [Cout, Cin, kh, kw]).
 
 import { convOutputSize, fusedKernels, type Conv2dGeometry } from '../backends/backend.js';
-import { record } from '../tensor/autograd.js';
+import { gradientPack, record } from '../tensor/autograd.js';
 import { shapeStr } from '../util/shape.js';
 import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { sum } from './reduce.js';
@@ -23,7 +23,7 @@ export interface Conv2dOptions {
  * y[n,f,oy,ox] = Σ_{c,i,j} x[n,c,oy·s−p+i, ox·s−p+j] · w[f,c,i,j] (+ bias[f]).
  *   dL/dx: every output position sends dy·w back to the inputs it read (a transposed convolution);
  *   dL/dw: Σ over images and positions of dy[n,f,oy,ox] · the input patch it read;
- *   dL/dbias[f]: Σ over images and positions of dy[n,f,oy,ox];
+ *   dL/dbias[f]: Σ over images and positions of dy[n,f,oy,ox] (with dL/dw, by the same kernel);
  *   dL/dadd: dy, summed over the axes `add` was broadcast along (expand's backward).
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
@@ -51,10 +51,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   return record(y, 'conv2d', inputs, (grad) => {
     // Both kernels read dy whole: a strided dy (a slice of a concat's gradient) is copied once for both.
     const dy = x.requiresGrad && weight.requiresGrad ? contiguous(grad) : grad;
+    // The weight's and the bias's gradients from one kernel, side by side in one storage.
+    const both = weight.requiresGrad && bias?.requiresGrad === true;
+    const [dw = null, db = null] = weight.requiresGrad
+      ? both ? gradientPack(be.conv2dBackwardWeight(x, dy, weight.shape, g, true), weight.shape, [F]) : [new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g, false), weight.shape)]
+      : [];
     return [
       x.requiresGrad ? new Tensor(be.conv2dBackwardInput(dy, weight, x.shape, g), x.shape) : null,
-      weight.requiresGrad ? new Tensor(be.conv2dBackwardWeight(x, dy, weight.shape, g), weight.shape) : null,
-      ...(bias ? [bias.requiresGrad ? sum(dy, [0, 2, 3]) : null] : []),
+      dw,
+      ...(bias ? [bias.requiresGrad ? db ?? sum(dy, [0, 2, 3]) : null] : []),
       ...(added ? [added.requiresGrad ? grad : null] : []),
     ];
   });

@@ -1,7 +1,7 @@
 // Group normalisation (Wu & He 2018), as PyTorch's F.group_norm, and the UNet's GroupNorm → SiLU
 // pair fused into one kernel (the backend's groupNorm; the math is in backends/cpu/norm.ts).
 
-import { record } from '../tensor/autograd.js';
+import { gradientPack, record } from '../tensor/autograd.js';
 import { shapeStr, sizeOf } from '../util/shape.js';
 import { fusedKernels } from '../backends/backend.js';
 import { silu } from './activation.js';
@@ -48,7 +48,8 @@ function normalize(op: string, x: Tensor, groups: number, weight: Tensor | null,
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   return record(out, op, inputs, (dy) => {
     const g = fused.groupNormBackward(dy, x, weight, bias, stats, groups, silu);
-    return [new Tensor(g.dx, x.shape), ...(weight ? [new Tensor(g.dgamma, [C])] : []), ...(bias ? [new Tensor(g.dbeta, [C])] : [])];
+    const [dgamma, dbeta] = gradientPack(g.daffine, [C], [C]); // side by side in one storage
+    return [new Tensor(g.dx, x.shape), ...(weight ? [dgamma!] : []), ...(bias ? [dbeta!] : [])];
   });
 }
 

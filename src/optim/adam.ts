@@ -2,11 +2,12 @@
 
 import * as F from '../ops/index.js';
 import { dispose } from '../backends/scope.js';
-import { clearGrad, noGrad } from '../tensor/autograd.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { ADAM_BUCKET_SIZE, type AdamHyper } from '../backends/backend.js';
+import { clearGrad, gradientHome, noGrad } from '../tensor/autograd.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ADAM_BUCKET_INPUTS, type AdamHyper } from '../backends/backend.js';
 import { makeBuckets, optimizerKernels, stateView, type Bucket } from './buckets.js';
 import { isWhole } from './write-back.js';
+import { isContiguous } from '../util/shape.js';
 
 export interface AdamOptions {
   lr?: number;
@@ -63,7 +64,9 @@ export class Adam {
     this.betas = betas;
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.buckets = makeBuckets(this.params, 3, ADAM_BUCKET_SIZE);
+    // A bucket's gradients are read from at most ADAM_BUCKET_INPUTS storages; a weight's and its
+    // bias's come in one (gradientHome), so a bucket holds about twice as many parameters.
+    this.buckets = makeBuckets(this.params, 3, ADAM_BUCKET_INPUTS, gradientHome);
     for (const b of this.buckets) {
       // A parameter that is a view of something else stays where it is (moving it would cut it
       // off), unless it is one an optimizer moved: a newer optimizer takes it over.
@@ -83,18 +86,18 @@ export class Adam {
 
   /**
    * Whether one kernel updates the bucket this step: its parameters live in it (none moved on,
-   * e.g. into another optimizer made after this one) and each has a gradient of its own storage.
+   * e.g. into another optimizer made after this one) and each has a contiguous gradient.
    */
   private runsFused(bucket: Bucket, ps: Tensor[]): boolean {
     if (!this.homes.has(bucket)) return false;
-    return ps.every((p, k) => p.grad !== null && isWhole(p.grad) && p.storage === bucket.state.storage && p.offset === bucket.state.offset + bucket.at[k]! + 2 * p.size);
+    return ps.every((p, k) => p.grad !== null && isContiguous(p.grad.shape, p.grad.strides) && p.storage === bucket.state.storage && p.offset === bucket.state.offset + bucket.at[k]! + 2 * p.size);
   }
 
   /**
    * One update of every parameter that has a gradient. A bucket whose parameters live in it
    * takes one fused launch (backend.adamStep) for all their moments and values, moved into the
-   * bucket, so its storage outlives a step's tidy() scope: one launch a bucket of five
-   * parameters on a GPU. A bucket with a parameter without gradient, or one that is a view of a
+   * bucket, so its storage outlives a step's tidy() scope: one launch a bucket on a GPU (up to
+   * ten parameters, their gradients in up to five storages). A bucket with a parameter without gradient, or one that is a view of a
    * bigger storage, takes the same math as composed ops (`stepComposed`), parameter by parameter.
    *
    * `gradScale`, a one-value tensor, multiplies every gradient first: gradient clipping's scale
@@ -122,10 +125,12 @@ export class Adam {
           continue;
         }
         const be = optimizerKernels(bucket), state = bucket.state.storage;
-        // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more (two with a scale, which applies to g alone).
-        const grads = ps.map((p) => (hyper.l2 !== 0 ? be.blend((scale ? F.mul(p.grad!, scale) : p.grad!).storage, [p], 1, hyper.l2) : p.grad!.storage));
+        // Adam's L2 decay, g + λ·p, formed first: one launch a parameter more (two with a scale,
+        // which applies to g alone; or with a gradient that is not a whole storage, copied for blend).
+        const whole = (g: Tensor) => (isWhole(g) ? g : F.clone(g));
+        const grads = ps.map((p) => (hyper.l2 !== 0 ? new Tensor(be.blend(whole(scale ? F.mul(p.grad!, scale) : p.grad!).storage, [p], 1, hyper.l2), p.shape) : p.grad!));
         be.move(state, be.adamStep(state, grads, hyper, hyper.l2 === 0 ? scale?.storage ?? null : null));
-        if (hyper.l2 !== 0) for (const g of grads) dispose({ storage: g });
+        if (hyper.l2 !== 0) for (const g of grads) dispose(g);
       }
     });
   }

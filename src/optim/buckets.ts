@@ -1,10 +1,12 @@
-// Optimizer state kept flat, in buckets: the state of up to BUCKET_SIZE parameters (Adam's two
-// moments and the parameter itself, for five; the EMA's shadow, for six) end to end in one
-// storage, so one kernel launch updates all of it (on a GPU every launch costs about the same,
-// whatever its size). Each parameter's state is a view of its bucket (offset and shape):
+// Optimizer state kept flat, in buckets: the state of up to BUCKET_MEMBERS parameters (Adam's two
+// moments and the parameter itself; the EMA's shadow) end to end in one storage, so one kernel
+// launch updates all of it (on a GPU every launch costs about the same, whatever its size). What
+// limits a bucket is what one kernel reads: BUCKET_INPUTS storages (ADAM_BUCKET_INPUTS for Adam),
+// where several tensors may share one (a weight's and its bias's gradients; parameters that live
+// in one Adam bucket, for the EMA). Each parameter's state is a view of its bucket (offset and shape):
 // checkpoints read and load it like any tensor.
 
-import { BUCKET_SIZE, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
+import { BUCKET_INPUTS, BUCKET_MEMBERS, fusedKernels, type Backend, type FusedKernels } from '../backends/backend.js';
 import { contiguousStrides, isContiguous } from '../util/shape.js';
 import { keep } from '../backends/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -21,23 +23,29 @@ export interface Bucket {
 }
 
 /**
- * Tensors, in order, in groups of at most `maxMembers` (BUCKET_SIZE) whose `per` values an element fit what one
- * fused kernel reads (backend.maxFused); a tensor too big for that is a group of its own, not fused.
- * On a backend without the fused optimizer kernels no group is fused (each is a tensor alone).
+ * Tensors, in order, in groups of at most BUCKET_MEMBERS that one fused kernel reads: their `per`
+ * values an element together fit it (backend.maxFused), and they are read from at most `inputs`
+ * storages, `inputOf` saying which (tensors with the same one share a storage). A tensor too big
+ * for one kernel is a group of its own, not fused. On a backend without the fused optimizer
+ * kernels no group is fused (each is a tensor alone).
  */
-export function fusionGroups(tensors: readonly Tensor[], per: number, maxMembers = BUCKET_SIZE): Array<{ members: number[]; size: number; fused: boolean }> {
+export function fusionGroups(tensors: readonly Tensor[], per: number, inputs = BUCKET_INPUTS, inputOf: (t: Tensor) => object = (t) => t.storage): Array<{ members: number[]; size: number; fused: boolean }> {
   const groups: Array<{ members: number[]; size: number; fused: boolean }> = [];
   let members: number[] = [], size = 0;
+  const read = new Set<object>();
   const close = () => {
     if (members.length > 0) groups.push({ members, size, fused: size <= maxFused(tensors[members[0]!]!) });
     members = [];
     size = 0;
+    read.clear();
   };
   tensors.forEach((t, j) => {
-    const need = per * t.size;
-    if (members.length === maxMembers || (members.length > 0 && size + need > maxFused(t))) close();
+    const need = per * t.size, input = inputOf(t);
+    const full = members.length === BUCKET_MEMBERS || (!read.has(input) && read.size === inputs);
+    if (members.length > 0 && (full || size + need > maxFused(t))) close();
     members.push(j);
     size += need;
+    read.add(input);
   });
   close();
   return groups;
@@ -47,8 +55,8 @@ export function fusionGroups(tensors: readonly Tensor[], per: number, maxMembers
  * Parameters grouped as fusionGroups does, each group's state (`per` values an element) a storage
  * of zeros on its parameters' backend.
  */
-export function makeBuckets(params: readonly Tensor[], per: number, maxMembers = BUCKET_SIZE): Bucket[] {
-  return fusionGroups(params, per, maxMembers).map(({ members, size, fused }) => {
+export function makeBuckets(params: readonly Tensor[], per: number, inputs = BUCKET_INPUTS, inputOf?: (t: Tensor) => object): Bucket[] {
+  return fusionGroups(params, per, inputs, inputOf).map(({ members, size, fused }) => {
     let at = 0;
     const starts = members.map((j) => {
       const start = at;

@@ -6,7 +6,8 @@ import { noGrad } from '../tensor/autograd.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fusedKernels } from '../backends/backend.js';
 import { fusionGroups } from './buckets.js';
-import { isWhole, moveInto } from './write-back.js';
+import { moveInto } from './write-back.js';
+import { isContiguous } from '../util/shape.js';
 
 /**
  * The joint L2 norm of the gradients and the scale that clips it to `maxNorm`, each a
@@ -32,9 +33,9 @@ function normAndScale(params: Iterable<Tensor>, maxNorm: number, op: string): { 
 }
 
 /**
- * ‖g‖², a bucket of gradients at a time: one fused launch a bucket, each adding onto the last
- * one's partial sums, and one reduce at the end, where the gradients are whole storages (a
- * parameter's own); composed ops for a view.
+ * ‖g‖², a bucket of gradients at a time: one fused launch a bucket (its gradients in up to
+ * BUCKET_INPUTS storages), each adding onto the last one's partial sums, and one reduce at the
+ * end, where the gradients are contiguous; composed ops for a strided view.
  */
 function sumOfSquares(grads: Tensor[]): Tensor {
   let partials: Tensor | null = null;
@@ -42,8 +43,8 @@ function sumOfSquares(grads: Tensor[]): Tensor {
   for (const { members, fused } of fusionGroups(grads, 1)) {
     const group = members.map((j) => grads[j]!);
     const kernels = fusedKernels(group[0]!.backend).optimizer;
-    if (fused && kernels && group.every(isWhole)) {
-      const sums = kernels.sumSquares(group.map((g) => g.storage), partials?.storage ?? null);
+    if (fused && kernels && group.every((g) => isContiguous(g.shape, g.strides))) {
+      const sums = kernels.sumSquares(group, partials?.storage ?? null);
       partials = new Tensor(sums, [sums.size]);
     } else {
       for (const g of group) composed = composed ? F.add(composed, F.sum(F.square(g))) : F.sum(F.square(g));

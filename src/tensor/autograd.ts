@@ -8,10 +8,13 @@
 //
 // A leaf's gradient is its own: a contiguous tensor in a storage no other tensor shares (a
 // gradient that arrives as a view, or that another leaf already took, is copied), accumulated
-// in place by later backward() calls, and freed by zeroGrad (clearGrad below).
+// in place by later backward() calls, and freed by zeroGrad (clearGrad below). One exception
+// saves a launch a layer: an op may return several inputs' gradients as views of one storage
+// made for them (gradientPack: a convolution's weight and bias, a GroupNorm's γ and β); each
+// leaf owns its own region of it, and the storage is freed when the last of them is dropped.
 
 import { sameBackend, Tensor, type GradNode } from './tensor.js';
-import { isContiguous, shapeStr, sameShape } from '../util/shape.js';
+import { contiguousStrides, isContiguous, shapeStr, sameShape } from '../util/shape.js';
 import type { Storage } from '../backends/backend.js';
 import { dispose } from '../backends/scope.js';
 
@@ -23,16 +26,58 @@ const sum = (a: Tensor, b: Tensor) => new Tensor(sameBackend('backward', a, b).b
 /** A contiguous copy of g that no other tensor shares. */
 const copyOf = (g: Tensor) => new Tensor(g.backend.unary('copy', g), g.shape);
 
-/** The storages backward() made for leaves' gradients: clearGrad frees these (never a tensor the user set as a gradient). */
-const madeForGrads = new WeakSet<Storage>();
+/**
+ * The storages backward() made for leaves' gradients, with how many leaves hold a gradient in
+ * each (two for a pack whose regions two leaves took): clearGrad frees one when its last leaf
+ * drops it (never a tensor the user set as a gradient).
+ */
+const madeForGrads = new WeakMap<Storage, number>();
+
+/** Storages that hold several gradients side by side, each region an input's own (gradientPack). */
+const packs = new WeakSet<Storage>();
+
+/**
+ * Views of one fresh storage, end to end, shaped as `shapes`: the gradients an op computed in
+ * one kernel for several inputs (a weight's then its bias's). Leaves take their regions as their
+ * own gradients without a copy.
+ */
+export function gradientPack(storage: Storage, ...shapes: ReadonlyArray<readonly number[]>): Tensor[] {
+  packs.add(storage);
+  let at = 0;
+  return shapes.map((shape) => {
+    const view = new Tensor(storage, shape, contiguousStrides(shape), at);
+    at += view.size;
+    return view;
+  });
+}
+
+/** Parameters whose gradient comes in one pack with another's: a bias's, with its weight's. */
+const packedWith = new WeakMap<Tensor, Tensor>();
+
+/**
+ * Says that `bias`'s gradient comes in one pack with `weight`'s (a layer whose op makes them
+ * with gradientPack): optimizers then count the two as one input of a fused kernel.
+ */
+export function gradientsPacked(weight: Tensor, bias: Tensor): void {
+  packedWith.set(bias, weight);
+}
+
+/** The tensor whose gradient's storage t's gradient shares: t itself, unless gradientsPacked said so. */
+export function gradientHome(t: Tensor): Tensor {
+  return packedWith.get(t) ?? t;
+}
 
 /**
  * Drops a tensor's gradient (zeroGrad). One that backward() made is freed at once on backends
- * that free memory, so GPU memory stays flat from step to step; reading it later is an error
- * naming zeroGrad.
+ * that free memory (a pack once its last leaf drops its region), so GPU memory stays flat from
+ * step to step; reading it later is an error naming zeroGrad.
  */
 export function clearGrad(t: Tensor): void {
-  if (t.grad && madeForGrads.has(t.grad.storage)) dispose(t.grad, 'zeroGrad() (a gradient lives until its tensor\'s next zeroGrad; read or clone it before)');
+  const holders = t.grad ? madeForGrads.get(t.grad.storage) : undefined;
+  if (t.grad && holders !== undefined) {
+    if (holders > 1) madeForGrads.set(t.grad.storage, holders - 1);
+    else dispose(t.grad, 'zeroGrad() (a gradient lives until its tensor\'s next zeroGrad; read or clone it before)');
+  }
   t.grad = null;
 }
 
@@ -67,17 +112,22 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
 /**
  * Adds g into a leaf's .grad: in place when it has one (as PyTorch accumulates: t.grad stays the
  * same tensor), else g becomes its gradient, copied first when it is a view or a storage that
- * `taken` (the caller's gradOutput, another leaf's gradient) says is not free to own.
+ * `taken` (the caller's gradOutput, another leaf's gradient) says is not free to own. A region of
+ * a gradient pack is owned as it is, unless another leaf took that region.
  */
-function addToLeafGrad(t: Tensor, g: Tensor, taken: Set<Storage>): void {
+function addToLeafGrad(t: Tensor, g: Tensor, taken: Map<Storage, Set<number>>): void {
   if (t.grad) {
     t.grad.assign(sum(t.grad, g));
     return;
   }
+  const regions = taken.get(g.storage);
   const whole = g.offset === 0 && g.storage.size === g.size && isContiguous(g.shape, g.strides);
-  const own = whole && !taken.has(g.storage) ? g : copyOf(g);
-  taken.add(own.storage);
-  madeForGrads.add(own.storage);
+  const packed = packs.has(g.storage) && isContiguous(g.shape, g.strides);
+  const free = whole ? !regions : packed && !regions?.has(g.offset);
+  const own = free ? g : copyOf(g);
+  if (!taken.has(own.storage)) taken.set(own.storage, new Set());
+  taken.get(own.storage)!.add(own.offset);
+  madeForGrads.set(own.storage, (madeForGrads.get(own.storage) ?? 0) + 1);
   t.grad = own;
 }
 
@@ -128,7 +178,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   // Storages a leaf may not take as its own: the caller's gradOutput, and those leaves took already.
-  const taken = new Set<Storage>([seed.storage]);
+  const taken = new Map<Storage, Set<number>>([[seed.storage, new Set([seed.offset])]]);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;

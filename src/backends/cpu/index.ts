@@ -185,15 +185,15 @@ export class CpuBackend implements Backend {
   /** An array of any length is one storage: a bucket is never split here. */
   readonly maxFused = Infinity;
 
-  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+  adamStep(state: Storage, grads: View[], h: AdamHyper, gradScale: Storage | null): Storage {
     const out = new Float32Array(state.size);
-    adamStep(dataOf(state), grads.map(dataOf), out, h, gradScale ? dataOf(gradScale)[0]! : 1);
+    adamStep(dataOf(state), grads.map(contiguousData), out, h, gradScale ? dataOf(gradScale)[0]! : 1);
     return new CpuStorage(this, out);
   }
 
   /** One partial sum: the running total. */
-  sumSquares(xs: Storage[], into: Storage | null): Storage {
-    return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(dataOf), into ? dataOf(into)[0]! : 0)));
+  sumSquares(xs: View[], into: Storage | null): Storage {
+    return new CpuStorage(this, Float32Array.of(sumSquares(xs.map(contiguousData), into ? dataOf(into)[0]! : 0)));
   }
 
   /** a·state + b·xs, each product and the sum rounded to float32 (as the GPU kernel and the composed ops). */
@@ -334,9 +334,20 @@ export class CpuBackend implements Backend {
     return new CpuStorage(this, conv2dBackwardInput(contiguousData(dy), contiguousData(w), d, this.conv));
   }
 
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
     const d = convDims(x.shape, wShape, g);
-    return new CpuStorage(this, conv2dBackwardWeight(contiguousData(x), contiguousData(dy), d, this.conv));
+    const dys = contiguousData(dy);
+    const dw = conv2dBackwardWeight(contiguousData(x), dys, d, this.conv);
+    if (!withBias) return new CpuStorage(this, dw);
+    // The bias's gradient after the weight's: Σ dy over images and positions, in float64 then rounded.
+    const out = new Float32Array(dw.length + d.F), P = d.Ho * d.Wo;
+    out.set(dw);
+    for (let f = 0; f < d.F; f++) {
+      let s = 0;
+      for (let n = 0; n < d.N; n++) for (let k = 0, at = (n * d.F + f) * P; k < P; k++) s += dys[at + k]!;
+      out[dw.length + f] = s;
+    }
+    return new CpuStorage(this, out);
   }
 
   groupNorm(x: View, gamma: View | null, beta: View | null, groups: number, eps: number, silu: boolean): { y: Storage; stats: Storage } {
@@ -348,12 +359,13 @@ export class CpuBackend implements Backend {
     return { y: new CpuStorage(this, y), stats: new CpuStorage(this, stats) };
   }
 
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; daffine: Storage } {
     const shape = normShape(x.shape, groups);
     const xs = contiguousData(x);
-    const dx = new Float32Array(xs.length), dgamma = new Float32Array(shape.C), dbeta = new Float32Array(shape.C);
+    const dx = new Float32Array(xs.length), daffine = new Float32Array(2 * shape.C);
+    const dgamma = daffine.subarray(0, shape.C), dbeta = daffine.subarray(shape.C);
     runTask('groupNormBackward', { ...shape, silu: silu ? 1 : 0, dy: contiguousData(dy), x: xs, ...affine(gamma, beta, shape.C), stats: dataOf(stats), dx, dgamma, dbeta },
       { out: ['dx', 'dgamma', 'dbeta'] }, xs.length >= PARALLEL_MIN_ELEMENTS);
-    return { dx: new CpuStorage(this, dx), dgamma: new CpuStorage(this, dgamma), dbeta: new CpuStorage(this, dbeta) };
+    return { dx: new CpuStorage(this, dx), daffine: new CpuStorage(this, daffine) };
   }
 }

@@ -223,8 +223,8 @@ export class GpuBackend implements Backend {
     return conv.conv2dBackwardInput(this.launcher, dy, w, xShape, g);
   }
 
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
-    return conv.conv2dBackwardWeight(this.launcher, x, dy, wShape, g);
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
+    return conv.conv2dBackwardWeight(this.launcher, x, dy, wShape, g, withBias);
   }
 
   // The fused kernels (see backend.ts): softmax, GroupNorm with SiLU, the optimizers' buckets.
@@ -241,7 +241,7 @@ export class GpuBackend implements Backend {
     return norm.groupNorm(this.launcher, x, gamma, beta, groups, eps, silu);
   }
 
-  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+  groupNormBackward(dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; daffine: Storage } {
     return norm.groupNormBackward(this.launcher, dy, x, gamma, beta, stats, groups, silu);
   }
 
@@ -250,11 +250,11 @@ export class GpuBackend implements Backend {
     return this.pageSize;
   }
 
-  adamStep(state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
+  adamStep(state: Storage, grads: View[], h: AdamHyper, gradScale: Storage | null): Storage {
     return optim.adamStep(this.launcher, state, grads, h, gradScale);
   }
 
-  sumSquares(xs: Storage[], into: Storage | null): Storage {
+  sumSquares(xs: View[], into: Storage | null): Storage {
     return optim.sumSquares(this.launcher, xs, into);
   }
 

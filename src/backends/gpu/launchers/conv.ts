@@ -48,21 +48,23 @@ function conv2dBackwardInputWithin(l: Launcher, dy: View, w: View, xShape: reado
   return out;
 }
 
-export function conv2dBackwardWeight(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
-  return sliced(l, { name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size: sizeOf(wShape), combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [conv2dBackwardWeightWithin(l, x!, dy!, wShape, g)], (op, parts) => combine(l, op, parts))[0]!;
+/** dw, then db (Σ dy over images and positions) after it in the same storage when `withBias`. */
+export function conv2dBackwardWeight(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
+  const size = sizeOf(wShape) + (withBias ? wShape[0]! : 0);
+  return sliced(l, { name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size, combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [conv2dBackwardWeightWithin(l, x!, dy!, wShape, g, withBias)], (op, parts) => combine(l, op, parts))[0]!;
 }
 
 /**
  * Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then
  * their sum; fewer, longer parts where that many partial sums would not fit one texture.
  */
-function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry): Storage {
+function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
   const c = convConstants(x.shape, wShape, g);
-  const size = sizeOf(wShape), rows = c.N! * c.Ho!;
+  const B = withBias ? c.F! : 0, size = sizeOf(wShape) + B, rows = c.N! * c.Ho!;
   const maxParts = Math.max(1, Math.floor(l.pageSize / size));
   const R = Math.min(rows, Math.max(1, Math.floor(MAX_SERIAL / c.Wo!), Math.ceil(rows / maxParts))), parts = Math.ceil(rows / R);
   const xs = l.contiguous(x), dys = l.contiguous(dy);
-  const partial = l.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R }, xs, dys);
+  const partial = l.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R, size: sizeOf(wShape), B }, xs, dys);
   l.done(xs.temp, dys.temp);
   if (parts === 1) return partial;
   const out = reduceWithin(l, 'sum', { storage: partial, shape: [parts, size], strides: [size, 1], offset: 0 }, [0]);

@@ -1,6 +1,6 @@
 // GroupNorm (optionally followed by SiLU) and its backward (kernels/norm.ts): two launches
 // forward (the statistics, then the normalised output) and three backward, sliced along the
-// batch; γ's and β's gradients sum over it, so their slices' outputs are added.
+// batch; γ's and β's gradients (side by side in one output) sum over it, so their slices' outputs are added.
 
 import { sizeOf } from '../../../util/shape.js';
 import type { Storage, View } from '../../backend.js';
@@ -37,32 +37,30 @@ function groupNormWithin(l: Launcher, x: View, gamma: View | null, beta: View | 
   return { y, stats };
 }
 
-export function groupNormBackward(l: Launcher, dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+export function groupNormBackward(l: Launcher, dy: View, x: View, gamma: View | null, beta: View | null, stats: Storage, groups: number, silu: boolean): { dx: Storage; daffine: Storage } {
   const N = x.shape[0]!, C = x.shape[1]!;
   const statsView: View = { storage: stats, shape: [N, groups, 2], strides: [2 * groups, 2, 1], offset: 0 };
-  const [dx, dgamma, dbeta] = sliced(l, {
+  const [dx, daffine] = sliced(l, {
     name: 'groupNormBackward', items: N,
-    outputs: [{ item: sizeOf(x.shape.slice(1)) }, { size: C, combine: 'add' }, { size: C, combine: 'add' }],
+    outputs: [{ item: sizeOf(x.shape.slice(1)) }, { size: 2 * C, combine: 'add' }],
     sliced: [dy, x, statsView].map((view) => ({ view, axis: 0 })), whole: [gamma, beta],
   }, ([dy, x, stats], [gamma, beta]) => {
-    const { dx, dgamma, dbeta } = groupNormBackwardWithin(l, dy!, x!, gamma!, beta!, stats!, groups, silu);
-    return [dx, dgamma, dbeta];
+    const { dx, daffine } = groupNormBackwardWithin(l, dy!, x!, gamma!, beta!, stats!, groups, silu);
+    return [dx, daffine];
   }, (op, parts) => combine(l, op, parts));
-  return { dx: dx!, dgamma: dgamma!, dbeta: dbeta! };
+  return { dx: dx!, daffine: daffine! };
 }
 
 /** stats is an [N, groups, 2] view, read contiguously. */
-function groupNormBackwardWithin(l: Launcher, dy: View, x: View, gamma: View | null, beta: View | null, stats: View, groups: number, silu: boolean): { dx: Storage; dgamma: Storage; dbeta: Storage } {
+function groupNormBackwardWithin(l: Launcher, dy: View, x: View, gamma: View | null, beta: View | null, stats: View, groups: number, silu: boolean): { dx: Storage; daffine: Storage } {
   const { sizes, xs, gs, bs } = normInputs(l, x, gamma, beta, groups);
   const dys = l.contiguous(dy), statsIn = l.contiguous(stats);
   const constants = { ...sizes, silu: silu ? 1 : 0 };
   const inputs: Arg[] = [dys, xs, statsIn, gs, bs];
   const sums = l.run('groupNormChannelSums', groupNormChannelSums, 2 * sizes.N * sizes.C, constants, ...inputs, gs.at, bs.at);
   const dx = l.run('groupNormDx', groupNormDx, sizes.N * sizes.C * sizes.S, constants, ...inputs, l.arg(sums), gs.at, bs.at);
-  // dβ_c = Σ_n sums[n, c, 0], dγ_c = Σ_n sums[n, c, 1]: strided views of the sums, added over the images.
-  const overImages = (k: number): View => ({ storage: sums, shape: [sizes.N, sizes.C], strides: [2 * sizes.C, 2], offset: k });
-  const dgamma = reduceWithin(l, 'sum', overImages(1), [0]);
-  const dbeta = reduceWithin(l, 'sum', overImages(0), [0]);
+  // dγ_c = Σ_n sums[n, c, 0] and dβ_c = Σ_n sums[n, c, 1], side by side: the sums viewed as [2, C, N], added over the images.
+  const daffine = reduceWithin(l, 'sum', { storage: sums, shape: [2, sizes.C, sizes.N], strides: [1, 2, 2 * sizes.C], offset: 0 }, [2]);
   l.done(dys.temp, xs.temp, statsIn.temp, gs.temp, bs.temp, sums);
-  return { dx, dgamma, dbeta };
+  return { dx, daffine };
 }

@@ -1,40 +1,65 @@
-// The optimizers' fused updates over a bucket of up to BUCKET_SIZE parameters (kernels/optim.ts):
-// each thread finds its parameter from the slots' constants, so one launch covers the bucket.
+// The optimizers' fused updates over a bucket of up to BUCKET_MEMBERS tensors (kernels/optim.ts):
+// each thread finds its member from the constants, and reads it from its input slot at its
+// offset, so one launch covers the bucket, or one for each BUCKET_INPUTS storages its members span.
 
 import { sizeOf } from '../../../util/shape.js';
-import { ADAM_BUCKET_SIZE, BUCKET_SIZE, type AdamHyper, type Storage, type View } from '../../backend.js';
+import { ADAM_BUCKET_INPUTS, BUCKET_INPUTS, BUCKET_MEMBERS, type AdamHyper, type Storage, type View } from '../../backend.js';
 import { adamStep as adamStepKernel, blend as blendKernel, sumSquares as sumSquaresKernel } from '../../../../kernels/optim.js';
-import type { Arg, Input, Launcher } from '../launch.js';
+import type { Arg, InputAt, Launcher } from '../launch.js';
+import type { GpuStorage } from '../storage.js';
 
 /**
- * The constants that place a bucket's parameters in its state: parameter j's block starts at
- * startⱼ and holds `per` values for each of its nⱼ; unused slots start at the end.
+ * A bucket's launches: its members' inputs (contiguous, each read from its offset), and for each
+ * launch the constants that place member j in the state (startⱼ, with `per` values for each of its
+ * nⱼ; unused members start at the end) and name its input slot (−1: another launch's), the
+ * distinct storages in their slots, and each member's offset.
  */
-function bucketSlots(inputs: ReadonlyArray<{ size: number }>, per: number, total: number, slotCount = BUCKET_SIZE): Record<string, number> {
-  if (inputs.length < 1 || inputs.length > slotCount) throw new Error(`gpu backend: a bucket of ${inputs.length} parameters (1 to ${slotCount})`);
-  const constants: Record<string, number> = {};
-  let start = 0;
-  for (let j = 0; j < slotCount; j++) {
-    const n = inputs[j]?.size;
-    constants[`start${j}`] = n === undefined ? total : start;
-    constants[`n${j}`] = n ?? 1;
-    start += per * (n ?? 0);
+function bucketLaunches(l: Launcher, xs: readonly View[], per: number, total: number, inputs: number): { launches: Array<{ constants: Record<string, number>; args: Arg[] }>; temps: InputAt[] } {
+  if (xs.length < 1 || xs.length > BUCKET_MEMBERS) throw new Error(`gpu backend: a bucket of ${xs.length} tensors (1 to ${BUCKET_MEMBERS})`);
+  const temps = xs.map((x) => l.contiguousAt(x));
+  // The distinct cells in order of first use; member j's is storageOf[j].
+  const cells: InputAt[] = [];
+  const storageOf = temps.map((t) => {
+    const k = cells.findIndex((c) => c.cell === t.cell);
+    return k >= 0 ? k : cells.push(t) - 1;
+  });
+  const launches = [];
+  for (let first = 0; first < cells.length; first += inputs) {
+    const constants: Record<string, number> = {};
+    let start = 0;
+    for (let j = 0; j < BUCKET_MEMBERS; j++) {
+      const n = j < xs.length ? sizeOf(xs[j]!.shape) : undefined;
+      const k = j < xs.length ? storageOf[j]! - first : -1;
+      constants[`start${j}`] = n === undefined ? total : start;
+      constants[`n${j}`] = n ?? 1;
+      constants[`slot${j}`] = k >= 0 && k < inputs ? k : -1;
+      start += per * (n ?? 0);
+    }
+    if (start !== total) throw new Error(`gpu backend: a bucket's state holds ${total} values, its tensors need ${start}`);
+    const slots: Arg[] = cells.slice(first, first + inputs).map((c) => ({ cell: c.cell, size: c.size }));
+    while (slots.length < inputs) slots.push(slots[0]!); // unused slots repeat the first (never read)
+    const ats = Array.from({ length: BUCKET_MEMBERS }, (_, j) => temps[j]?.at ?? 0);
+    launches.push({ constants, args: [...slots, ...ats] });
   }
-  if (start !== total) throw new Error(`gpu backend: a bucket's state holds ${total} values, its parameters need ${start}`);
-  return constants;
+  return { launches, temps };
 }
 
-/** A bucket's inputs for the kernel's slots; the unused ones repeat the first (never read). */
-function slots(l: Launcher, xs: ReadonlyArray<Storage | Input>, slotCount = BUCKET_SIZE): Arg[] {
-  const args: Arg[] = xs.map((x) => ('cell' in x ? { cell: x.cell, size: x.size } : l.arg(x)));
-  while (args.length < slotCount) args.push(args[0]!);
-  return args;
-}
-
-/** One launch for a bucket: its new moments and values (without a scale, the state sits in its slot, never read). */
-export function adamStep(l: Launcher, state: Storage, grads: Storage[], h: AdamHyper, gradScale: Storage | null): Storage {
-  const constants = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, scaled: gradScale ? 1 : 0, ...bucketSlots(grads, 3, state.size, ADAM_BUCKET_SIZE) };
-  return l.run('adamStep', adamStepKernel, state.size, constants, l.arg(state), l.arg(gradScale ?? state), ...slots(l, grads, ADAM_BUCKET_SIZE), h.stepSize, h.bias2Sqrt, h.decay);
+/**
+ * A bucket's new moments and values: one launch, or one for each ADAM_BUCKET_INPUTS storages its
+ * gradients span, each on the last one's output (without a scale, the state sits in its slot, never read).
+ */
+export function adamStep(l: Launcher, state: Storage, grads: View[], h: AdamHyper, gradScale: Storage | null): Storage {
+  const hyper = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, scaled: gradScale ? 1 : 0 };
+  const { launches, temps } = bucketLaunches(l, grads, 3, state.size, ADAM_BUCKET_INPUTS);
+  let last: GpuStorage | null = null; // each launch after the first reads the last one's output
+  for (const { constants, args } of launches) {
+    const [slots, ats] = [args.slice(0, ADAM_BUCKET_INPUTS), args.slice(ADAM_BUCKET_INPUTS)];
+    const next = l.run('adamStep', adamStepKernel, state.size, { ...hyper, ...constants }, l.arg(last ?? state), l.arg(gradScale ?? state), ...slots, h.stepSize, h.bias2Sqrt, h.decay, ...ats);
+    l.done(last);
+    last = next;
+  }
+  l.done(...temps.map((t) => t.temp));
+  return last!;
 }
 
 /**
@@ -44,20 +69,32 @@ export function adamStep(l: Launcher, state: Storage, grads: Storage[], h: AdamH
  */
 export const SUM_SQUARES_PARTS = 1024;
 
-/** One launch a bucket: SUM_SQUARES_PARTS partial sums, `into`'s added (the caller reduces the last). */
-export function sumSquares(l: Launcher, xs: Storage[], into: Storage | null): Storage {
-  const total = xs.reduce((n, x) => n + x.size, 0);
+/** SUM_SQUARES_PARTS partial sums, `into`'s added (the caller reduces the last): one launch a BUCKET_INPUTS storages. */
+export function sumSquares(l: Launcher, xs: View[], into: Storage | null): Storage {
+  const total = xs.reduce((n, x) => n + sizeOf(x.shape), 0);
   const L = Math.max(1, Math.ceil(total / SUM_SQUARES_PARTS));
-  const constants = { L, total, chained: into ? 1 : 0, ...bucketSlots(xs, 1, total) };
-  return l.run('sumSquares', sumSquaresKernel, SUM_SQUARES_PARTS, constants, l.arg(into ?? xs[0]!), ...slots(l, xs));
+  const { launches, temps } = bucketLaunches(l, xs, 1, total, BUCKET_INPUTS);
+  let last: GpuStorage | null = null;
+  for (const { constants, args } of launches) {
+    const before = last ?? into; // the partial sums so far (none: the slot repeats an input, never read)
+    const next = l.run('sumSquares', sumSquaresKernel, SUM_SQUARES_PARTS, { L, total, chained: before ? 1 : 0, ...constants }, before ? l.arg(before) : args[0]!, ...args);
+    l.done(last);
+    last = next;
+  }
+  l.done(...temps.map((t) => t.temp));
+  return last!;
 }
 
-/** The xs are contiguous views, each read from its offset on (gathered first where one is not contiguous). */
+/** a·state + b·xs: the xs are contiguous views, each read from its offset (gathered first where one is not contiguous). */
 export function blend(l: Launcher, state: Storage, xs: View[], a: number, b: number): Storage {
-  const inputs = xs.map((x) => l.contiguousAt(x));
-  const ats = inputs.map((x) => x.at);
-  while (ats.length < BUCKET_SIZE) ats.push(0);
-  const out = l.run('blend', blendKernel, state.size, bucketSlots(xs.map((x) => ({ size: sizeOf(x.shape) })), 1, state.size), l.arg(state), ...slots(l, inputs), a, b, ...ats);
-  l.done(...inputs.map((x) => x.temp));
-  return out;
+  const { launches, temps } = bucketLaunches(l, xs, 1, state.size, BUCKET_INPUTS);
+  let last: GpuStorage | null = null;
+  for (const { constants, args } of launches) {
+    const [slots, ats] = [args.slice(0, BUCKET_INPUTS), args.slice(BUCKET_INPUTS)];
+    const next = l.run('blend', blendKernel, state.size, constants, l.arg(last ?? state), ...slots, a, b, ...ats);
+    l.done(last);
+    last = next;
+  }
+  l.done(...temps.map((t) => t.temp));
+  return last!;
 }
