@@ -5,13 +5,16 @@
 // limit of 1,000 for bounds it cannot see).
 //
 //   forward       y[n,f,oy,ox] = bias[f] + Σ_{c,ky,kx} x[n,c,oy·s−p+ky, ox·s−p+kx] · w[f,c,ky,kx]
-//                                 (+ add[n,f,oy,ox] when hasAdd is 1: a residual or the time
-//                                 embedding, read through its strided view as it is written)
+//                                 (+ add[n,f,oy,ox] when hasAdd is 1: a residual, read through
+//                                 its strided view as it is written)
+//                                 (+ Σ_k u[n,k]·pw[f,k] + pb[f] when hasProjection is 1: a
+//                                 per-image channel bias made by a Linear, the time embedding's)
 //   input grad    dx[n,c,iy,ix] = Σ_{f,ky,kx} dy[n,f,oy,ox] · w[f,c,ky,kx]
 //                                 over the (oy, ox) with oy·s−p+ky = iy and ox·s−p+kx = ix
 //   weight grad   dw[f,c,ky,kx] = Σ_{n,oy,ox} dy[n,f,oy,ox] · x[n,c,oy·s−p+ky, ox·s−p+kx]
 //   bias grad     db[f] = Σ_{n,oy,ox} dy[n,f,oy,ox], written after dw by the same kernel (its
-//                 threads past dw's): the two gradients are views of one storage, one launch
+//                 threads past dw's): the gradients are views of one storage, one launch (twice
+//                 over for a projection's bias, added as the conv's is: its gradient is the same)
 // (Taps that fall in the zero padding contribute nothing.) The weight and bias are read from wAt
 // and biasAt on (arguments): a parameter lives inside its optimizer's flat state (src/optim/adam.ts).
 // The weight gradient's sum runs over every image and output pixel (16,384 products a weight for
@@ -23,7 +26,7 @@
 import type { Input, KernelThis } from './types.js';
 import { floorDiv, viewOffset } from './strided.js';
 
-export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: Input, wAt: number, biasAt: number): number {
+export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: Input, u: Input, pw: Input, pb: Input, wAt: number, biasAt: number, pwAt: number, pbAt: number): number {
   let q = floorDiv(this.thread.x, this.constants.Wo!);
   const ox = this.thread.x - q * this.constants.Wo!;
   let q2 = floorDiv(q, this.constants.Ho!);
@@ -57,6 +60,16 @@ export function conv2d(this: KernelThis, x: Input, w: Input, bias: Input, add: I
   }
   if (this.constants.hasAdd === 1) {
     sum += add[viewOffset(this.thread.x, this.constants.addOffset!, this.constants.add0!, this.constants.add1!, this.constants.add2!, this.constants.add3!, this.constants.add4!, this.constants.add5!)]!;
+  }
+  if (this.constants.hasProjection === 1) {
+    // The image's projection for channel f, Σ_k u[n,k]·pw[f,k] (+ pb[f]): every thread of the
+    // channel works it out again (K products, a fraction of its convolution's) instead of a launch.
+    let projection = 0;
+    const uRow = n * this.constants.K!;
+    const pwRow = pwAt + f * this.constants.K!;
+    for (let k = 0; k < this.constants.K!; k++) projection += u[uRow + k]! * pw[pwRow + k]!;
+    if (this.constants.hasProjectionBias === 1) projection += pb[pbAt + f]!;
+    sum += projection;
   }
   return sum;
 }
@@ -95,14 +108,15 @@ export function conv2dBackwardInput(this: KernelThis, dy: Input, w: Input, wAt: 
 }
 
 export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): number {
-  // Each part's block: the F·C·kh·kw weight sums, then (B = F with the bias, else 0) the bias's.
+  // Each part's block: the F·C·kh·kw weight sums, then B bias sums (F for each copy of the bias's gradient).
   const block = this.constants.size! + this.constants.B!;
   const part = floorDiv(this.thread.x, block);
   const r = this.thread.x - part * block;
   let sum = 0;
   if (r >= this.constants.size!) {
     // dbias[f]: Σ over the part's rows of dy[n,f,oy,·].
-    const f = r - this.constants.size!;
+    const b = r - this.constants.size!;
+    const f = b - floorDiv(b, this.constants.F!) * this.constants.F!;
     for (let j = 0; j < this.constants.R!; j++) {
       const row = part * this.constants.R! + j;
       const n = floorDiv(row, this.constants.Ho!);

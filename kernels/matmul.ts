@@ -4,11 +4,13 @@
 // offset (an argument: a Linear's weight lives inside its optimizer's flat state, at an offset of
 // its own, and compiles no kernel of its own) and a stride per axis (constants aB, aM, aK for a;
 // bB, bK, bN for b). K is a constant loop bound.
-// The epilogue (alpha: attention's 1/√C; bias: a Linear's) is applied as the value is written,
-// saving a launch each; alpha = 1 and no bias is the plain product (x·1 is exact).
+// The epilogue (alpha: attention's 1/√C; bias: a Linear's; then SiLU when the constant silu is
+// 1, the time embedding's activation where no gradient is recorded) is applied as the value is
+// written, saving a launch each; alpha = 1 and no bias is the plain product (x·1 is exact).
 
 import type { Input, KernelThis } from './types.js';
 import { floorDiv } from './strided.js';
+import { sigmoidOf } from './elementwise.js';
 
 export function matmul(this: KernelThis, a: Input, b: Input, bias: Input, aOffset: number, bOffset: number, biasAt: number): number {
   const rows = floorDiv(this.thread.x, this.constants.N!);
@@ -23,5 +25,6 @@ export function matmul(this: KernelThis, a: Input, b: Input, bias: Input, aOffse
   }
   let out = sum * this.constants.alpha!;
   if (this.constants.hasBias === 1) out += bias[biasAt + n]!;
+  if (this.constants.silu === 1) out = out * sigmoidOf(out);
   return out;
 }

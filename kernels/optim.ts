@@ -22,10 +22,81 @@
 // slotⱼ from atⱼ on. Thread i finds its member by comparing i with the starts, constants fixed per
 // bucket; unused members start at the end, so no thread reaches them. A member whose slot is −1
 // is not this launch's (its storage did not fit in the slots: the backend launches again for it),
-// and its values pass through unchanged. Each kernel spells the chains out: a helper cannot take
-// the inputs (gpu.js's WGSL passes no array to a helper function).
+// and its values pass through unchanged. The helpers below find a member and its constants; each
+// kernel spells out the read from its slot (gpu.js's WGSL passes no array to a helper function).
 
 import type { Input, KernelThis } from './types.js';
+
+/** The member of the bucket that element i belongs to: the last j whose block starts at or before i. */
+export function memberOf(this: KernelThis | void, i: number): number {
+  let j = 0;
+  if (i >= (this as KernelThis).constants.start1!) j = 1;
+  if (i >= (this as KernelThis).constants.start2!) j = 2;
+  if (i >= (this as KernelThis).constants.start3!) j = 3;
+  if (i >= (this as KernelThis).constants.start4!) j = 4;
+  if (i >= (this as KernelThis).constants.start5!) j = 5;
+  if (i >= (this as KernelThis).constants.start6!) j = 6;
+  if (i >= (this as KernelThis).constants.start7!) j = 7;
+  if (i >= (this as KernelThis).constants.start8!) j = 8;
+  if (i >= (this as KernelThis).constants.start9!) j = 9;
+  return j;
+}
+
+/** Member j's block start in the state, startⱼ. */
+export function startOf(this: KernelThis | void, j: number): number {
+  if (j === 0) return 0;
+  if (j === 1) return (this as KernelThis).constants.start1!;
+  if (j === 2) return (this as KernelThis).constants.start2!;
+  if (j === 3) return (this as KernelThis).constants.start3!;
+  if (j === 4) return (this as KernelThis).constants.start4!;
+  if (j === 5) return (this as KernelThis).constants.start5!;
+  if (j === 6) return (this as KernelThis).constants.start6!;
+  if (j === 7) return (this as KernelThis).constants.start7!;
+  if (j === 8) return (this as KernelThis).constants.start8!;
+  return (this as KernelThis).constants.start9!;
+}
+
+/** Member j's size, nⱼ. */
+export function lengthOf(this: KernelThis | void, j: number): number {
+  if (j === 0) return (this as KernelThis).constants.n0!;
+  if (j === 1) return (this as KernelThis).constants.n1!;
+  if (j === 2) return (this as KernelThis).constants.n2!;
+  if (j === 3) return (this as KernelThis).constants.n3!;
+  if (j === 4) return (this as KernelThis).constants.n4!;
+  if (j === 5) return (this as KernelThis).constants.n5!;
+  if (j === 6) return (this as KernelThis).constants.n6!;
+  if (j === 7) return (this as KernelThis).constants.n7!;
+  if (j === 8) return (this as KernelThis).constants.n8!;
+  return (this as KernelThis).constants.n9!;
+}
+
+/** Member j's input slot (−1: another launch's). */
+export function slotOf(this: KernelThis | void, j: number): number {
+  if (j === 0) return (this as KernelThis).constants.slot0!;
+  if (j === 1) return (this as KernelThis).constants.slot1!;
+  if (j === 2) return (this as KernelThis).constants.slot2!;
+  if (j === 3) return (this as KernelThis).constants.slot3!;
+  if (j === 4) return (this as KernelThis).constants.slot4!;
+  if (j === 5) return (this as KernelThis).constants.slot5!;
+  if (j === 6) return (this as KernelThis).constants.slot6!;
+  if (j === 7) return (this as KernelThis).constants.slot7!;
+  if (j === 8) return (this as KernelThis).constants.slot8!;
+  return (this as KernelThis).constants.slot9!;
+}
+
+/** Member j's offset in its input, atⱼ (an argument: it changes with the step's storages). */
+export function atOf(j: number, at0: number, at1: number, at2: number, at3: number, at4: number, at5: number, at6: number, at7: number, at8: number, at9: number): number {
+  if (j === 0) return at0;
+  if (j === 1) return at1;
+  if (j === 2) return at2;
+  if (j === 3) return at3;
+  if (j === 4) return at4;
+  if (j === 5) return at5;
+  if (j === 6) return at6;
+  if (j === 7) return at7;
+  if (j === 8) return at8;
+  return at9;
+}
 
 /**
  * Adam's step for a bucket: member j (nⱼ values) has m at [startⱼ, startⱼ + nⱼ), v at
@@ -38,20 +109,12 @@ import type { Input, KernelThis } from './types.js';
 export function adamStep(this: KernelThis, state: Input, scale: Input, g0: Input, g1: Input, g2: Input, g3: Input, g4: Input, stepSize: number, bias2Sqrt: number, decay: number,
   at0: number, at1: number, at2: number, at3: number, at4: number, at5: number, at6: number, at7: number, at8: number, at9: number): number {
   const i = this.thread.x;
-  let start = 0;
-  let n = this.constants.n0!;
-  let slot = this.constants.slot0!;
-  let at = at0;
-  if (i >= this.constants.start1!) { start = this.constants.start1!; n = this.constants.n1!; slot = this.constants.slot1!; at = at1; }
-  if (i >= this.constants.start2!) { start = this.constants.start2!; n = this.constants.n2!; slot = this.constants.slot2!; at = at2; }
-  if (i >= this.constants.start3!) { start = this.constants.start3!; n = this.constants.n3!; slot = this.constants.slot3!; at = at3; }
-  if (i >= this.constants.start4!) { start = this.constants.start4!; n = this.constants.n4!; slot = this.constants.slot4!; at = at4; }
-  if (i >= this.constants.start5!) { start = this.constants.start5!; n = this.constants.n5!; slot = this.constants.slot5!; at = at5; }
-  if (i >= this.constants.start6!) { start = this.constants.start6!; n = this.constants.n6!; slot = this.constants.slot6!; at = at6; }
-  if (i >= this.constants.start7!) { start = this.constants.start7!; n = this.constants.n7!; slot = this.constants.slot7!; at = at7; }
-  if (i >= this.constants.start8!) { start = this.constants.start8!; n = this.constants.n8!; slot = this.constants.slot8!; at = at8; }
-  if (i >= this.constants.start9!) { start = this.constants.start9!; n = this.constants.n9!; slot = this.constants.slot9!; at = at9; }
+  const j = memberOf(i);
+  const slot = slotOf(j);
   if (slot < 0) return state[i]!;
+  const start = startOf(j);
+  const n = lengthOf(j);
+  const at = atOf(j, at0, at1, at2, at3, at4, at5, at6, at7, at8, at9);
   const local = i - start;
   // Which block (0: m, 1: v, 2: p) and the parameter's element k this thread is about.
   let part = 0;
@@ -81,20 +144,10 @@ export function adamStep(this: KernelThis, state: Input, scale: Input, g0: Input
 export function blend(this: KernelThis, state: Input, x0: Input, x1: Input, x2: Input, x3: Input, x4: Input, x5: Input, a: number, b: number,
   at0: number, at1: number, at2: number, at3: number, at4: number, at5: number, at6: number, at7: number, at8: number, at9: number): number {
   const i = this.thread.x;
-  let start = 0;
-  let slot = this.constants.slot0!;
-  let at = at0;
-  if (i >= this.constants.start1!) { start = this.constants.start1!; slot = this.constants.slot1!; at = at1; }
-  if (i >= this.constants.start2!) { start = this.constants.start2!; slot = this.constants.slot2!; at = at2; }
-  if (i >= this.constants.start3!) { start = this.constants.start3!; slot = this.constants.slot3!; at = at3; }
-  if (i >= this.constants.start4!) { start = this.constants.start4!; slot = this.constants.slot4!; at = at4; }
-  if (i >= this.constants.start5!) { start = this.constants.start5!; slot = this.constants.slot5!; at = at5; }
-  if (i >= this.constants.start6!) { start = this.constants.start6!; slot = this.constants.slot6!; at = at6; }
-  if (i >= this.constants.start7!) { start = this.constants.start7!; slot = this.constants.slot7!; at = at7; }
-  if (i >= this.constants.start8!) { start = this.constants.start8!; slot = this.constants.slot8!; at = at8; }
-  if (i >= this.constants.start9!) { start = this.constants.start9!; slot = this.constants.slot9!; at = at9; }
+  const j = memberOf(i);
+  const slot = slotOf(j);
   if (slot < 0) return state[i]!;
-  const k = at + i - start;
+  const k = atOf(j, at0, at1, at2, at3, at4, at5, at6, at7, at8, at9) + i - startOf(j);
   let x = 0;
   if (slot === 0) x = x0[k]!;
   else if (slot === 1) x = x1[k]!;
@@ -116,21 +169,11 @@ export function sumSquares(this: KernelThis, into: Input, x0: Input, x1: Input, 
   at0: number, at1: number, at2: number, at3: number, at4: number, at5: number, at6: number, at7: number, at8: number, at9: number): number {
   let sum = 0;
   if (this.constants.chained === 1) sum = into[this.thread.x]!;
-  for (let j = 0; j < this.constants.L!; j++) {
-    const i = this.thread.x * this.constants.L! + j;
-    let start = 0;
-    let slot = this.constants.slot0!;
-    let at = at0;
-    if (i >= this.constants.start1!) { start = this.constants.start1!; slot = this.constants.slot1!; at = at1; }
-    if (i >= this.constants.start2!) { start = this.constants.start2!; slot = this.constants.slot2!; at = at2; }
-    if (i >= this.constants.start3!) { start = this.constants.start3!; slot = this.constants.slot3!; at = at3; }
-    if (i >= this.constants.start4!) { start = this.constants.start4!; slot = this.constants.slot4!; at = at4; }
-    if (i >= this.constants.start5!) { start = this.constants.start5!; slot = this.constants.slot5!; at = at5; }
-    if (i >= this.constants.start6!) { start = this.constants.start6!; slot = this.constants.slot6!; at = at6; }
-    if (i >= this.constants.start7!) { start = this.constants.start7!; slot = this.constants.slot7!; at = at7; }
-    if (i >= this.constants.start8!) { start = this.constants.start8!; slot = this.constants.slot8!; at = at8; }
-    if (i >= this.constants.start9!) { start = this.constants.start9!; slot = this.constants.slot9!; at = at9; }
-    const k = at + i - start;
+  for (let t = 0; t < this.constants.L!; t++) {
+    const i = this.thread.x * this.constants.L! + t;
+    const j = memberOf(i);
+    const slot = slotOf(j);
+    const k = atOf(j, at0, at1, at2, at3, at4, at5, at6, at7, at8, at9) + i - startOf(j);
     let v = 0;
     if (i >= this.constants.total! || slot < 0) v = 0;
     else if (slot === 0) v = x0[k]!;

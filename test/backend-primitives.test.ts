@@ -4,7 +4,7 @@
 // with every fused kernel.
 
 import { expect } from 'chai';
-import { CpuBackend, F, Rng, UNet, fusedKernels, getBackend, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
+import { CpuBackend, F, Rng, UNet, fusedKernels, getBackend, noGrad, optim, randn, setBackend, tidy, type Backend, type Tensor } from 'ddpm-ts';
 import { relError } from './helpers.js';
 
 const FUSED = ['softmax', 'softmaxGrad', 'groupNorm', 'groupNormBackward', 'maxFused', 'adamStep', 'sumSquares', 'blend', 'matmulEpilogue', 'conv2dAdd'] as const;
@@ -87,19 +87,23 @@ describe('a backend of primitives only', function () {
     fused.forEach((values, k) => expect(relError(composed[k]!, values), ['y', 'dx', 'dγ', 'dβ'][k]).to.be.below(1e-5));
   });
 
-  it('composed epilogues (a product scaled and biased, a convolution plus a residual and a channel bias) give the fused ones\' outputs bit for bit and their gradients to 1e-6', () => {
+  it('composed epilogues (a product scaled and biased, a convolution plus a residual, a channel bias or a Linear\'s projection, SiLU after a Linear) give the fused ones\' outputs bit for bit and their gradients to 1e-6', () => {
     const run = (backend: Backend) => {
       setBackend(backend);
       try {
         const rng = new Rng(8);
         const a = randn([2, 3, 4], rng), b = randn([2, 5, 4], rng), bias = randn([5], rng);
         const x = randn([2, 3, 5, 4], rng), w = randn([4, 3, 3, 3], rng), cb = randn([4], rng), residual = randn([2, 4, 5, 4], rng), w1 = randn([3, 4, 1, 1], rng), channel = randn([2, 3, 1, 1], rng);
-        const inputs = [a, b, bias, x, w, cb, residual, w1, channel];
+        const u = randn([2, 6], rng), pw = randn([4, 6], rng), pb = randn([4], rng);
+        const inputs = [a, b, bias, x, w, cb, residual, w1, channel, u, pw, pb];
         for (const t of inputs) t.requiresGrad = true;
         const p = F.bmm(a, F.transpose(b), { alpha: 0.37, bias });
         const c = F.conv2d(F.conv2d(x, w, cb, { padding: 1, add: residual }), w1, null, { add: channel });
-        F.add(F.sum(F.mul(p, p)), F.sum(F.mul(c, c))).backward();
-        return [p, c, ...inputs.map((t) => t.grad!)].map((t) => Array.from(t.toFloat32Array()));
+        const q = F.conv2d(x, w, cb, { padding: 1, project: { x: u, weight: pw, bias: pb } });
+        F.add(F.add(F.sum(F.mul(p, p)), F.sum(F.mul(c, c))), F.sum(F.mul(q, q))).backward();
+        // SiLU after a Linear, where no gradient is recorded (the fused backend applies it as it writes).
+        const s = noGrad(() => F.linear(u, pw, pb, { silu: true }));
+        return [p, c, q, s, ...inputs.map((t) => t.grad!)].map((t) => Array.from(t.toFloat32Array()));
       } finally {
         setBackend(suiteCpu);
       }
@@ -107,8 +111,8 @@ describe('a backend of primitives only', function () {
     const composed = run(primitivesOnly()), fused = run(new CpuBackend());
     // The outputs are the same float32 operations in the same order; a scaled product's gradients
     // scale after the product instead of before it (α·(g·Bᵀ) against (α·g)·Bᵀ): equal to rounding.
-    const names = ['product', 'convolution', 'da', 'db', 'dbias', 'dx', 'dw', 'dconv bias', 'dresidual', 'dw1', 'dchannel'];
-    for (const k of [0, 1]) expect(composed[k], names[k]).to.deep.equal(fused[k]);
+    const names = ['product', 'convolution', 'projected convolution', 'linear + SiLU', 'da', 'db', 'dbias', 'dx', 'dw', 'dconv bias', 'dresidual', 'dw1', 'dchannel', 'du', 'dpw', 'dpb'];
+    for (const k of [0, 1, 2, 3]) expect(composed[k], names[k]).to.deep.equal(fused[k]);
     for (let k = 2; k < names.length; k++) expect(relError(composed[k]!, fused[k]!), names[k]).to.be.below(1e-6);
   });
 });

@@ -74,6 +74,12 @@ describe('gradient checks (central differences)', () => {
       await gradCheck((x, w, b, add) => F.conv2d(x, w, b, { padding: 1, add }), [r([2, 3, 5, 4], 75), r([4, 3, 3, 3], 76, 0.5), r([4], 77), r([2, 4, 5, 4], 78)]);
       await gradCheck((x, w, add) => F.conv2d(x, w, null, { stride: 2, padding: 1, add }), [r([2, 2, 5, 5], 79), r([3, 2, 3, 3], 100, 0.5), r([2, 3, 1, 1], 101)]);
     });
+    it('conv2d plus a Linear\'s projection of a vector per image (the time embedding), with and without biases', async () => {
+      await gradCheck((x, w, b, u, pw, pb) => F.conv2d(x, w, b, { padding: 1, project: { x: u, weight: pw, bias: pb } }), [r([2, 3, 5, 4], 102), r([4, 3, 3, 3], 103, 0.5), r([4], 104), r([2, 6], 105), r([4, 6], 106, 0.5), r([4], 107)]);
+      await gradCheck((x, w, u, pw) => F.conv2d(x, w, null, { stride: 2, padding: 1, project: { x: u, weight: pw } }), [r([2, 2, 5, 5], 108), r([3, 2, 3, 3], 109, 0.5), r([2, 5], 110), r([3, 5], 111, 0.5)]);
+    });
+    it('linear then SiLU (with a gradient recorded: a SiLU op after the product)', () =>
+      gradCheck((x, w, b) => F.linear(x, w, b, { silu: true }), [r([3, 5], 112), r([4, 5], 113), r([4], 114)]));
   });
 
   describe('conv2d', () => {

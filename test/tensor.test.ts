@@ -1,7 +1,7 @@
 // Tensors, views, broadcasting, autodiff bookkeeping and seeded randomness.
 
 import { expect } from 'chai';
-import { F, Rng, manualSeed, noGrad, ones, randn, tensor, zeros, isGradEnabled } from 'ddpm-ts';
+import { F, Rng, manualSeed, noGrad, ones, optim, randn, tensor, zeros, isGradEnabled } from 'ddpm-ts';
 
 const values = (t: { toFloat32Array(): Float32Array }) => Array.from(t.toFloat32Array());
 
@@ -91,6 +91,27 @@ describe('autodiff', () => {
     expect(values(x.grad!)).to.deep.equal([2, 4, 6]);
     F.sum(F.mul(x, 3)).backward();
     expect(values(x.grad!)).to.deep.equal([5, 7, 9]);
+  });
+
+  it('a convolution\'s weight and bias, and a GroupNorm\'s γ and β, get their gradients as regions of one storage: each accumulates on its own, and zeroGrad frees the storage with its last holder', () => {
+    const rng = new Rng(3);
+    const x = randn([2, 3, 4, 4], rng), w = randn([4, 3, 3, 3], rng, { requiresGrad: true }), b = randn([4], rng, { requiresGrad: true });
+    const gamma = randn([4], rng, { requiresGrad: true }), beta = randn([4], rng, { requiresGrad: true });
+    const loss = () => F.sum(F.square(F.groupNorm(F.conv2d(x, w, b, { padding: 1 }), 2, gamma, beta)));
+    loss().backward();
+    for (const [weight, bias] of [[w, b], [gamma, beta]] as const) {
+      expect(bias.grad!.storage, 'one storage').to.equal(weight.grad!.storage);
+      expect([weight.grad!.offset, bias.grad!.offset]).to.deep.equal([0, weight.size]);
+    }
+    const first = [w, b, gamma, beta].map((p) => values(p.grad!));
+    loss().backward(); // accumulates in place, each in its own region
+    [w, b, gamma, beta].forEach((p, k) => values(p.grad!).forEach((v, i) => expect(v).to.be.closeTo(2 * first[k]![i]!, 1e-4 * (1 + Math.abs(v)))));
+    const bGrad = b.grad!;
+    new optim.Adam([w]).zeroGrad();
+    expect(w.grad).to.equal(null);
+    expect(values(bGrad)).to.deep.equal(values(b.grad!)); // the bias still holds the storage
+    new optim.Adam([b]).zeroGrad();
+    expect(() => values(bGrad)).to.throw(/zeroGrad/);
   });
 
   it('a non-scalar needs gradOutput of its own shape', () => {

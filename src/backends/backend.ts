@@ -58,6 +58,13 @@ export const BUCKET_MEMBERS = 10;
 export const BUCKET_INPUTS = 6;
 export const ADAM_BUCKET_INPUTS = BUCKET_INPUTS - 1;
 
+/** A Linear's output as a convolution adds it: x [N, K] · weightᵀ ([F, K]) + bias [F]. */
+export interface Projection {
+  x: View;
+  weight: View;
+  bias: View | null;
+}
+
 /** Adam's hyper-parameters for one step (see kernels/optim.ts). */
 export interface AdamHyper {
   beta1: number;
@@ -107,11 +114,12 @@ export interface PrimitiveBackend {
   /** Gradient of conv2d with respect to x, given dy and the input's shape. */
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage;
   /**
-   * Gradient of conv2d with respect to w, given x, dy and the weight's shape; `withBias` appends
-   * the bias's, Σ dy over images and positions ([F]), after it in the same storage (one launch
-   * for both on a GPU: the two gradients are views of one storage).
+   * Gradient of conv2d with respect to w, given x, dy and the weight's shape, followed in the
+   * same storage by `biasCopies` copies of the bias's, Σ dy over images and positions ([F] each):
+   * one launch for all on a GPU, the gradients views of one storage. Two copies when the
+   * convolution also adds a projection's bias (conv2dProject), whose gradient is the same.
    */
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage;
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, biasCopies: number): Storage;
 
   /**
    * dst takes src's values (both whole storages of one size), and src is used up: its memory
@@ -136,15 +144,22 @@ export interface PrimitiveBackend {
  */
 export interface FusedKernels {
   /**
-   * alpha · a·b (+ bias along the last axis): matmul's product, scaled and biased as it is
-   * written (attention's 1/√C, a Linear's bias). bias [N] for a [B,M,K]·[B,K,N] product.
+   * alpha · a·b (+ bias along the last axis) (then SiLU when `silu`): matmul's product, scaled,
+   * biased and activated as it is written (attention's 1/√C, a Linear's bias, the time
+   * embedding's SiLU). bias [N] for a [B,M,K]·[B,K,N] product.
    */
-  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage;
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null, silu?: boolean): Storage;
   /**
    * conv2d(x, w, bias) + add, where `add` is a view of the output's shape [N,F,Ho,Wo] (broadcast
    * axes have stride 0): a residual connection, or a per-image channel bias (the time embedding).
    */
   conv2dAdd(x: View, w: View, bias: View | null, add: View, g: Conv2dGeometry): Storage;
+  /**
+   * conv2d(x, w, bias) + a per-image channel bias made by a Linear, u·pwᵀ + pb ([N, F]) added at
+   * every position (the time embedding's projection): the product is worked out as the output is
+   * written, no launch of its own.
+   */
+  conv2dProject(x: View, w: View, bias: View | null, project: Projection, g: Conv2dGeometry): Storage;
 
   /** Softmax of x along its last axis, contiguous. */
   softmax(x: View): Storage;
@@ -200,8 +215,8 @@ export function fusedKernels(be: Backend): {
   softmax: Pick<FusedKernels, 'softmax' | 'softmaxGrad'> | null;
   groupNorm: Pick<FusedKernels, 'groupNorm' | 'groupNormBackward'> | null;
   optimizer: Pick<FusedKernels, 'maxFused' | 'adamStep' | 'sumSquares' | 'blend'> | null;
-  epilogue: Pick<FusedKernels, 'matmulEpilogue' | 'conv2dAdd'> | null;
+  epilogue: Pick<FusedKernels, 'matmulEpilogue' | 'conv2dAdd' | 'conv2dProject'> | null;
 } {
   const has = <K extends keyof FusedKernels>(...keys: K[]) => (keys.every((k) => be[k] !== undefined) ? (be as Pick<FusedKernels, K>) : null);
-  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamStep', 'sumSquares', 'blend'), epilogue: has('matmulEpilogue', 'conv2dAdd') };
+  return { softmax: has('softmax', 'softmaxGrad'), groupNorm: has('groupNorm', 'groupNormBackward'), optimizer: has('maxFused', 'adamStep', 'sumSquares', 'blend'), epilogue: has('matmulEpilogue', 'conv2dAdd', 'conv2dProject') };
 }

@@ -28,6 +28,6 @@ export class AttentionBlock extends Module {
     const [B, C, H, W] = x.shape as [number, number, number, number];
     const qkv = F.reshape(this.qkv.forward(this.norm.forward(x)), [B, 3, C, H * W]);
     const h = F.attention(qkv, 1 / Math.sqrt(C)); // softmax(qᵀk/√C) weighting v, as one op (ops/attention.ts)
-    return this.proj.forward(F.reshape(h, [B, C, H, W]), x); // proj(h) + x: the residual added as proj writes
+    return this.proj.forward(F.reshape(h, [B, C, H, W]), { add: x }); // proj(h) + x: the residual added as proj writes
   }
 }

@@ -25,8 +25,9 @@ export class Linear extends Module {
     this.bias = bias ? this.addParameter('bias', uniform([outFeatures], bound, rng)) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+  /** x·Wᵀ + b, then SiLU where `silu` (applied as the product is written when no gradient is recorded). */
+  forward(x: Tensor, { silu = false }: { silu?: boolean } = {}): Tensor {
+    return F.linear(x, this.weight, this.bias, { silu });
   }
 }
 
@@ -53,9 +54,13 @@ export class Conv2d extends Module {
     if (this.bias) gradientsPacked(this.weight, this.bias); // conv2d returns both gradients from one kernel
   }
 
-  /** conv(x), plus `add` (broadcast to the output) where given: added as the output is written on a GPU. */
-  forward(x: Tensor, add: Tensor | null = null): Tensor {
-    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, add });
+  /**
+   * conv(x), plus `add` (broadcast to the output) or a Linear's `project`ion of a vector per
+   * image (added at every position) where given: added as the output is written on a GPU.
+   */
+  forward(x: Tensor, { add = null, project = null }: { add?: Tensor | null; project?: { x: Tensor; linear: Linear } | null } = {}): Tensor {
+    const projection = project && { x: project.x, weight: project.linear.weight, bias: project.linear.bias };
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, add, project: projection });
   }
 
   /** Sets weight and bias to zero (DDPM's zero-initialised output layers). */

@@ -17,9 +17,13 @@ export class TimeEmbedding extends Module {
     this.dense1 = this.addModule('dense1', new Linear(dim, dim, { rng }));
   }
 
-  /** t: one integer timestep per batch item → [B, dim]. */
-  forward(t: ArrayLike<number>): Tensor {
+  /**
+   * t: one integer timestep per batch item → [B, dim]; with `silu`, SiLU of it (what the UNet's
+   * blocks read). Both SiLUs are applied by the Linear before them as it writes, when no
+   * gradient is recorded (sampling): the embedding then takes three launches (an upload, two products).
+   */
+  forward(t: ArrayLike<number>, { silu = false }: { silu?: boolean } = {}): Tensor {
     const emb = F.timestepEmbedding(t, this.baseChannels);
-    return this.dense1.forward(F.silu(this.dense0.forward(emb)));
+    return this.dense1.forward(this.dense0.forward(emb, { silu: true }), { silu });
   }
 }

@@ -190,9 +190,9 @@ class Level extends Container {
    * Runs the blocks; `before` feeds each block (the decoder concatenates a skip), `after` sees
    * each result. `tembSilu` is SiLU(temb), computed once for every block.
    */
-  run(h: Tensor, temb: Tensor, tembSilu: Tensor, before: (h: Tensor) => Tensor, after: (h: Tensor) => void): Tensor {
+  run(h: Tensor, tembSilu: Tensor, before: (h: Tensor) => Tensor, after: (h: Tensor) => void): Tensor {
     this.res.items.forEach((rb, j) => {
-      h = rb.forward(before(h), temb, tembSilu);
+      h = rb.forward(before(h), null, tembSilu);
       if (this.attn.length) h = this.attn.at(j).forward(h);
       after(h);
     });
@@ -242,22 +242,21 @@ export class UNet extends Module {
       throw new Error(`UNet.forward: x ${shapeStr(x.shape)} should be [B, ${c.inChannels}, ${c.imageSize}, ${c.imageSize}]`);
     }
     if (t.length !== x.shape[0]) throw new Error(`UNet.forward: ${t.length} timesteps for a batch of ${x.shape[0]}`);
-    const temb = this.time.forward(t);
     // Every ResBlock projects SiLU(temb): one activation for all of them (and one gradient).
-    const tembSilu = F.silu(temb);
+    const tembSilu = this.time.forward(t, { silu: true });
     let h = this.convIn.forward(x);
     const skips = [h];
     for (const level of this.down.items) {
-      h = level.run(h, temb, tembSilu, (u) => u, (u) => skips.push(u));
+      h = level.run(h, tembSilu, (u) => u, (u) => skips.push(u));
       if (level.resample) {
         h = level.resample.forward(h);
         skips.push(h);
       }
     }
-    h = this.mid.res2.forward(this.mid.attn.forward(this.mid.res1.forward(h, temb, tembSilu)), temb, tembSilu);
+    h = this.mid.res2.forward(this.mid.attn.forward(this.mid.res1.forward(h, null, tembSilu)), null, tembSilu);
     for (let i = this.up.length - 1; i >= 0; i--) {
       const level = this.up.at(i);
-      h = level.run(h, temb, tembSilu, (u) => F.concatChannels([u, skips.pop()!]), () => {});
+      h = level.run(h, tembSilu, (u) => F.concatChannels([u, skips.pop()!]), () => {});
       if (level.resample) h = level.resample.forward(F.upsampleNearest2x(h));
     }
     return this.convOut.forward(this.normOut.forwardSilu(h));

@@ -1,10 +1,11 @@
 // Matrix products.
 
-import { record } from '../tensor/autograd.js';
+import { isGradEnabled, record } from '../tensor/autograd.js';
 import { broadcastShapes, shapeStr, sizeOf } from '../util/shape.js';
 import { sameBackend, Tensor } from '../tensor/tensor.js';
 import { fusedKernels } from '../backends/backend.js';
 import { add, mul } from './elementwise.js';
+import { silu } from './activation.js';
 import { sum } from './reduce.js';
 import { expand, reshape, transpose } from './view.js';
 
@@ -13,6 +14,12 @@ export interface MatmulOptions {
   alpha?: number;
   /** Added along the last axis, [N] (a Linear's bias). */
   bias?: Tensor | null;
+  /**
+   * SiLU of the result (the time embedding's activation): applied as the product is written
+   * where no gradient is recorded (its backward would need the value SiLU replaced), else by a
+   * SiLU op after it.
+   */
+  silu?: boolean;
 }
 
 /**
@@ -21,21 +28,23 @@ export interface MatmulOptions {
  * (transposes are free views; the backend reads them strided). Where the backend has the
  * epilogue kernels, alpha and the bias are applied as the product is written (no launch more).
  */
-export function bmm(a: Tensor, b: Tensor, { alpha = 1, bias = null }: MatmulOptions = {}): Tensor {
+export function bmm(a: Tensor, b: Tensor, { alpha = 1, bias = null, silu: withSilu = false }: MatmulOptions = {}): Tensor {
   if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
     throw new Error(`bmm: cannot multiply ${shapeStr(a.shape)} by ${shapeStr(b.shape)} (need [B,M,K] and [B,K,N])`);
   }
   const N = b.shape[2]!;
   if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) throw new Error(`bmm: bias ${shapeStr(bias.shape)} should be [${N}]`);
   const be = sameBackend('bmm', a, b, bias);
-  const plain = alpha === 1 && !bias;
   const epilogue = fusedKernels(be).epilogue;
+  const recorded = isGradEnabled() && [a, b, bias].some((t) => t?.requiresGrad);
+  if (withSilu && (recorded || !epilogue)) return silu(bmm(a, b, { alpha, bias }));
+  const plain = alpha === 1 && !bias && !withSilu;
   if (!plain && !epilogue) {
     const product = bmm(a, b);
     const scaled = alpha === 1 ? product : mul(product, alpha);
     return bias ? add(scaled, bias) : scaled;
   }
-  const storage = plain ? be.matmul(a, b) : epilogue!.matmulEpilogue(a, b, alpha, bias);
+  const storage = plain ? be.matmul(a, b) : epilogue!.matmulEpilogue(a, b, alpha, bias, withSilu);
   const out = new Tensor(storage, [a.shape[0]!, a.shape[1]!, N]);
   return record(out, 'bmm', bias ? [a, b, bias] : [a, b], (g) => [
     a.requiresGrad ? bmm(g, transpose(b), { alpha }) : null,
@@ -72,8 +81,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   return reshape(bmm(a3, b3, options), [...batch, M, N]);
 }
 
-/** y = x·Wᵀ + b, with W [out, in] as in PyTorch; x [..., in]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/** y = x·Wᵀ + b, with W [out, in] as in PyTorch; x [..., in]; SiLU(y) with `silu` (see MatmulOptions). */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, { silu = false }: { silu?: boolean } = {}): Tensor {
   if (weight.rank !== 2 || x.rank < 1 || x.shape[x.rank - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${shapeStr(x.shape)} does not fit weight ${shapeStr(weight.shape)} (need [..., in] and [out, in])`);
   }
@@ -81,6 +90,6 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new Error(`linear: bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(weight.shape)} (need [${weight.shape[0]}])`);
   }
   const x2 = x.rank === 1 ? reshape(x, [1, -1]) : x;
-  const y = matmul(x2, transpose(weight), { bias });
+  const y = matmul(x2, transpose(weight), { bias, silu });
   return x.rank === 1 ? reshape(y, [weight.shape[0]!]) : y;
 }

@@ -177,7 +177,7 @@ export function backward(root: Tensor, gradOutput?: Tensor): void {
 
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
-  // Storages a leaf may not take as its own: the caller's gradOutput, and those leaves took already.
+  // Regions (storage, offset) a leaf may not take as its own: the caller's gradOutput, and those leaves took already.
   const taken = new Map<Storage, Set<number>>([[seed.storage, new Set([seed.offset])]]);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {

@@ -6,7 +6,7 @@
 
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
+import { convOutputSize, type AdamHyper, type Backend, type BinaryOp, type Conv2dGeometry, type Projection, type ReduceOp, type Storage, type UnaryOp, type View } from '../backend.js';
 import { isContiguous, sizeOf } from '../../util/shape.js';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward, type ConvAlgorithm, type ConvDims } from './conv.js';
 import type { Mat } from './gemm.js';
@@ -313,12 +313,13 @@ export class CpuBackend implements Backend {
   // The epilogues: one pass over the fresh output, the float32 operations the composed ops do in
   // the same order (a CPU pays little for the extra pass; the ops take one path on every backend).
 
-  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage {
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null, silu = false): Storage {
     const out = this.matmul(a, b), data = dataOf(out), N = b.shape[2]!;
     const biasData = bias && contiguousData(bias);
     for (let i = 0; i < data.length; i++) {
       const scaled = alpha === 1 ? data[i]! : Math.fround(data[i]! * alpha);
-      data[i] = biasData ? Math.fround(scaled + biasData[i % N]!) : scaled;
+      const biased = biasData ? Math.fround(scaled + biasData[i % N]!) : scaled;
+      data[i] = silu ? biased * sigmoid(biased) : biased; // rounded as it is stored, as unary('silu')
     }
     return out;
   }
@@ -329,23 +330,32 @@ export class CpuBackend implements Backend {
     return y;
   }
 
+  /** The projection as a Linear computes it (u·pwᵀ + pb), then added as conv2dAdd adds a view [N, F, 1, 1] of it. */
+  conv2dProject(x: View, w: View, bias: View | null, project: Projection, g: Conv2dGeometry): Storage {
+    const [N, K] = project.x.shape as [number, number], F = project.weight.shape[0]!;
+    const pwT: View = { ...project.weight, shape: [1, K, F], strides: [0, project.weight.strides[1]!, project.weight.strides[0]!] };
+    const p = this.matmulEpilogue({ ...project.x, shape: [1, N, K], strides: [0, ...project.x.strides] }, pwT, 1, project.bias);
+    const y = this.conv2dAdd(x, w, bias, { storage: p, shape: [N, F, convOutputSize(x.shape[2]!, w.shape[2]!, g), convOutputSize(x.shape[3]!, w.shape[3]!, g)], strides: [F, 1, 0, 0], offset: 0 }, g);
+    return y;
+  }
+
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
     const d = convDims(xShape, w.shape, g);
     return new CpuStorage(this, conv2dBackwardInput(contiguousData(dy), contiguousData(w), d, this.conv));
   }
 
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, biasCopies: number): Storage {
     const d = convDims(x.shape, wShape, g);
     const dys = contiguousData(dy);
     const dw = conv2dBackwardWeight(contiguousData(x), dys, d, this.conv);
-    if (!withBias) return new CpuStorage(this, dw);
-    // The bias's gradient after the weight's: Σ dy over images and positions, in float64 then rounded.
-    const out = new Float32Array(dw.length + d.F), P = d.Ho * d.Wo;
+    if (biasCopies === 0) return new CpuStorage(this, dw);
+    // The bias's gradient after the weight's (as many copies as asked): Σ dy over images and positions, in float64 then rounded.
+    const out = new Float32Array(dw.length + biasCopies * d.F), P = d.Ho * d.Wo;
     out.set(dw);
     for (let f = 0; f < d.F; f++) {
       let s = 0;
       for (let n = 0; n < d.N; n++) for (let k = 0, at = (n * d.F + f) * P; k < P; k++) s += dys[at + k]!;
-      out[dw.length + f] = s;
+      for (let copy = 0; copy < biasCopies; copy++) out[dw.length + copy * d.F + f] = s;
     }
     return new CpuStorage(this, out);
   }

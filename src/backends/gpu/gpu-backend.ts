@@ -19,7 +19,7 @@
 // Values stay on the GPU from kernel to kernel: `read` (or `readAsync` on WebGPU) is the only
 // download.
 
-import type { AdamHyper, Backend, BinaryOp, Conv2dGeometry, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
+import type { AdamHyper, Backend, BinaryOp, Conv2dGeometry, Projection, ReduceOp, Storage, UnaryOp, View } from '../backend.js';
 import { Launcher } from './launch.js';
 import * as copy from './launchers/copy.js';
 import * as conv from './launchers/conv.js';
@@ -215,16 +215,20 @@ export class GpuBackend implements Backend {
     return conv.conv2d(this.launcher, x, w, bias, g, add);
   }
 
-  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null): Storage {
-    return matmul.matmul(this.launcher, a, b, alpha, bias);
+  conv2dProject(x: View, w: View, bias: View | null, project: Projection, g: Conv2dGeometry): Storage {
+    return conv.conv2d(this.launcher, x, w, bias, g, null, project);
+  }
+
+  matmulEpilogue(a: View, b: View, alpha: number, bias: View | null, silu = false): Storage {
+    return matmul.matmul(this.launcher, a, b, alpha, bias, silu);
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
     return conv.conv2dBackwardInput(this.launcher, dy, w, xShape, g);
   }
 
-  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
-    return conv.conv2dBackwardWeight(this.launcher, x, dy, wShape, g, withBias);
+  conv2dBackwardWeight(x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, biasCopies: number): Storage {
+    return conv.conv2dBackwardWeight(this.launcher, x, dy, wShape, g, biasCopies);
   }
 
   // The fused kernels (see backend.ts): softmax, GroupNorm with SiLU, the optimizers' buckets.

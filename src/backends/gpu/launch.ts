@@ -15,12 +15,13 @@ import { gather as gatherKernel, fill } from '../../../kernels/copy.js';
 import { affine, channelOf, gradA, statOf } from '../../../kernels/norm.js';
 import { applyBinary, applyUnary, sigmoidOf, siluGradOf } from '../../../kernels/elementwise.js';
 import { floorDiv, MAX_RANK, viewOffset } from '../../../kernels/strided.js';
+import { atOf, lengthOf, memberOf, slotOf, startOf } from '../../../kernels/optim.js';
 import type { CompiledKernel, KernelValue, OpenGpu } from './open-gpujs.js';
 import type { LaunchQueue } from './queue.js';
 import { cellOf, valueOf, type Cell, type GpuStorage, type Storages } from './storage.js';
 
 /** The helper functions kernels may call (gpu.js compiles those a kernel uses into its shader). */
-const HELPERS = [floorDiv, viewOffset, sigmoidOf, siluGradOf, applyUnary, applyBinary, channelOf, statOf, affine, gradA] as unknown as Array<(...args: never[]) => number>;
+const HELPERS = [floorDiv, viewOffset, sigmoidOf, siluGradOf, applyUnary, applyBinary, channelOf, statOf, affine, gradA, memberOf, startOf, lengthOf, slotOf, atOf] as unknown as Array<(...args: never[]) => number>;
 
 /**
  * About the most products one thread of a reduction kernel adds one after another: longer sums

@@ -3,7 +3,7 @@
 // outputs are added.
 
 import { sizeOf } from '../../../util/shape.js';
-import { convOutputSize, type Conv2dGeometry, type Storage, type View } from '../../backend.js';
+import { convOutputSize, type Conv2dGeometry, type Projection, type Storage, type View } from '../../backend.js';
 import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
 import { MAX_SERIAL, outputDims, viewConstants, type Launcher } from '../launch.js';
 import { sliced } from '../slicing.js';
@@ -16,22 +16,35 @@ function convConstants(xShape: readonly number[], wShape: readonly number[], g: 
   return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
 }
 
-/** conv2d(x, w, bias) (+ add, a view of the output's shape, read in place: conv2dAdd's epilogue). */
-export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null = null): Storage {
+/**
+ * conv2d(x, w, bias) (+ add, a view of the output's shape, read in place: conv2dAdd's epilogue)
+ * (+ a projection: u·pwᵀ + pb, [N, F], added at every position: conv2dProject's).
+ */
+export function conv2d(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null = null, project: Projection | null = null): Storage {
   const c = convConstants(x.shape, w.shape, g);
-  const slicedInputs = add ? [{ view: x, axis: 0 }, { view: add, axis: 0 }] : [{ view: x, axis: 0 }];
-  return sliced(l, { name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: slicedInputs, whole: [w, bias] }, ([x, add], [w, bias]) => [conv2dWithin(l, x!, w!, bias!, g, add ?? null)])[0]!;
+  const slicedInputs = [{ view: x, axis: 0 }, ...(add ? [{ view: add, axis: 0 }] : []), ...(project ? [{ view: project.x, axis: 0 }] : [])];
+  return sliced(l, { name: 'conv2d', items: c.N!, outputs: [{ item: c.F! * c.Ho! * c.Wo! }], sliced: slicedInputs, whole: [w, bias, project?.weight ?? null, project?.bias ?? null] }, (parts, [w, bias, pw, pb]) => {
+    const [x, ...rest] = parts;
+    const addPart = add ? rest.shift()! : null;
+    const projectPart = project ? { x: rest.shift()!, weight: pw!, bias: pb ?? null } : null;
+    return [conv2dWithin(l, x!, w!, bias!, g, addPart, projectPart)];
+  })[0]!;
 }
 
-function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null): Storage {
+function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2dGeometry, add: View | null, project: Projection | null): Storage {
   const c = convConstants(x.shape, w.shape, g);
   const xs = l.contiguous(x), ws = l.contiguousAt(w);
   const bs = bias ? l.contiguousAt(bias) : l.filled(1, 0);
   const outShape = [c.N!, c.F!, c.Ho!, c.Wo!];
-  // Without an add, its slot repeats x and its strides are zeros (never read).
+  // Without an add, its slot repeats x and its strides are zeros (never read); so do a missing projection's.
   const addConstants = { ...outputDims(outShape), ...viewConstants('add', add ?? { shape: outShape, strides: [0, 0, 0, 0], offset: 0 }) };
-  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants }, xs, ws, bs, add ? l.arg(add.storage) : xs, ws.at, bs.at);
-  l.done(xs.temp, ws.temp, bs.temp);
+  const us = project ? l.contiguous(project.x) : null;
+  const pws = project ? l.contiguousAt(project.weight) : null;
+  const pbs = project?.bias ? l.contiguousAt(project.bias) : null;
+  const projectConstants = { hasProjection: project ? 1 : 0, hasProjectionBias: pbs ? 1 : 0, K: project ? project.x.shape[1]! : 1 };
+  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants, ...projectConstants },
+    xs, ws, bs, add ? l.arg(add.storage) : xs, us ?? xs, pws ?? xs, pbs ?? xs, ws.at, bs.at, pws?.at ?? 0, pbs?.at ?? 0);
+  l.done(xs.temp, ws.temp, bs.temp, us?.temp ?? null, pws?.temp ?? null, pbs?.temp ?? null);
   return out;
 }
 
@@ -48,19 +61,19 @@ function conv2dBackwardInputWithin(l: Launcher, dy: View, w: View, xShape: reado
   return out;
 }
 
-/** dw, then db (Σ dy over images and positions) after it in the same storage when `withBias`. */
-export function conv2dBackwardWeight(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
-  const size = sizeOf(wShape) + (withBias ? wShape[0]! : 0);
-  return sliced(l, { name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size, combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [conv2dBackwardWeightWithin(l, x!, dy!, wShape, g, withBias)], (op, parts) => combine(l, op, parts))[0]!;
+/** dw, then `biasCopies` copies of db (Σ dy over images and positions) after it in the same storage. */
+export function conv2dBackwardWeight(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, biasCopies: number): Storage {
+  const size = sizeOf(wShape) + biasCopies * wShape[0]!;
+  return sliced(l, { name: 'conv2dBackwardWeight', items: x.shape[0]!, outputs: [{ size, combine: 'add' }], sliced: [{ view: x, axis: 0 }, { view: dy, axis: 0 }], whole: [] }, ([x, dy]) => [conv2dBackwardWeightWithin(l, x!, dy!, wShape, g, biasCopies)], (op, parts) => combine(l, op, parts))[0]!;
 }
 
 /**
  * Partial sums over parts of R output rows (n, oy), about MAX_SERIAL products a thread, then
  * their sum; fewer, longer parts where that many partial sums would not fit one texture.
  */
-function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, withBias: boolean): Storage {
+function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: readonly number[], g: Conv2dGeometry, biasCopies: number): Storage {
   const c = convConstants(x.shape, wShape, g);
-  const B = withBias ? c.F! : 0, size = sizeOf(wShape) + B, rows = c.N! * c.Ho!;
+  const B = biasCopies * c.F!, size = sizeOf(wShape) + B, rows = c.N! * c.Ho!;
   const maxParts = Math.max(1, Math.floor(l.pageSize / size));
   const R = Math.min(rows, Math.max(1, Math.floor(MAX_SERIAL / c.Wo!), Math.ceil(rows / maxParts))), parts = Math.ceil(rows / R);
   const xs = l.contiguous(x), dys = l.contiguous(dy);
