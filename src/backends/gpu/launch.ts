@@ -98,19 +98,39 @@ export class Launcher {
    * cell is filled when the launch has run).
    */
   run(name: string, fn: unknown, size: number, constants: Record<string, number>, ...args: Arg[]): GpuStorage {
+    return this.launch(name, fn, size, constants, args, false);
+  }
+
+  /** Whether kernels may write four values a thread (WebGPU: `runFour`). */
+  get fourPerThread(): boolean {
+    return this.gpu.createFourKernel !== null;
+  }
+
+  /**
+   * The same for a kernel whose threads return four values each, `size`/4 threads writing values
+   * 4t…4t+3 (only where fourPerThread: on WebGPU).
+   */
+  runFour(name: string, fn: unknown, size: number, constants: Record<string, number>, ...args: Arg[]): GpuStorage {
+    if (size % 4 !== 0) throw new Error(`gpu backend: ${name} writes four values a thread, but its output holds ${size}`);
+    return this.launch(name, fn, size, constants, args, true);
+  }
+
+  private launch(name: string, fn: unknown, size: number, constants: Record<string, number>, args: Arg[], four: boolean): GpuStorage {
     if (size === 0) return this.storages.wrap(new Float32Array(0), 0);
     if (size > this.pageSize) {
       throw new Error(`gpu backend: ${name} would write ${size.toLocaleString('en-US')} values, more than one texture holds here (${this.pageSize.toLocaleString('en-US')})`);
     }
     // The cache key, built by plain concatenation: this runs on every launch (JSON.stringify here
     // led the JavaScript time of a step).
-    let key = `${name}|${size}|`;
+    let key = `${name}|${four ? 'four|' : ''}${size}|`;
     for (const k in constants) key += `${k}=${constants[k]},`;
     for (const a of args) key += typeof a === 'number' ? '|n' : `|${a.size}`;
     let kernel = this.kernels.get(key);
     const first = !kernel;
     if (!kernel) {
-      kernel = this.gpu.createKernel(fn as (...a: never[]) => number, { output: [size], constants, functions: HELPERS });
+      const settings = { output: [size] as [number], constants, functions: HELPERS };
+      if (four && !this.gpu.createFourKernel) throw new Error(`gpu backend: ${name} writes four values a thread, which mode '${this.gpu.mode}' cannot`);
+      kernel = four ? this.gpu.createFourKernel!(fn as (...a: never[]) => number[], settings) : this.gpu.createKernel(fn as (...a: never[]) => number, settings);
       if (this.instrument) kernel = this.instrument(kernel, name);
       this.kernels.set(key, kernel);
     }

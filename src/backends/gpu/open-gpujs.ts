@@ -67,6 +67,13 @@ export interface OpenGpu {
   /** Compiles a kernel function as a pipeline kernel with immutable outputs, in single precision. */
   createKernel(fn: (...args: never[]) => number, settings: KernelSettings): CompiledKernel;
   /**
+   * On WebGPU, a kernel whose threads return four values each (`return [a, b, c, d]`, output
+   * size/4 threads) as a kernel of `size` values one after another: its result is the flat buffer
+   * other kernels read. Null on GL modes, where a four-value result is a texture of another
+   * layout (RGBA texels), and in 'cpu' mode.
+   */
+  createFourKernel: ((fn: (...args: never[]) => number[], settings: KernelSettings) => CompiledKernel) | null;
+  /**
    * Frees gpu.js's kernels and context. On WebGPU the device is shared by every gpu.js instance:
    * the last one closed destroys it, which a Node process needs before it can exit (Dawn keeps it
    * alive, and aborts on exit while a device lives).
@@ -92,6 +99,35 @@ interface GpuJsModule {
   GPU: new (settings: { mode: string }) => GpuJsInstance;
   /** The shared WebGPU device's owner; `destroy()` ends it. */
   WebGPUContext?: { destroy(): Promise<void> };
+}
+
+/** gpu.js's pipeline result on WebGPU (its WebGPUBufferResult): a buffer, its shape and values a thread. */
+interface BufferResult {
+  buffer: object;
+  output: number[];
+  componentCount: number;
+  context: object;
+  kernel: object;
+  delete(): void;
+  constructor: new (settings: Omit<BufferResult, 'delete' | 'constructor'>) => BufferResult;
+}
+
+/**
+ * A WebGPU kernel returning four values a thread, whose results are relabeled as `size` values
+ * of one each: gpu.js 2.24.1 refuses a four-value result as another kernel's argument, yet its
+ * buffer already holds the values thread after thread (`result[4t + c]`), which is the flat
+ * layout every kernel reads. The new handle shares the buffer (gpu.js counts its references:
+ * `_refs`), and the four-value one is dropped. This is the one place that relies on gpu.js's
+ * WebGPUBufferResult; test/gpu-backend.test.ts fails if the pinned version changes it.
+ */
+function flatResults(kernel: GpuJsKernel, size: number): CompiledKernel {
+  return (async (...args: unknown[]) => {
+    const four = (await kernel(...args)) as BufferResult;
+    if (four.componentCount !== 4 || four.output[0]! * 4 !== size) throw new Error(`gpu.js returned ${four.output} × ${four.componentCount} values where a four-value kernel of ${size} was expected (gpu.js changed?)`);
+    const flat = new four.constructor({ buffer: four.buffer, output: [size], componentCount: 1, context: four.context, kernel: four.kernel });
+    four.delete();
+    return flat;
+  }) as unknown as CompiledKernel;
 }
 
 /** gpu.js's kernel class for each mode we accept. */
@@ -214,6 +250,7 @@ export async function openGpu(mode: GpuMode): Promise<OpenGpu> {
     submit: () => device && submitLaunches(device),
     submits: () => (device ? submitCount(device) : 0),
     createKernel: (fn, s) => gpu.createKernel(fn, settings(s)) as unknown as CompiledKernel,
+    createFourKernel: webgpu ? (fn, s) => flatResults(gpu.createKernel(fn, settings({ ...s, output: [s.output[0] / 4] })), s.output[0]) : null,
     destroy: async () => {
       if (glMode) dropTexturePool(gl);
       if (device) submitLaunches(device); // what is recorded runs before its kernels' buffers go

@@ -4,7 +4,7 @@
 
 import { sizeOf } from '../../../util/shape.js';
 import { convOutputSize, type Conv2dGeometry, type Projection, type Storage, type View } from '../../backend.js';
-import { conv2d as conv2dKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
+import { conv2d as conv2dKernel, conv2dFour as conv2dFourKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardInputFour as conv2dBackwardInputFourKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
 import { MAX_SERIAL, outputDims, viewConstants, type Launcher } from '../launch.js';
 import { sliced } from '../slicing.js';
 import { combine } from './elementwise.js';
@@ -14,6 +14,15 @@ function convConstants(xShape: readonly number[], wShape: readonly number[], g: 
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [F, , kh, kw] = wShape as [number, number, number, number];
   return { N, C, H, W, F, kh, kw, Ho: convOutputSize(H, kh, g), Wo: convOutputSize(W, kw, g), s: g.stride, p: g.padding };
+}
+
+/**
+ * Whether the convolution runs four values a thread (conv2dFour, conv2dBackwardInputFour): where
+ * the mode can (WebGPU), for a 3×3 kernel, stride 1, padding 1 (output as wide as the input), and
+ * rows a multiple of four wide.
+ */
+function fourAThread(l: Launcher, c: Record<string, number>): boolean {
+  return l.fourPerThread && c.kh === 3 && c.kw === 3 && c.s === 1 && c.p === 1 && c.W! % 4 === 0;
 }
 
 /**
@@ -42,8 +51,12 @@ function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2
   const pws = project ? l.contiguousAt(project.weight) : null;
   const pbs = project?.bias ? l.contiguousAt(project.bias) : null;
   const projectConstants = { hasProjection: project ? 1 : 0, hasProjectionBias: pbs ? 1 : 0, K: project ? project.x.shape[1]! : 1 };
-  const out = l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants, ...projectConstants },
-    xs, ws, bs, add ? l.arg(add.storage) : xs, us ?? xs, pws ?? xs, pbs ?? xs, ws.at, bs.at, pws?.at ?? 0, pbs?.at ?? 0);
+  // Four outputs a thread where the mode can (WebGPU) and a row holds a multiple of four.
+  const constants = { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants, ...projectConstants };
+  const args = [xs, ws, bs, add ? l.arg(add.storage) : xs, us ?? xs, pws ?? xs, pbs ?? xs, ws.at, bs.at, pws?.at ?? 0, pbs?.at ?? 0];
+  const out = fourAThread(l, c)
+    ? l.runFour('conv2dFour', conv2dFourKernel, c.N! * c.F! * c.Ho! * c.Wo!, constants, ...args)
+    : l.run('conv2d', conv2dKernel, c.N! * c.F! * c.Ho! * c.Wo!, constants, ...args);
   l.done(xs.temp, ws.temp, bs.temp, us?.temp ?? null, pws?.temp ?? null, pbs?.temp ?? null);
   return out;
 }
@@ -56,7 +69,9 @@ export function conv2dBackwardInput(l: Launcher, dy: View, w: View, xShape: read
 function conv2dBackwardInputWithin(l: Launcher, dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {
   const c = convConstants(xShape, w.shape, g);
   const dys = l.contiguous(dy), ws = l.contiguousAt(w);
-  const out = l.run('conv2dBackwardInput', conv2dBackwardInputKernel, sizeOf(xShape), c, dys, ws, ws.at);
+  const out = fourAThread(l, c)
+    ? l.runFour('conv2dBackwardInputFour', conv2dBackwardInputFourKernel, sizeOf(xShape), c, dys, ws, ws.at)
+    : l.run('conv2dBackwardInput', conv2dBackwardInputKernel, sizeOf(xShape), c, dys, ws, ws.at);
   l.done(dys.temp, ws.temp);
   return out;
 }
