@@ -273,3 +273,94 @@ export function conv2dBackwardWeight(this: KernelThis, x: Input, dy: Input): num
   }
   return sum;
 }
+
+/**
+ * The weight gradient four values a thread where gpu.js can (WebGPU), for a filter of C·kh·kw a
+ * multiple of 4 and F a multiple of 4: thread t sums elements 4t…4t+3 of its part's block, four
+ * taps (c, ky, kx) of one filter f, which read the same dy value at every output position (one
+ * load for four products; one a product otherwise). A thread of the bias's block sums four
+ * channels' dy.
+ */
+export function conv2dBackwardWeightFour(this: KernelThis, x: Input, dy: Input): number[] {
+  const block = this.constants.size! + this.constants.B!;
+  const first = this.thread.x * 4;
+  const part = floorDiv(first, block);
+  const r = first - part * block;
+  const taps = this.constants.C! * this.constants.kh! * this.constants.kw!;
+  const plane = this.constants.Ho! * this.constants.Wo!;
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  let t3 = 0;
+  if (r >= this.constants.size!) {
+    // Four channels' bias sums, f0…f0+3 (F a multiple of 4: one copy of the bias's block).
+    const b = r - this.constants.size!;
+    const f0 = b - floorDiv(b, this.constants.F!) * this.constants.F!;
+    for (let j = 0; j < this.constants.R!; j++) {
+      const row = part * this.constants.R! + j;
+      const n = floorDiv(row, this.constants.Ho!);
+      const oy = row - n * this.constants.Ho!;
+      if (n < this.constants.N!) {
+        const dyRow = (n * this.constants.F! + f0) * plane + oy * this.constants.Wo!;
+        for (let ox = 0; ox < this.constants.Wo!; ox++) {
+          t0 += dy[dyRow + ox]!;
+          t1 += dy[dyRow + plane + ox]!;
+          t2 += dy[dyRow + 2 * plane + ox]!;
+          t3 += dy[dyRow + 3 * plane + ox]!;
+        }
+      }
+    }
+    return [t0, t1, t2, t3];
+  }
+  const f = floorDiv(r, taps);
+  const e = r - f * taps;
+  // The four taps (cᵢ, kyᵢ, kxᵢ) of elements e…e+3 of filter f.
+  const c0 = floorDiv(e, this.constants.kh! * this.constants.kw!);
+  const k0 = e - c0 * this.constants.kh! * this.constants.kw!;
+  const ky0 = floorDiv(k0, this.constants.kw!);
+  const kx0 = k0 - ky0 * this.constants.kw!;
+  const c1 = floorDiv(e + 1, this.constants.kh! * this.constants.kw!);
+  const k1 = e + 1 - c1 * this.constants.kh! * this.constants.kw!;
+  const ky1 = floorDiv(k1, this.constants.kw!);
+  const kx1 = k1 - ky1 * this.constants.kw!;
+  const c2 = floorDiv(e + 2, this.constants.kh! * this.constants.kw!);
+  const k2 = e + 2 - c2 * this.constants.kh! * this.constants.kw!;
+  const ky2 = floorDiv(k2, this.constants.kw!);
+  const kx2 = k2 - ky2 * this.constants.kw!;
+  const c3 = floorDiv(e + 3, this.constants.kh! * this.constants.kw!);
+  const k3 = e + 3 - c3 * this.constants.kh! * this.constants.kw!;
+  const ky3 = floorDiv(k3, this.constants.kw!);
+  const kx3 = k3 - ky3 * this.constants.kw!;
+  for (let j = 0; j < this.constants.R!; j++) {
+    const row = part * this.constants.R! + j;
+    const n = floorDiv(row, this.constants.Ho!);
+    const oy = row - n * this.constants.Ho!;
+    if (n < this.constants.N!) {
+      const dyRow = (n * this.constants.F! + f) * plane + oy * this.constants.Wo!;
+      const iy0 = oy * this.constants.s! - this.constants.p! + ky0;
+      const iy1 = oy * this.constants.s! - this.constants.p! + ky1;
+      const iy2 = oy * this.constants.s! - this.constants.p! + ky2;
+      const iy3 = oy * this.constants.s! - this.constants.p! + ky3;
+      const xImage = n * this.constants.C!;
+      // Where each tap's input row starts, −1 where the row falls in the padding (its products are skipped).
+      let x0 = -1;
+      if (iy0 >= 0 && iy0 < this.constants.H!) x0 = ((xImage + c0) * this.constants.H! + iy0) * this.constants.W!;
+      let x1 = -1;
+      if (iy1 >= 0 && iy1 < this.constants.H!) x1 = ((xImage + c1) * this.constants.H! + iy1) * this.constants.W!;
+      let x2 = -1;
+      if (iy2 >= 0 && iy2 < this.constants.H!) x2 = ((xImage + c2) * this.constants.H! + iy2) * this.constants.W!;
+      let x3 = -1;
+      if (iy3 >= 0 && iy3 < this.constants.H!) x3 = ((xImage + c3) * this.constants.H! + iy3) * this.constants.W!;
+      for (let ox = 0; ox < this.constants.Wo!; ox++) {
+        const dv = dy[dyRow + ox]!;
+        const ix = ox * this.constants.s!;
+        // Input column ix − p + kxᵢ must lie in the row.
+        if (x0 >= 0 && ix - this.constants.p! + kx0 >= 0 && ix - this.constants.p! + kx0 < this.constants.W!) t0 += dv * x[x0 + ix - this.constants.p! + kx0]!;
+        if (x1 >= 0 && ix - this.constants.p! + kx1 >= 0 && ix - this.constants.p! + kx1 < this.constants.W!) t1 += dv * x[x1 + ix - this.constants.p! + kx1]!;
+        if (x2 >= 0 && ix - this.constants.p! + kx2 >= 0 && ix - this.constants.p! + kx2 < this.constants.W!) t2 += dv * x[x2 + ix - this.constants.p! + kx2]!;
+        if (x3 >= 0 && ix - this.constants.p! + kx3 >= 0 && ix - this.constants.p! + kx3 < this.constants.W!) t3 += dv * x[x3 + ix - this.constants.p! + kx3]!;
+      }
+    }
+  }
+  return [t0, t1, t2, t3];
+}

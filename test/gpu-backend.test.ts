@@ -126,14 +126,16 @@ for (const mode of modes) {
     /** fn run on a gpu backend whose textures hold at most `side`² values, so bigger tensors are split into pages. */
     const withSmallTextures = <T>(side: number, fn: (small: GpuBackend) => T | Promise<T>): Promise<T> => withOwnBackend({ maxTextureSize: side }, fn);
 
-    if (mode === 'webgpu') it('3×3 convolutions (stride 1, padding 1) write four values a thread where a row holds a multiple of four (gpu.js\'s four-value results read back as flat buffers): forward and input gradient, by name, with finite-difference gradients', async () => {
+    if (mode === 'webgpu') it('3×3 convolutions (stride 1, padding 1) write four values a thread where a row holds a multiple of four, and weight gradients where a filter does (gpu.js\'s four-value results read back as flat buffers): by name, with finite-difference gradients', async () => {
       const names = new Set<string>();
       await withOwnBackend({ instrument: (kernel, name) => (...args) => (names.add(name), kernel(...args)) }, async () => {
         // 3×3, stride 1, padding 1, rows of 8 and of 4: four a thread, with a residual, a bias and a projection added.
         await gradCheck((x, w, b, add) => F.conv2d(x, w, b, { padding: 1, add }), [randomInput([2, 2, 3, 8], 40), randomInput([3, 2, 3, 3], 41), randomInput([3], 42), randomInput([2, 3, 3, 8], 43)]);
         await gradCheck((x, w, u, pw) => F.conv2d(x, w, null, { padding: 1, project: { x: u, weight: pw } }), [randomInput([2, 3, 4, 8], 44), randomInput([4, 3, 3, 3], 45), randomInput([2, 5], 46), randomInput([4, 5], 47)]);
+        // Filters of 4·3·3 taps, 4 of them, with a bias: the weight gradient four a thread too (any stride).
+        await gradCheck((x, w, b) => F.conv2d(x, w, b, { stride: 2, padding: 1 }), [randomInput([2, 4, 5, 6], 48), randomInput([4, 4, 3, 3], 49), randomInput([4], 50)]);
       });
-      expect([...names]).to.include.members(['conv2dFour', 'conv2dBackwardInputFour']);
+      expect([...names]).to.include.members(['conv2dFour', 'conv2dBackwardInputFour', 'conv2dBackwardWeightFour']);
     });
 
     it('runs in the mode asked for, and says where', () => {

@@ -4,7 +4,7 @@
 
 import { sizeOf } from '../../../util/shape.js';
 import { convOutputSize, type Conv2dGeometry, type Projection, type Storage, type View } from '../../backend.js';
-import { conv2d as conv2dKernel, conv2dFour as conv2dFourKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardInputFour as conv2dBackwardInputFourKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel } from '../../../../kernels/conv.js';
+import { conv2d as conv2dKernel, conv2dFour as conv2dFourKernel, conv2dBackwardInput as conv2dBackwardInputKernel, conv2dBackwardInputFour as conv2dBackwardInputFourKernel, conv2dBackwardWeight as conv2dBackwardWeightKernel, conv2dBackwardWeightFour as conv2dBackwardWeightFourKernel } from '../../../../kernels/conv.js';
 import { MAX_SERIAL, outputDims, viewConstants, type Launcher } from '../launch.js';
 import { sliced } from '../slicing.js';
 import { combine } from './elementwise.js';
@@ -92,7 +92,12 @@ function conv2dBackwardWeightWithin(l: Launcher, x: View, dy: View, wShape: read
   const maxParts = Math.max(1, Math.floor(l.pageSize / size));
   const R = Math.min(rows, Math.max(1, Math.floor(MAX_SERIAL / c.Wo!), Math.ceil(rows / maxParts))), parts = Math.ceil(rows / R);
   const xs = l.contiguous(x), dys = l.contiguous(dy);
-  const partial = l.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, { ...c, R, size: sizeOf(wShape), B }, xs, dys);
+  const constants = { ...c, R, size: sizeOf(wShape), B };
+  // Four values a thread where the mode can (WebGPU) and four consecutive values share a filter.
+  const four = l.fourPerThread && c.F! % 4 === 0 && (sizeOf(wShape) / c.F!) % 4 === 0;
+  const partial = four
+    ? l.runFour('conv2dBackwardWeightFour', conv2dBackwardWeightFourKernel, parts * size, constants, xs, dys)
+    : l.run('conv2dBackwardWeight', conv2dBackwardWeightKernel, parts * size, constants, xs, dys);
   l.done(xs.temp, dys.temp);
   if (parts === 1) return partial;
   const out = reduceWithin(l, 'sum', { storage: partial, shape: [parts, size], strides: [size, 1], offset: 0 }, [0]);
