@@ -331,6 +331,15 @@ export function conv2dBackwardWeightFour(this: KernelThis, x: Input, dy: Input):
   const k3 = e + 3 - c3 * this.constants.kh! * this.constants.kw!;
   const ky3 = floorDiv(k3, this.constants.kw!);
   const kx3 = k3 - ky3 * this.constants.kw!;
+  // The output columns whose input column ox·s − p + kxᵢ lies in the row: [loᵢ, hiᵢ).
+  const lo0 = Math.max(0, -floorDiv(kx0 - this.constants.p!, this.constants.s!));
+  const hi0 = Math.min(this.constants.Wo!, floorDiv(this.constants.W! - 1 + this.constants.p! - kx0, this.constants.s!) + 1);
+  const lo1 = Math.max(0, -floorDiv(kx1 - this.constants.p!, this.constants.s!));
+  const hi1 = Math.min(this.constants.Wo!, floorDiv(this.constants.W! - 1 + this.constants.p! - kx1, this.constants.s!) + 1);
+  const lo2 = Math.max(0, -floorDiv(kx2 - this.constants.p!, this.constants.s!));
+  const hi2 = Math.min(this.constants.Wo!, floorDiv(this.constants.W! - 1 + this.constants.p! - kx2, this.constants.s!) + 1);
+  const lo3 = Math.max(0, -floorDiv(kx3 - this.constants.p!, this.constants.s!));
+  const hi3 = Math.min(this.constants.Wo!, floorDiv(this.constants.W! - 1 + this.constants.p! - kx3, this.constants.s!) + 1);
   for (let j = 0; j < this.constants.R!; j++) {
     const row = part * this.constants.R! + j;
     const n = floorDiv(row, this.constants.Ho!);
@@ -342,23 +351,27 @@ export function conv2dBackwardWeightFour(this: KernelThis, x: Input, dy: Input):
       const iy2 = oy * this.constants.s! - this.constants.p! + ky2;
       const iy3 = oy * this.constants.s! - this.constants.p! + ky3;
       const xImage = n * this.constants.C!;
-      // Where each tap's input row starts, −1 where the row falls in the padding (its products are skipped).
-      let x0 = -1;
-      if (iy0 >= 0 && iy0 < this.constants.H!) x0 = ((xImage + c0) * this.constants.H! + iy0) * this.constants.W!;
-      let x1 = -1;
-      if (iy1 >= 0 && iy1 < this.constants.H!) x1 = ((xImage + c1) * this.constants.H! + iy1) * this.constants.W!;
-      let x2 = -1;
-      if (iy2 >= 0 && iy2 < this.constants.H!) x2 = ((xImage + c2) * this.constants.H! + iy2) * this.constants.W!;
-      let x3 = -1;
-      if (iy3 >= 0 && iy3 < this.constants.H!) x3 = ((xImage + c3) * this.constants.H! + iy3) * this.constants.W!;
+      // Where each tap reads (input column kxᵢ − p of its row at ox = 0), and the end of its
+      // columns: 0 where the row falls in the padding (its products are skipped).
+      let e0 = 0;
+      let b0 = 0;
+      if (iy0 >= 0 && iy0 < this.constants.H!) { e0 = hi0; b0 = ((xImage + c0) * this.constants.H! + iy0) * this.constants.W! - this.constants.p! + kx0; }
+      let e1 = 0;
+      let b1 = 0;
+      if (iy1 >= 0 && iy1 < this.constants.H!) { e1 = hi1; b1 = ((xImage + c1) * this.constants.H! + iy1) * this.constants.W! - this.constants.p! + kx1; }
+      let e2 = 0;
+      let b2 = 0;
+      if (iy2 >= 0 && iy2 < this.constants.H!) { e2 = hi2; b2 = ((xImage + c2) * this.constants.H! + iy2) * this.constants.W! - this.constants.p! + kx2; }
+      let e3 = 0;
+      let b3 = 0;
+      if (iy3 >= 0 && iy3 < this.constants.H!) { e3 = hi3; b3 = ((xImage + c3) * this.constants.H! + iy3) * this.constants.W! - this.constants.p! + kx3; }
       for (let ox = 0; ox < this.constants.Wo!; ox++) {
         const dv = dy[dyRow + ox]!;
         const ix = ox * this.constants.s!;
-        // Input column ix − p + kxᵢ must lie in the row.
-        if (x0 >= 0 && ix - this.constants.p! + kx0 >= 0 && ix - this.constants.p! + kx0 < this.constants.W!) t0 += dv * x[x0 + ix - this.constants.p! + kx0]!;
-        if (x1 >= 0 && ix - this.constants.p! + kx1 >= 0 && ix - this.constants.p! + kx1 < this.constants.W!) t1 += dv * x[x1 + ix - this.constants.p! + kx1]!;
-        if (x2 >= 0 && ix - this.constants.p! + kx2 >= 0 && ix - this.constants.p! + kx2 < this.constants.W!) t2 += dv * x[x2 + ix - this.constants.p! + kx2]!;
-        if (x3 >= 0 && ix - this.constants.p! + kx3 >= 0 && ix - this.constants.p! + kx3 < this.constants.W!) t3 += dv * x[x3 + ix - this.constants.p! + kx3]!;
+        if (ox >= lo0 && ox < e0) t0 += dv * x[b0 + ix]!;
+        if (ox >= lo1 && ox < e1) t1 += dv * x[b1 + ix]!;
+        if (ox >= lo2 && ox < e2) t2 += dv * x[b2 + ix]!;
+        if (ox >= lo3 && ox < e3) t3 += dv * x[b3 + ix]!;
       }
     }
   }
