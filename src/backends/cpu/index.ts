@@ -335,8 +335,7 @@ export class CpuBackend implements Backend {
     const [N, K] = project.x.shape as [number, number], F = project.weight.shape[0]!;
     const pwT: View = { ...project.weight, shape: [1, K, F], strides: [0, project.weight.strides[1]!, project.weight.strides[0]!] };
     const p = this.matmulEpilogue({ ...project.x, shape: [1, N, K], strides: [0, ...project.x.strides] }, pwT, 1, project.bias);
-    const y = this.conv2dAdd(x, w, bias, { storage: p, shape: [N, F, convOutputSize(x.shape[2]!, w.shape[2]!, g), convOutputSize(x.shape[3]!, w.shape[3]!, g)], strides: [F, 1, 0, 0], offset: 0 }, g);
-    return y;
+    return this.conv2dAdd(x, w, bias, { storage: p, shape: [N, F, convOutputSize(x.shape[2]!, w.shape[2]!, g), convOutputSize(x.shape[3]!, w.shape[3]!, g)], strides: [F, 1, 0, 0], offset: 0 }, g);
   }
 
   conv2dBackwardInput(dy: View, w: View, xShape: readonly number[], g: Conv2dGeometry): Storage {

@@ -51,7 +51,6 @@ function conv2dWithin(l: Launcher, x: View, w: View, bias: View | null, g: Conv2
   const pws = project ? l.contiguousAt(project.weight) : null;
   const pbs = project?.bias ? l.contiguousAt(project.bias) : null;
   const projectConstants = { hasProjection: project ? 1 : 0, hasProjectionBias: pbs ? 1 : 0, K: project ? project.x.shape[1]! : 1 };
-  // Four outputs a thread where the mode can (WebGPU) and a row holds a multiple of four.
   const constants = { ...c, hasBias: bias ? 1 : 0, hasAdd: add ? 1 : 0, ...addConstants, ...projectConstants };
   const args = [xs, ws, bs, add ? l.arg(add.storage) : xs, us ?? xs, pws ?? xs, pbs ?? xs, ws.at, bs.at, pws?.at ?? 0, pbs?.at ?? 0];
   const out = fourAThread(l, c)

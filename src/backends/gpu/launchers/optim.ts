@@ -9,27 +9,31 @@ import type { Arg, InputAt, Launcher } from '../launch.js';
 import type { GpuStorage } from '../storage.js';
 
 /**
- * A bucket's launches: its members' inputs (contiguous, each read from its offset), and for each
- * launch the constants that place member j in the state (startⱼ, with `per` values for each of its
- * nⱼ; unused members start at the end) and name its input slot (−1: another launch's), the
- * distinct storages in their slots, and each member's offset.
+ * Runs a bucket's kernel over its members xs (contiguous views, each read from its offset;
+ * gathered first where one is not): one launch for each `inputs` distinct storages they span,
+ * each given the last one's output (null for the first) and returning the next. `launch` gets
+ * the constants that place member j in the state (startⱼ, with `per` values for each of its nⱼ;
+ * unused members start at the end) and name its input slot (−1: another launch's), the slots'
+ * storages (unused slots repeat the first, never read), and every member's offset.
  */
-function bucketLaunches(l: Launcher, xs: readonly View[], per: number, total: number, inputs: number): { launches: Array<{ constants: Record<string, number>; args: Arg[] }>; temps: InputAt[] } {
+function overBucket(l: Launcher, xs: readonly View[], per: number, total: number, inputs: number,
+  launch: (constants: Record<string, number>, slots: Arg[], ats: number[], last: GpuStorage | null) => GpuStorage): GpuStorage {
   if (xs.length < 1 || xs.length > BUCKET_MEMBERS) throw new Error(`gpu backend: a bucket of ${xs.length} tensors (1 to ${BUCKET_MEMBERS})`);
-  const temps = xs.map((x) => l.contiguousAt(x));
-  // The distinct cells in order of first use; member j's is storageOf[j].
+  const members = xs.map((x) => l.contiguousAt(x));
+  // The distinct cells in order of first use; member j's is inputOf[j].
   const cells: InputAt[] = [];
-  const storageOf = temps.map((t) => {
+  const inputOf = members.map((t) => {
     const k = cells.findIndex((c) => c.cell === t.cell);
     return k >= 0 ? k : cells.push(t) - 1;
   });
-  const launches = [];
+  const ats = Array.from({ length: BUCKET_MEMBERS }, (_, j) => members[j]?.at ?? 0);
+  let last: GpuStorage | null = null;
   for (let first = 0; first < cells.length; first += inputs) {
     const constants: Record<string, number> = {};
     let start = 0;
     for (let j = 0; j < BUCKET_MEMBERS; j++) {
       const n = j < xs.length ? sizeOf(xs[j]!.shape) : undefined;
-      const k = j < xs.length ? storageOf[j]! - first : -1;
+      const k = j < xs.length ? inputOf[j]! - first : -1;
       constants[`start${j}`] = n === undefined ? total : start;
       constants[`n${j}`] = n ?? 1;
       constants[`slot${j}`] = k >= 0 && k < inputs ? k : -1;
@@ -37,11 +41,13 @@ function bucketLaunches(l: Launcher, xs: readonly View[], per: number, total: nu
     }
     if (start !== total) throw new Error(`gpu backend: a bucket's state holds ${total} values, its tensors need ${start}`);
     const slots: Arg[] = cells.slice(first, first + inputs).map((c) => ({ cell: c.cell, size: c.size }));
-    while (slots.length < inputs) slots.push(slots[0]!); // unused slots repeat the first (never read)
-    const ats = Array.from({ length: BUCKET_MEMBERS }, (_, j) => temps[j]?.at ?? 0);
-    launches.push({ constants, args: [...slots, ...ats] });
+    while (slots.length < inputs) slots.push(slots[0]!);
+    const next = launch(constants, slots, ats, last);
+    l.done(last);
+    last = next;
   }
-  return { launches, temps };
+  l.done(...members.map((t) => t.temp));
+  return last!;
 }
 
 /**
@@ -50,16 +56,8 @@ function bucketLaunches(l: Launcher, xs: readonly View[], per: number, total: nu
  */
 export function adamStep(l: Launcher, state: Storage, grads: View[], h: AdamHyper, gradScale: Storage | null): Storage {
   const hyper = { beta1: h.beta1, oneMinusBeta1: 1 - h.beta1, beta2: h.beta2, oneMinusBeta2: 1 - h.beta2, eps: h.eps, scaled: gradScale ? 1 : 0 };
-  const { launches, temps } = bucketLaunches(l, grads, 3, state.size, ADAM_BUCKET_INPUTS);
-  let last: GpuStorage | null = null; // each launch after the first reads the last one's output
-  for (const { constants, args } of launches) {
-    const [slots, ats] = [args.slice(0, ADAM_BUCKET_INPUTS), args.slice(ADAM_BUCKET_INPUTS)];
-    const next = l.run('adamStep', adamStepKernel, state.size, { ...hyper, ...constants }, l.arg(last ?? state), l.arg(gradScale ?? state), ...slots, h.stepSize, h.bias2Sqrt, h.decay, ...ats);
-    l.done(last);
-    last = next;
-  }
-  l.done(...temps.map((t) => t.temp));
-  return last!;
+  return overBucket(l, grads, 3, state.size, ADAM_BUCKET_INPUTS, (constants, slots, ats, last) =>
+    l.run('adamStep', adamStepKernel, state.size, { ...hyper, ...constants }, l.arg(last ?? state), l.arg(gradScale ?? state), ...slots, h.stepSize, h.bias2Sqrt, h.decay, ...ats));
 }
 
 /**
@@ -73,28 +71,14 @@ export const SUM_SQUARES_PARTS = 1024;
 export function sumSquares(l: Launcher, xs: View[], into: Storage | null): Storage {
   const total = xs.reduce((n, x) => n + sizeOf(x.shape), 0);
   const L = Math.max(1, Math.ceil(total / SUM_SQUARES_PARTS));
-  const { launches, temps } = bucketLaunches(l, xs, 1, total, BUCKET_INPUTS);
-  let last: GpuStorage | null = null;
-  for (const { constants, args } of launches) {
+  return overBucket(l, xs, 1, total, BUCKET_INPUTS, (constants, slots, ats, last) => {
     const before = last ?? into; // the partial sums so far (none: the slot repeats an input, never read)
-    const next = l.run('sumSquares', sumSquaresKernel, SUM_SQUARES_PARTS, { L, total, chained: before ? 1 : 0, ...constants }, before ? l.arg(before) : args[0]!, ...args);
-    l.done(last);
-    last = next;
-  }
-  l.done(...temps.map((t) => t.temp));
-  return last!;
+    return l.run('sumSquares', sumSquaresKernel, SUM_SQUARES_PARTS, { L, total, chained: before ? 1 : 0, ...constants }, before ? l.arg(before) : slots[0]!, ...slots, ...ats);
+  });
 }
 
 /** a·state + b·xs: the xs are contiguous views, each read from its offset (gathered first where one is not contiguous). */
 export function blend(l: Launcher, state: Storage, xs: View[], a: number, b: number): Storage {
-  const { launches, temps } = bucketLaunches(l, xs, 1, state.size, BUCKET_INPUTS);
-  let last: GpuStorage | null = null;
-  for (const { constants, args } of launches) {
-    const [slots, ats] = [args.slice(0, BUCKET_INPUTS), args.slice(BUCKET_INPUTS)];
-    const next = l.run('blend', blendKernel, state.size, constants, l.arg(last ?? state), ...slots, a, b, ...ats);
-    l.done(last);
-    last = next;
-  }
-  l.done(...temps.map((t) => t.temp));
-  return last!;
+  return overBucket(l, xs, 1, state.size, BUCKET_INPUTS, (constants, slots, ats, last) =>
+    l.run('blend', blendKernel, state.size, constants, l.arg(last ?? state), ...slots, a, b, ...ats));
 }
